@@ -113,3 +113,11 @@ def test_timing_round_trip(tmp_path):
     assert timing.batches["images"].tolist() == [4, 4, 2]
     assert timing.summary == {"images_per_second": 13.6}
     assert timing.facts == {"model": "m"}
+
+
+def test_temp_file_of_a_killed_writer_is_removed_by_the_next_one(tmp_path):
+    path = tmp_path / "fp32.parquet"
+    stale = tmp_path / ".fp32.parquet.999999.tmp"
+    stale.write_bytes(b"half a file")
+    _write(path, np.zeros((2, 1000), np.float32))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["fp32.parquet"]

@@ -60,6 +60,13 @@ def _temp_path(path: Path) -> Path:
     return path.with_name(f".{path.name}.{os.getpid()}.tmp")
 
 
+def remove_stale_temp_files(path: Path) -> None:
+    """Delete temp files a killed writer of ``path`` left behind (Snakemake's lock on the
+    output means no other live process writes it)."""
+    for stale in path.parent.glob(f".{path.name}.*.tmp"):
+        stale.unlink(missing_ok=True)
+
+
 def _schema_with_facts(schema: pa.Schema, facts: Mapping[str, Any]) -> pa.Schema:
     return schema.with_metadata({METADATA_KEY: json.dumps(dict(facts), sort_keys=True)})
 
@@ -83,6 +90,7 @@ class LogitsWriter:
 
     def __enter__(self) -> "LogitsWriter":
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_temp_files(self.path)
         self._thread = threading.Thread(target=self._drain, name="logits-writer", daemon=True)
         self._thread.start()
         return self
@@ -239,6 +247,7 @@ def write_timing(
         }
     )
     path.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_temp_files(path)
     temp = _temp_path(path)
     try:
         pq.write_table(table, temp)

@@ -1,0 +1,41 @@
+# Zero-shot benchmark of ImageNet-pretrained classifiers on CIFAR-10.
+# Stages (one .smk each): data -> class mapping -> inference (one job per model and variant)
+# -> metrics -> plots; `snakemake --report results/report.html` bundles them.
+import sys
+from pathlib import Path
+
+from snakemake.utils import min_version, validate
+
+min_version("9.0")
+
+# The package the scripts call lives in workflow/; make it importable without installing too.
+sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+
+from cifar_zeroshot.workflow_config import check_against_schema, plan_workflow
+
+
+configfile: "config/config.yaml"
+
+
+check_against_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+validate(config, "workflow/schemas/config.schema.yaml")  # fills in the defaults
+PLAN = plan_workflow(config)
+RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
+MODEL_WEIGHTS = PLAN.model_weights
+
+
+report: "workflow/report/workflow.rst"
+
+
+include: "workflow/rules/data.smk"
+include: "workflow/rules/mapping.smk"
+include: "workflow/rules/inference.smk"
+include: "workflow/rules/metrics.smk"
+include: "workflow/rules/plots.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        rules.metrics.output,
+        rules.plots.output,

@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# The test suite: sets up .venv on first use, then lint, format check, snakemake --lint, pytest.
+# Extra arguments go to pytest, e.g. ./test.sh -k mapping
+set -euo pipefail
+cd "$(dirname "$0")"
+bash workflow/envs/setup-venv.sh
+export PATH="$PWD/.venv/bin:$PATH"
+ruff check .
+ruff format --check .
+snakemake --lint --configfile config/presets/demo.yaml
+pytest -ra "$@"

@@ -1,0 +1,100 @@
+"""Bad configuration values: each gives a message that names the key and what is allowed."""
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.workflow_config import check_against_schema, plan_workflow
+
+REPO = Path(__file__).resolve().parents[1]
+SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
+
+
+def _config(**overrides):
+    config = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    config.update(overrides)
+    return config
+
+
+def _with_defaults(config):
+    schema = yaml.safe_load(SCHEMA.read_text())
+    return {key: config.get(key, spec.get("default")) for key, spec in schema["properties"].items()}
+
+
+def test_shipped_configurations_are_valid():
+    for path in [REPO / "config/config.yaml", *sorted((REPO / "config/presets").glob("*.yaml"))]:
+        config = _config(**yaml.safe_load(path.read_text()))
+        check_against_schema(config, SCHEMA)
+        assert plan_workflow(_with_defaults(config)).runs
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"batch_size": 0}, r"'batch_size' has a bad value 0 .*minimum of 1.*integer >= 1"),
+        ({"batch_size": -3}, r"'batch_size' has a bad value -3"),
+        ({"precision": "fp16"}, r"'precision' has a bad value 'fp16'.*'fp32'.*'tf32'.*'bf16'"),
+        ({"precision": ["fp32", "int8"]}, r"'precision' has a bad value \['fp32', 'int8'\]"),
+        ({"preprocess": "imagenet"}, r"'preprocess' has a bad value 'imagenet'.*'labreport'"),
+        ({"limit": 0}, r"'limit' has a bad value 0.*null .*integer >= 1"),
+        ({"limit": -5}, r"'limit' has a bad value -5"),
+        ({"device": "gpu"}, r"'device' has a bad value 'gpu'.*'auto'.*'cuda'.*'cpu'"),
+        ({"dataset": "cifar100"}, r"'dataset' has a bad value 'cifar100'.*'synthetic'"),
+        ({"pooling": "vote"}, r"'pooling' has a bad value 'vote'.*max_logit"),
+        ({"models": []}, r"'models' has a bad value \[\]"),
+        ({"batchsize": 8}, r"unknown config key\(s\) 'batchsize'; known keys: dataset"),
+    ],
+)
+def test_schema_violations_name_key_and_allowed_values(overrides, expected):
+    with pytest.raises(UserError, match=expected):
+        check_against_schema(_config(**overrides), SCHEMA)
+
+
+def test_all_violations_are_reported_at_once():
+    with pytest.raises(UserError) as caught:
+        check_against_schema(_config(batch_size=0, device="tpu"), SCHEMA)
+    assert "'batch_size'" in str(caught.value)
+    assert "'device'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"models": ["resnet5"]}, r"'resnet5'.*resnet50"),
+        ({"models": ["fasterrcnn_resnet50_fpn"]}, r"fasterrcnn_resnet50_fpn.*not a classification"),
+        ({"models": ["../x"]}, r"'\.\./x'"),
+        ({"models": ["a/b"]}, r"'a/b'"),
+        ({"models": ["resnet50:IMAGENET1K_V9"]}, r"IMAGENET1K_V9.*IMAGENET1K_V1"),
+        ({"models": [{"name": "alexnet", "weights": "nope"}]}, r"'nope'.*IMAGENET1K_V1"),
+        ({"models": ["alexnet", "alexnet"]}, r"'alexnet' is listed twice"),
+        ({"limit": 10_001}, r"'limit': 10001 is more than the 10000 test images"),
+        (
+            {"dataset": "synthetic", "synthetic_images_per_class": 5, "limit": 51},
+            r"'limit': 51 is more than the 50 test images of dataset 'synthetic'",
+        ),
+    ],
+)
+def test_semantic_problems_name_key_and_fix(overrides, expected):
+    with pytest.raises(UserError, match=expected):
+        plan_workflow(_with_defaults(_config(**overrides)))
+
+
+def test_models_carry_their_own_weights_and_variants_multiply():
+    config = _with_defaults(
+        _config(
+            models=["alexnet", "resnet50:IMAGENET1K_V1", {"name": "vgg16", "weights": "none"}],
+            weights="DEFAULT",
+            precision=["fp32", "bf16"],
+            preprocess=["weights", "labreport"],
+        )
+    )
+    plan = plan_workflow(config)
+    assert plan.model_weights == {
+        "alexnet": "DEFAULT",
+        "resnet50": "IMAGENET1K_V1",
+        "vgg16": "none",
+    }
+    assert len(plan.runs) == 3 * 4
+    assert ("resnet50", "bf16-labreport") in plan.runs

@@ -1,0 +1,124 @@
+"""Checks the workflow configuration before anything runs and derives the job list from it.
+
+The JSON schema (workflow/schemas/config.schema.yaml) states the allowed values; this module turns
+its violations into one message per bad key, then checks what a schema cannot: model and weights
+names against torchvision, and `limit` against the dataset's size.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import yaml
+
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.variants import Variant, variants_from_config
+
+CIFAR10_TEST_IMAGES = 10_000
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    name: str
+    weights: str  # as the user wrote it: DEFAULT, an enum member name, or none
+
+
+@dataclass(frozen=True)
+class WorkflowPlan:
+    models: tuple[ModelChoice, ...]
+    variants: tuple[Variant, ...]
+
+    @property
+    def runs(self) -> list[tuple[str, str]]:
+        """Every (model, variant name) pair: one inference job each."""
+        return [(m.name, v.name) for m in self.models for v in self.variants]
+
+    @property
+    def model_weights(self) -> dict[str, str]:
+        return {m.name: m.weights for m in self.models}
+
+
+def _key_path(error: jsonschema.ValidationError) -> str:
+    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
+
+
+def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
+    """Name the key, the bad value and what is allowed (the schema's description)."""
+    if error.validator == "additionalProperties" and not error.absolute_path:
+        unknown = sorted(set(error.instance) - set(schema["properties"]))
+        return (
+            f"unknown config key(s) {', '.join(map(repr, unknown))}; known keys: "
+            f"{', '.join(schema['properties'])}."
+        )
+    top_key = error.absolute_path[0] if error.absolute_path else None
+    allowed = schema["properties"].get(top_key, {}).get("description") if top_key else None
+    text = f"config key '{_key_path(error)}' has a bad value {error.instance!r}"
+    if error.validator not in ("oneOf", "anyOf"):
+        text += f" ({error.message})"
+    if allowed:
+        text += f". Allowed: {' '.join(str(allowed).split())}"
+    return text + "."
+
+
+def check_against_schema(config: Mapping[str, Any], schema_path: str | Path) -> None:
+    """Raise one UserError that lists every schema violation, key by key."""
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    validator = jsonschema.Draft202012Validator(schema)
+    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
+    if errors:
+        lines = [_describe(error, schema) for error in errors]
+        raise UserError(
+            "Invalid configuration (config/config.yaml or --config):\n  - " + "\n  - ".join(lines)
+        )
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
+    if isinstance(entry, Mapping):
+        return ModelChoice(entry["name"], entry.get("weights", default_weights))
+    name, sep, weights = entry.partition(":")
+    return ModelChoice(name, weights if sep else default_weights)
+
+
+def dataset_size(config: Mapping[str, Any]) -> int:
+    if config["dataset"] == "synthetic":
+        return 10 * int(config["synthetic_images_per_class"])
+    return CIFAR10_TEST_IMAGES
+
+
+def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
+    """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
+    from cifar_zeroshot import models as model_registry  # torchvision import: only when needed
+
+    choices = [_parse_model(entry, config["weights"]) for entry in config["models"]]
+    problems: list[str] = []
+    seen: set[str] = set()
+    for choice in choices:
+        try:
+            model_registry.check_model_name(choice.name)
+            model_registry.resolve_weights(choice.name, choice.weights)
+        except UserError as error:
+            problems.append(f"config key 'models': {error}")
+        if choice.name in seen:
+            problems.append(
+                f"config key 'models': {choice.name!r} is listed twice; list each model once "
+                "(run other weights under another configuration)."
+            )
+        seen.add(choice.name)
+    limit, size = config.get("limit"), dataset_size(config)
+    if limit is not None and limit > size:
+        problems.append(
+            f"config key 'limit': {limit} is more than the {size} test images of dataset "
+            f"{config['dataset']!r}. Allowed: null or an integer from 1 to {size}."
+        )
+    if problems:
+        raise UserError("Invalid configuration:\n  - " + "\n  - ".join(problems))
+    variants = variants_from_config(
+        _as_list(config["precision"]), _as_list(config["compile"]), _as_list(config["preprocess"])
+    )
+    return WorkflowPlan(tuple(choices), tuple(variants))
