@@ -1,0 +1,277 @@
+"""The figures of the report, drawn from the metrics CSVs.
+
+Figures are built on matplotlib's object API (no pyplot state, Agg renderer) with fixed sizes,
+dpi and no "Software" metadata, so a rerun on the same tables writes identical PNG bytes.
+"""
+
+import math
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from cifar_zeroshot.labels import CIFAR10_CLASSES
+
+DPI = 120
+_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
+
+# metrics column -> legend text (what the figure means), in MiB.
+MEMORY_SERIES: dict[str, str] = {
+    "torch_peak_allocated_mb": "torch peak allocated (live tensors)",
+    "torch_peak_reserved_mb": "torch peak reserved (allocator cache)",
+    "nvml_process_mb": "NVML process (GPU memory incl. CUDA context)",
+    "host_peak_rss_mb": "host peak RSS (CPU RAM)",
+}
+
+
+def save_figure(figure: Figure, path: str | Path) -> None:
+    """Write a PNG via a temp file; no timestamps or version strings in the metadata."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
+        os.replace(temp, path)
+    finally:
+        temp.unlink(missing_ok=True)
+
+
+def run_labels(frame: pd.DataFrame) -> list[str]:
+    return [f"{m} · {v}" for m, v in zip(frame["model"], frame["variant"], strict=True)]
+
+
+def _device_title(metrics: pd.DataFrame) -> str:
+    names = metrics["device_name"].where(metrics["device_name"].notna(), metrics["device"])
+    unique = sorted({str(n) for n in names if isinstance(n, str) and n})
+    return ", ".join(unique) if unique else "unknown device"
+
+
+def _bar_height_figure(bars: int, width: float = 11.0) -> Figure:
+    return Figure(figsize=(width, max(3.2, 1.6 + 0.42 * bars)), layout="constrained")
+
+
+def _label_bars(ax: Axes, bars, texts: Sequence[str]) -> None:
+    """Put each value just right of its (horizontal) bar."""
+    ax.bar_label(bars, labels=list(texts), padding=3, fontsize=8)
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right + 0.18 * (right - left))  # room for the labels
+
+
+def _hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str) -> None:
+    y = np.arange(len(labels))
+    finite = np.where(np.isfinite(values), values, 0.0)
+    bars = ax.barh(y, finite, color=colour)
+    _label_bars(ax, bars, [fmt.format(v) if math.isfinite(v) else "n/a" for v in values])
+    ax.set_yticks(y, labels)
+    if not ax.yaxis_inverted():  # shared axes would flip back on a second call
+        ax.invert_yaxis()  # first run at the top, as in the tables
+    ax.grid(axis="x", alpha=0.3)
+
+
+def plot_speed(metrics: pd.DataFrame, path: str | Path) -> None:
+    """Throughput (images/s) and per-image latency (ms) per model and variant."""
+    labels = run_labels(metrics)
+    figure = _bar_height_figure(len(labels))
+    throughput, latency = figure.subplots(1, 2, sharey=True)
+    _hbar(throughput, labels, metrics["images_per_second"].to_numpy(float), "{:,.0f}", _COLOURS[0])
+    throughput.set_xlabel("throughput (images/s, higher is better)")
+    _hbar(latency, labels, metrics["ms_per_image"].to_numpy(float), "{:#.3g}", _COLOURS[1])
+    latency.set_xlabel("time per image (ms, lower is better)")
+    figure.suptitle(f"Inference speed on {_device_title(metrics)} (warm-up batches excluded)")
+    save_figure(figure, path)
+
+
+def plot_memory(metrics: pd.DataFrame, path: str | Path) -> None:
+    """Grouped bars: every memory figure that was measured for at least one run, in MiB."""
+    labels = run_labels(metrics)
+    present = [c for c in MEMORY_SERIES if c in metrics and metrics[c].notna().any()]
+    figure = _bar_height_figure(len(labels) * max(1, len(present)) // 2 + 2)
+    ax = figure.subplots()
+    y = np.arange(len(labels))
+    height = 0.8 / max(1, len(present))
+    for i, column in enumerate(present):
+        values = metrics[column].to_numpy(float)
+        bars = ax.barh(
+            y - 0.4 + height * (i + 0.5),
+            np.where(np.isfinite(values), values, 0.0),
+            height=height,
+            color=_COLOURS[i % len(_COLOURS)],
+            label=MEMORY_SERIES[column],
+        )
+        ax.bar_label(
+            bars,
+            labels=[f"{v:,.0f}" if math.isfinite(v) else "" for v in values],
+            padding=3,
+            fontsize=7,
+        )
+    if present:
+        left, right = ax.get_xlim()
+        ax.set_xlim(left, right + 0.15 * (right - left))
+        figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no memory figures were recorded", ha="center", transform=ax.transAxes)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("peak memory (MiB = 2^20 bytes)")
+    ax.set_title(f"Peak memory during inference on {_device_title(metrics)}")
+    save_figure(figure, path)
+
+
+def plot_accuracy(metrics: pd.DataFrame, path: str | Path) -> None:
+    """Top-1 and top-5 accuracy (%) with 95 % Wilson intervals as error bars."""
+    labels = run_labels(metrics)
+    figure = _bar_height_figure(len(labels) + 1)
+    ax = figure.subplots()
+    y = np.arange(len(labels))
+    for offset, (k, colour) in zip((-0.2, 0.2), ((1, _COLOURS[0]), (5, _COLOURS[2])), strict=True):
+        values = 100 * metrics[f"top{k}"].to_numpy(float)
+        low = 100 * metrics[f"top{k}_ci_low"].to_numpy(float)
+        high = 100 * metrics[f"top{k}_ci_high"].to_numpy(float)
+        bars = ax.barh(
+            y + offset,
+            values,
+            height=0.4,
+            color=colour,
+            xerr=np.vstack([values - low, high - values]),
+            error_kw={"ecolor": "black", "capsize": 3, "elinewidth": 1},
+            label=f"top-{k}",
+        )
+        # Labels sit past the upper CI end, so the error bar does not cross them.
+        for bar, value, end in zip(bars, values, high, strict=True):
+            ax.text(
+                end + 1,
+                bar.get_y() + bar.get_height() / 2,
+                f"{value:.1f}",
+                va="center",
+                fontsize=8,
+            )
+    ax.set_xlim(0, 112)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    pooling = metrics["pooling"].iloc[0] if "pooling" in metrics and len(metrics) else "?"
+    ax.set_xlabel("accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval")
+    ax.set_title(f"Zero-shot CIFAR-10 accuracy (ImageNet logits pooled by {pooling})")
+    save_figure(figure, path)
+
+
+def _annotated_heatmap(
+    ax: Axes, colours: np.ndarray, texts: list[list[str]], cmap: str, vmax: float
+) -> object:
+    image = ax.imshow(colours, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
+    for i, row in enumerate(texts):
+        for j, text in enumerate(row):
+            value = colours[i, j]
+            dark = np.isfinite(value) and value > 0.6 * vmax
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if dark else "white",
+            )
+    return image
+
+
+def plot_per_class(per_class: pd.DataFrame, path: str | Path) -> None:
+    """Heatmap: per-class top-1 accuracy (%), one row per model and variant."""
+    keys = list(dict.fromkeys(zip(per_class["model"], per_class["variant"], strict=True)))
+    classes = [c for c in CIFAR10_CLASSES if c in set(per_class["cifar_class"])]
+    table = per_class.set_index(["model", "variant", "cifar_class"])["accuracy"]
+    values = np.array([[100 * table.get((m, v, c), np.nan) for c in classes] for m, v in keys])
+    figure = Figure(figsize=(11, max(3.0, 1.8 + 0.45 * len(keys))), layout="constrained")
+    ax = figure.subplots()
+    texts = [[f"{x:.0f}" if np.isfinite(x) else "-" for x in row] for row in values]
+    image = _annotated_heatmap(ax, values, texts, "viridis", 100.0)
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(keys)), [f"{m} · {v}" for m, v in keys])
+    figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
+    ax.set_title("Per-class top-1 accuracy (%)")
+    save_figure(figure, path)
+
+
+def plot_confusion(confusion: pd.DataFrame, model: str, variant: str, path: str | Path) -> None:
+    """10x10 confusion matrix of one run: counts written in, colour = share of the true class."""
+    rows = confusion[(confusion["model"] == model) & (confusion["variant"] == variant)]
+    if rows.empty:
+        raise ValueError(f"no confusion rows for {model} {variant}")
+    classes = [c for c in CIFAR10_CLASSES if c in set(rows["true_class"])]
+    counts = (
+        rows.pivot(index="true_class", columns="predicted_class", values="count")
+        .reindex(index=classes, columns=classes)
+        .fillna(0)
+        .to_numpy(int)
+    )
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    figure = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = figure.subplots()
+    texts = [[str(x) for x in row] for row in counts]
+    image = _annotated_heatmap(ax, shares, texts, "Blues", 1.0)
+    # On Blues, light cells want dark text: flip the viridis rule used above.
+    for text, share in zip(ax.texts, shares.reshape(-1), strict=True):
+        text.set_color("white" if share > 0.6 else "black")
+    ticks = np.arange(len(classes))
+    ax.set_xticks(ticks, classes, rotation=35, ha="right")
+    ax.set_yticks(ticks, classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    figure.colorbar(image, ax=ax, label="share of the true class's images")
+    ax.set_title(f"Confusion matrix: {model} · {variant} (counts)")
+    save_figure(figure, path)
+
+
+def plot_accuracy_vs_speed(metrics: pd.DataFrame, path: str | Path) -> None:
+    """Top-1 accuracy against throughput (log scale), one labelled point per run."""
+    figure = Figure(figsize=(9, 6), layout="constrained")
+    ax = figure.subplots()
+    speed = metrics["images_per_second"].to_numpy(float)
+    accuracy = 100 * metrics["top1"].to_numpy(float)
+    models = list(dict.fromkeys(metrics["model"]))
+    for i, model in enumerate(models):
+        mine = (metrics["model"] == model).to_numpy()
+        ax.scatter(speed[mine], accuracy[mine], s=40, color=f"C{i % 10}", label=model, zorder=3)
+    finite = np.isfinite(speed) & np.isfinite(accuracy) & (speed > 0)
+    if finite.any():
+        ax.set_xscale("log")
+        low, high = speed[finite].min() / 1.6, speed[finite].max() * 1.6
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.margins(y=0.12)
+        for i, (label, x, y) in enumerate(zip(run_labels(metrics), speed, accuracy, strict=True)):
+            if not finite[i]:
+                continue
+            # Labels point inwards near the right edge, and alternate above/below so that
+            # neighbouring points' labels do not sit on each other.
+            right_side = math.log(x / low) / math.log(high / low) > 0.6
+            offset = (-6 if right_side else 6, 7 if i % 2 == 0 else -12)
+            ax.annotate(
+                label,
+                (x, y),
+                xytext=offset,
+                textcoords="offset points",
+                ha="right" if right_side else "left",
+                fontsize=8,
+            )
+    ax.grid(alpha=0.3, which="both")
+    ax.set_xlabel("throughput (images/s, log scale)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    # Outside the axes: the upper right, where the best runs land, stays free.
+    figure.legend(loc="outside right upper", fontsize=8, title="model", title_fontsize=8)
+    ax.set_title(f"Accuracy vs speed on {_device_title(metrics)}")
+    save_figure(figure, path)
+
+
+def confusion_plot_path(folder: str | Path, model: str, variant: str) -> Path:
+    return Path(folder) / f"{model}-{variant}.png"

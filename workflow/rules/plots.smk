@@ -1,0 +1,42 @@
+# Plots stage: metrics CSVs -> results/plots/*.png (one confusion matrix per RUNS entry).
+# `snakemake results/plots/speed.png` runs this rule, which draws every figure (seconds).
+
+
+rule plots:
+    input:
+        metrics="results/metrics.csv",
+        per_class="results/per_class.csv",
+        confusion="results/confusion.csv",
+    output:
+        speed=report("results/plots/speed.png", caption="../report/speed.rst", category="Plots"),
+        memory=report(
+            "results/plots/memory.png", caption="../report/memory.rst", category="Plots"
+        ),
+        accuracy=report(
+            "results/plots/accuracy.png", caption="../report/accuracy.rst", category="Plots"
+        ),
+        per_class=report(
+            "results/plots/per_class.png", caption="../report/per_class_plot.rst", category="Plots"
+        ),
+        accuracy_vs_speed=report(
+            "results/plots/accuracy_vs_speed.png",
+            caption="../report/accuracy_vs_speed.rst",
+            category="Plots",
+        ),
+        confusion=[
+            report(
+                f"results/plots/confusion/{model}-{variant}.png",
+                caption="../report/confusion_plot.rst",
+                category="Plots",
+                subcategory="Confusion matrices",
+                labels={"model": model, "variant": variant},
+            )
+            for model, variant in RUNS
+        ],
+    log:
+        "logs/plots/plots.log",
+    params:
+        runs=[[model, variant] for model, variant in RUNS],
+    localrule: True
+    script:
+        "../scripts/plots.py"
