@@ -1,6 +1,7 @@
 # Zero-shot benchmark of ImageNet-pretrained classifiers on CIFAR-10.
 # Stages (one .smk each): data -> class mapping -> inference (one job per model and variant)
 # -> metrics -> plots; `snakemake --report results/report.html` bundles them.
+import os
 import sys
 from pathlib import Path
 
@@ -8,8 +9,13 @@ from snakemake.utils import min_version, validate
 
 min_version("9.0")
 
-# The package the scripts call lives in workflow/; make it importable without installing too.
-sys.path.insert(0, str(Path(workflow.basedir) / "workflow"))
+# The package the scripts call lives in workflow/: importable here and, through PYTHONPATH, in
+# every job's script (also in --use-conda environments and cluster jobs, which lack the install).
+PACKAGE_DIR = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, PACKAGE_DIR)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
+)
 
 from cifar_zeroshot.workflow_config import check_against_schema, plan_workflow
 

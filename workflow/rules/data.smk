@@ -31,6 +31,8 @@ rule download_cifar10:
         size=cifar_dataset.CIFAR10_ARCHIVE_BYTES,
     localrule: True
     retries: 0
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/download_cifar10.py"
 
@@ -45,6 +47,8 @@ rule synthetic_archive:
         images_per_class=config.get("synthetic_images_per_class", 30),
         seed=config.get("synthetic_seed", 0),
     localrule: True
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/make_synthetic_archive.py"
 
@@ -62,5 +66,7 @@ rule test_set:
         md5=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][0],
         size=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][1],
     localrule: True
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/prepare_test_set.py"

@@ -10,5 +10,7 @@ rule class_mapping:
     log:
         "logs/mapping/class_mapping.log",
     localrule: True
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/class_mapping.py"

@@ -28,5 +28,7 @@ rule metrics:
     params:
         pooling=config["pooling"],
     localrule: True
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/metrics.py"

@@ -38,5 +38,7 @@ rule plots:
     params:
         runs=[[model, variant] for model, variant in RUNS],
     localrule: True
+    conda:
+        "../envs/benchmark.yaml"
     script:
         "../scripts/plots.py"

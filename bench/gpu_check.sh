@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# The one check for a lent H100/H200 (run from the repository root; about 4-5 minutes):
+#   1. nvidia-smi and versions;
+#   2. bench/compare.py, bf16 eager, alexnet vgg16 resnet50, 10k images, lab-report baselines
+#      with 0 and 8 DataLoader workers;
+#   3. the same with torch.compile (b and c only), cut off after COMPILE_LIMIT_S;
+#   4. a small inference job per model and precision through run_inference (untrained weights,
+#      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences.
+# Everything is logged to $OUT/gpu_check.log; JSON results go to $OUT (at most 8 files come back).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT="${OUT:-/tmp/gpu_check_out}"
+mkdir -p "$OUT"
+export PYTHONPATH=workflow PYTHONUNBUFFERED=1
+COMPILE_LIMIT_S="${COMPILE_LIMIT_S:-150}"
+
+{
+  echo "== nvidia-smi"
+  nvidia-smi
+  echo "== versions"
+  python3 -c 'import sys, torch, torchvision, pyarrow, pandas; print(sys.version.split()[0], "torch", torch.__version__, "torchvision", torchvision.__version__, "pyarrow", pyarrow.__version__, "pandas", pandas.__version__, "cuda", torch.version.cuda, "cudnn", torch.backends.cudnn.version(), torch.cuda.get_device_name(0))'
+
+  echo "== compare: bf16 eager"
+  python3 bench/compare.py --device cuda --precision bf16 --images 10000 \
+    --models alexnet vgg16 resnet50 --workers 0 8 --json "$OUT/compare_bf16.json"
+
+  echo "== compare: bf16 torch.compile (b and c only; cut off after ${COMPILE_LIMIT_S}s)"
+  timeout "$COMPILE_LIMIT_S" python3 bench/compare.py --device cuda --precision bf16 --compile \
+    --images 10000 --models alexnet vgg16 resnet50 --workers --json "$OUT/compare_bf16_compile.json" \
+    || echo "compile comparison stopped or failed (exit $?)"
+
+  echo "== inference jobs: each model in fp32, tf32, bf16 and fp32-labreport (2,048 images)"
+  python3 - "$OUT" <<'PY'
+import json, sys, tempfile
+from pathlib import Path
+import numpy as np
+from cifar_zeroshot.inference import InferenceRequest, run_inference
+from cifar_zeroshot.logits_io import read_logits, read_timing
+from cifar_zeroshot.variants import Variant
+
+out = Path(sys.argv[1])
+rng = np.random.default_rng(0)
+report = {}
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = Path(tmp)
+    np.savez(tmp / "test_set.npz", images=rng.integers(0, 256, (2048, 32, 32, 3), dtype=np.uint8),
+             labels=(np.arange(2048) % 10).astype(np.uint8))
+    for model in ("alexnet", "vgg16", "resnet50"):
+        logits = {}
+        for variant in (Variant("fp32"), Variant("tf32"), Variant("bf16"), Variant("fp32", False, "labreport")):
+            request = InferenceRequest(
+                model=model, weights="none", variant=variant, test_set=tmp / "test_set.npz",
+                dataset="synthetic", logits_path=tmp / "logits" / model / f"{variant.name}.parquet",
+                timing_path=tmp / "timing" / model / f"{variant.name}.parquet", batch_size=256,
+                device="cuda", threads=8, warmup_batches=2, gpu_lock_dir=tmp / "locks")
+            outcome = run_inference(request)
+            table = read_logits(request.logits_path)
+            assert table.logits.shape == (2048, 1000) and (table.image_index == np.arange(2048)).all()
+            logits[variant.name] = table.logits
+            timing = read_timing(request.timing_path)
+            report[f"{model}/{variant.name}"] = {"facts": outcome.facts, "summary": outcome.summary}
+            s = outcome.summary
+            print(f"{model:9s} {variant.name:15s} {s['images_per_second']:>10,.0f} img/s  p50 "
+                  f"{s['latency_p50_ms']:.2f} ms  peak alloc {s['torch_peak_allocated_bytes'] / 2**20:,.0f} MiB  "
+                  f"nvml {s['nvml_process_bytes']}  gpu_index {outcome.facts['gpu_index']}")
+            if model == "resnet50" and variant.name == "bf16":
+                timing.batches.to_csv(out / "timing_resnet50_bf16.csv", index=False)
+        spread = float(logits["fp32"].std())
+        for other in ("tf32", "bf16"):
+            diff = float(np.abs(logits[other] - logits["fp32"]).max())
+            agree = float(np.mean(logits[other].argmax(1) == logits["fp32"].argmax(1)))
+            print(f"{model:9s} {other} vs fp32: max |diff| {diff:.4g} (logit std {spread:.4g}), "
+                  f"argmax agreement {agree:.4f}")
+            report[f"{model}/{other}"]["vs_fp32"] = {"max_abs_diff": diff, "argmax_agreement": agree}
+(out / "inference_check.json").write_text(json.dumps(report, indent=2, default=str))
+PY
+  echo "== done"
+} 2>&1 | tee "$OUT/gpu_check.log"

@@ -1,0 +1,256 @@
+"""One inference job on the CPU with a small untrained model and 20 random images."""
+
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torchvision
+from PIL import Image
+
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.inference import InferenceRequest, run_inference
+from cifar_zeroshot.logits_io import read_logits, read_timing
+from cifar_zeroshot.models import load_model
+from cifar_zeroshot.timing import SUMMARY_KEYS
+from cifar_zeroshot.variants import Variant
+
+MODEL = "mobilenet_v3_small"  # small and fast on a CPU; untrained (weights none)
+N_IMAGES = 20
+BATCH = 8  # 8 + 8 + 4: the last batch is padded to 8
+FACT_KEYS = {
+    "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
+    "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
+    "batch_size_requested", "image_count", "dataset", "threads", "limit",
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    rng = np.random.default_rng(7)
+    path = tmp_path_factory.mktemp("data") / "test_set.npz"
+    images = rng.integers(0, 256, (N_IMAGES, 32, 32, 3), dtype=np.uint8)
+    labels = (np.arange(N_IMAGES) % 10).astype(np.uint8)
+    np.savez(path, images=images, labels=labels)
+    return path
+
+
+def _request(test_set: Path, out: Path, **changes) -> InferenceRequest:
+    request = InferenceRequest(
+        model=MODEL,
+        weights="none",
+        variant=Variant("fp32"),
+        test_set=test_set,
+        dataset="synthetic",
+        logits_path=out / "logits" / MODEL / "fp32.parquet",
+        timing_path=out / "timing" / MODEL / "fp32.parquet",
+        batch_size=BATCH,
+        device="cpu",
+        threads=2,
+        warmup_batches=1,
+        gpu_lock_dir=out / "locks",
+    )
+    return replace(request, **changes)
+
+
+def _files(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_path: Path) -> None:
+    request = _request(test_set, tmp_path)
+    outcome = run_inference(request)
+
+    logits = read_logits(request.logits_path)
+    np.testing.assert_array_equal(logits.image_index, np.arange(N_IMAGES))
+    np.testing.assert_array_equal(logits.labels, np.arange(N_IMAGES) % 10)
+    assert logits.logits.shape == (N_IMAGES, 1000)
+    assert set(logits.facts) == FACT_KEYS
+    assert logits.facts["image_count"] == N_IMAGES
+    assert logits.facts["weights"] == "none"
+    assert (logits.facts["device"], logits.facts["gpu_index"]) == ("cpu", None)
+    assert logits.facts["batch_size"] == logits.facts["batch_size_requested"] == BATCH
+    assert logits.facts["preprocess_spec"]["resize_size"] == 256
+
+    timing = read_timing(request.timing_path)
+    assert timing.facts == logits.facts == outcome.facts
+    assert set(timing.summary) == set(SUMMARY_KEYS)
+    rows = timing.batches
+    assert list(rows["warmup"]) == [True, False, False, False]
+    assert list(rows["images"]) == [8, 8, 8, 4]
+    assert set(rows["padded_images"]) == {BATCH}
+    summary = timing.summary
+    assert (summary["timed_images"], summary["timed_batches"]) == (N_IMAGES, 3)
+    assert summary["warmup_batches"] == 1
+    timed_seconds = rows.loc[~rows["warmup"], "total_seconds"].sum()
+    assert summary["images_per_second"] == pytest.approx(N_IMAGES / timed_seconds)
+    assert summary["oom_retries"] == 0 and summary["compile_seconds"] is None
+    assert summary["torch_peak_allocated_bytes"] is None  # CPU
+    assert summary["host_peak_rss_bytes"] > 0
+
+
+def test_two_runs_give_identical_logits_and_plain_torchvision_agrees(
+    test_set: Path, tmp_path: Path
+) -> None:
+    first = _request(test_set, tmp_path / "a")
+    second = _request(test_set, tmp_path / "b")
+    run_inference(first)
+    run_inference(second)
+    ours = read_logits(first.logits_path).logits
+    np.testing.assert_array_equal(ours, read_logits(second.logits_path).logits)
+
+    # The same images through torchvision's own transforms on PIL images, one batch.
+    model = load_model(MODEL, None)  # untrained: the same fixed-seed initialisation
+    # ResNet50 V1's preset is torchvision's default (resize 256, crop 224), as for weights none.
+    transform = torchvision.models.ResNet50_Weights.IMAGENET1K_V1.transforms()
+    images = np.load(test_set)["images"]
+    batch = torch.stack([transform(Image.fromarray(image)) for image in images])
+    with torch.inference_mode():
+        reference = model(batch).numpy()
+    # Inputs differ by PIL's uint8 rounding (test_preprocess); outputs by a small fraction of
+    # the logits' spread, and the ranking of the classes is nearly the same.
+    spread = reference.std()
+    assert np.abs(ours - reference).max() < 0.05 * spread
+    agreement = np.mean(ours.argmax(1) == reference.argmax(1))
+    assert agreement >= 0.9
+
+
+class _Poisoned(torch.nn.Module):
+    """Wraps a model; the forward call number ``bad_call`` returns NaN logits."""
+
+    def __init__(self, inner: torch.nn.Module, bad_call: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.bad_call = bad_call
+        self.calls = 0
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.calls += 1
+        y = self.inner(x)
+        if self.calls == self.bad_call:
+            y = y.clone()
+            y[3, 17] = float("nan")
+        return y
+
+
+def test_nan_logits_name_model_variant_and_batch_and_write_nothing(
+    test_set: Path, tmp_path: Path
+) -> None:
+    request = _request(test_set, tmp_path)
+    # Call 1 is the warm-up, call 2 batch 0, call 3 batch 1 (images 8..15).
+    loader = lambda name, weights: _Poisoned(load_model(name, weights), bad_call=3)  # noqa: E731
+    with pytest.raises(UserError, match=rf"{MODEL} \(fp32\).*batch 1.*first image index 8"):
+        run_inference(request, model_loader=loader)
+    assert _files(tmp_path) == []
+
+
+class _SmallMemory(torch.nn.Module):
+    """Pretends the GPU runs out of memory for batches larger than ``fits``."""
+
+    def __init__(self, inner: torch.nn.Module, fits: int) -> None:
+        super().__init__()
+        self.inner = inner
+        self.fits = fits
+        self.shapes: list[int] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.shapes.append(x.shape[0])
+        if x.shape[0] > self.fits:
+            raise torch.cuda.OutOfMemoryError("CUDA out of memory (simulated)")
+        return self.inner(x)
+
+
+def test_out_of_memory_halves_the_batch_size(test_set: Path, tmp_path: Path) -> None:
+    models: list[_SmallMemory] = []
+
+    def loader(name, weights):
+        models.append(_SmallMemory(load_model(name, weights), fits=3))
+        return models[-1]
+
+    request = _request(test_set, tmp_path, batch_size=12)
+    outcome = run_inference(request, model_loader=loader)
+
+    assert models[0].shapes[:3] == [12, 6, 3]  # 12 and 6 fail, 3 fits
+    assert set(models[0].shapes[2:]) == {3}
+    summary = read_timing(request.timing_path).summary
+    assert (summary["batch_size"], summary["batch_size_requested"]) == (3, 12)
+    assert summary["oom_retries"] == 2
+    assert outcome.facts["batch_size"] == 3
+    logits = read_logits(request.logits_path)
+    np.testing.assert_array_equal(logits.image_index, np.arange(N_IMAGES))
+
+    # Nothing fits at all: a UserError, and no file.
+    never = lambda name, weights: _SmallMemory(load_model(name, weights), fits=0)  # noqa: E731
+    empty = tmp_path / "never"
+    with pytest.raises(UserError, match="even with batch size 1"):
+        run_inference(_request(test_set, empty, batch_size=2), model_loader=never)
+    assert _files(empty) == []
+
+
+def test_cuda_without_a_gpu_is_a_user_error(
+    test_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if torch.cuda.is_available():
+        pytest.skip("this machine has a GPU")
+    monkeypatch.delenv("CUDA_VISIBLE_DEVICES", raising=False)
+    with pytest.raises(UserError, match="'cuda'.*no CUDA GPU.*'auto' or 'cpu'"):
+        run_inference(_request(test_set, tmp_path, device="cuda"))
+    assert _files(tmp_path) == []
+
+
+def test_limit_takes_the_first_images_and_too_large_a_limit_is_refused(
+    test_set: Path, tmp_path: Path
+) -> None:
+    with pytest.raises(UserError, match=f"limit 21 is more than the {N_IMAGES} images"):
+        run_inference(_request(test_set, tmp_path, limit=N_IMAGES + 1))
+    request = _request(test_set, tmp_path, limit=5, warmup_batches=0)
+    run_inference(request)
+    logits = read_logits(request.logits_path)
+    np.testing.assert_array_equal(logits.image_index, np.arange(5))
+    assert logits.facts["limit"] == 5 and logits.facts["image_count"] == 5
+    assert read_timing(request.timing_path).summary["warmup_batches"] == 0
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"batch_size": 0}, "batch_size must be an integer >= 1"),
+        ({"device": "gpu"}, "device 'gpu'"),
+        ({"model": "fcn_resnet50"}, "not a classification model"),
+        ({"weights": "IMAGENET9"}, "Unknown weights"),
+    ],
+)
+def test_bad_requests_are_user_errors(
+    test_set: Path, tmp_path: Path, changes: dict, message: str
+) -> None:
+    with pytest.raises(UserError, match=message):
+        run_inference(_request(test_set, tmp_path, **changes))
+
+
+def test_compile_time_is_recorded_apart_and_never_timed(
+    test_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    compiled: list[torch.nn.Module] = []
+
+    def fake_compile(model: torch.nn.Module) -> torch.nn.Module:
+        compiled.append(model)  # a real compile needs a C++ toolchain and minutes on this CPU
+        return model
+
+    monkeypatch.setattr(torch, "compile", fake_compile)
+    variant = Variant("fp32", compile=True)
+    request = _request(
+        test_set,
+        tmp_path,
+        variant=variant,
+        warmup_batches=0,
+        logits_path=tmp_path / "logits.parquet",
+        timing_path=tmp_path / "timing.parquet",
+    )
+    outcome = run_inference(request)
+    assert len(compiled) == 1
+    assert outcome.facts["variant"] == "fp32-compile" and outcome.facts["compile"] is True
+    summary = read_timing(request.timing_path).summary
+    assert summary["warmup_batches"] == 1  # the compiling call is a warm-up even if none asked
+    assert summary["compile_seconds"] > 0
+    assert summary["timed_images"] == N_IMAGES

@@ -1,0 +1,73 @@
+"""Timing summary from hand-made batch rows with known answers."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from cifar_zeroshot.logits_io import TIMING_COLUMNS
+from cifar_zeroshot.timing import SUMMARY_KEYS, summarise_batches
+
+
+def _rows(entries: list[tuple[bool, int, float]], padded: int = 4) -> pd.DataFrame:
+    """(warmup, real images, total seconds) per batch; the parts split the total evenly."""
+    rows = []
+    for index, (warmup, images, total) in enumerate(entries):
+        rows.append(
+            {
+                "batch_index": index,
+                "warmup": warmup,
+                "images": images,
+                "padded_images": padded,
+                "input_seconds": total / 4,
+                "forward_seconds": total / 2,
+                "output_seconds": total / 4,
+                "total_seconds": total,
+            }
+        )
+    frame = pd.DataFrame(rows)
+    assert list(frame.columns) == list(TIMING_COLUMNS)
+    return frame
+
+
+def test_warmup_rows_are_excluded_and_padding_is_not_counted() -> None:
+    # Two slow warm-ups (autotuning), then 4 + 4 + 2 real images (the last batch padded to 4).
+    batches = _rows(
+        [(True, 4, 9.0), (True, 4, 5.0), (False, 4, 0.1), (False, 4, 0.3), (False, 2, 0.1)]
+    )
+    summary = summarise_batches(batches)
+    assert summary["timed_images"] == 10
+    assert summary["timed_batches"] == 3
+    assert summary["warmup_batches"] == 2
+    assert summary["images_per_second"] == pytest.approx(10 / 0.5)
+    assert summary["ms_per_image"] == pytest.approx(1000 * 0.5 / 10)
+    # Percentiles of 100, 300, 100 ms, numpy's linear interpolation: sorted 100, 100, 300.
+    assert summary["latency_p50_ms"] == pytest.approx(100.0)
+    assert summary["latency_p90_ms"] == pytest.approx(100 + 0.8 * 200)
+    assert summary["latency_p99_ms"] == pytest.approx(100 + 0.98 * 200)
+
+
+def test_percentiles_of_many_batches() -> None:
+    totals = [i / 1000 for i in range(1, 101)]  # 1..100 ms
+    summary = summarise_batches(_rows([(False, 4, t) for t in totals]))
+    expected = np.percentile(np.arange(1, 101, dtype=float), [50, 90, 99])
+    assert summary["latency_p50_ms"] == pytest.approx(expected[0]) == pytest.approx(50.5)
+    assert summary["latency_p90_ms"] == pytest.approx(expected[1]) == pytest.approx(90.1)
+    assert summary["latency_p99_ms"] == pytest.approx(expected[2]) == pytest.approx(99.01)
+    assert summary["timed_images"] == 400
+    assert summary["images_per_second"] == pytest.approx(400 / sum(totals))
+
+
+def test_only_warmups_gives_no_rates() -> None:
+    summary = summarise_batches(_rows([(True, 4, 1.0)]))
+    assert summary["timed_images"] == 0
+    assert summary["timed_batches"] == 0
+    assert summary["warmup_batches"] == 1
+    for key in ("images_per_second", "ms_per_image", "latency_p50_ms", "latency_p99_ms"):
+        assert summary[key] is None
+
+
+def test_summary_keys_come_from_the_contract() -> None:
+    summary = summarise_batches(_rows([(False, 4, 1.0)]))
+    assert set(summary) <= set(SUMMARY_KEYS)
+    assert len(SUMMARY_KEYS) == 17
+    assert {"compile_seconds", "oom_retries", "host_peak_rss_bytes"} <= set(SUMMARY_KEYS)

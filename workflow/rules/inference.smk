@@ -1,0 +1,40 @@
+# Inference stage: one job per (model, variant) -> results/logits/{model}/{variant}.parquet and
+# results/timing/{model}/{variant}.parquet.
+# Needs MODEL_WEIGHTS ({model name: weights string}) from the Snakefile. Only the test set is an
+# input: editing the class mapping or the metrics never reruns a model.
+
+from cifar_zeroshot.variants import VARIANT_NAME_PATTERN
+
+
+rule inference:
+    input:
+        test_set=f"data/{config['dataset']}/test_set.npz",
+    output:
+        logits="results/logits/{model}/{variant}.parquet",
+        timing="results/timing/{model}/{variant}.parquet",
+    log:
+        "logs/inference/{model}/{variant}.log",
+    wildcard_constraints:
+        model=r"[a-z0-9_]+",
+        variant=VARIANT_NAME_PATTERN,
+    params:
+        # KeyError naming the model when it is not in the config's models list.
+        weights=lambda wc: MODEL_WEIGHTS[wc.model],
+        dataset=config["dataset"],
+        batch_size=config["batch_size"],
+        device=config["device"],
+        limit=config.get("limit"),
+        warmup_batches=config["warmup_batches"],
+        # Node-local flocks that give each concurrent job its own GPU (see gpu_slots.py).
+        gpu_lock_dir="logs/gpu_locks",
+    threads: config["threads"]
+    resources:
+        # A GPU is a resource only when one may be used: with device cpu, jobs must neither
+        # queue for one (--resources gpu=1) nor request one from SLURM.
+        gpu=0 if config["device"] == "cpu" else 1,
+        mem_mb=config.get("inference_mem_mb", 8000),
+        runtime=config.get("inference_runtime_min", 30),
+    conda:
+        "../envs/benchmark.yaml"
+    script:
+        "../scripts/inference.py"
