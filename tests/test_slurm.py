@@ -1,6 +1,6 @@
 """The workflow on a real SLURM cluster: a throwaway single-node cluster on 127.0.0.1.
 
-tests/slurm/start-slurm.sh starts munged + slurmctld + slurmd (one fake GPU) under a temporary
+tests/slurm/start-slurm.sh starts munged + slurmctld + slurmd (two fake GPUs) under a temporary
 directory; the trimmed offline demo then runs through profiles/slurm + profiles/slurm-ci, and
 once more locally. Every inference job must have gone through sbatch (and asked for a GPU), and
 both runs must give identical logits and accuracy tables (CPU fp32 inference is deterministic).
@@ -39,13 +39,16 @@ IN_CI = os.environ.get("CI") == "true"
 # What a run needs from the repository; data/, results/, logs/ and .snakemake/ stay behind.
 WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles")
 # The offline demo (synthetic images, untrained weights), trimmed to two small models and the
-# first 40 images: two SLURM jobs, each a few seconds of inference.
+# first 40 images: two SLURM jobs, each a few seconds of inference. One thread each, so both
+# jobs fit the 2-core test node (with its two fake GPUs) at once; both runs use the same thread
+# count, since a different one could change fp32 sums in the last bits.
 MODELS = ("squeezenet1_1", "mobilenet_v3_small")
 RUN_ARGS = (
     "--configfile",
     "config/presets/demo.yaml",
     "--config",
     "limit=40",
+    "threads=1",
     f"models=[{','.join(MODELS)}]",
 )
 # Seconds. The SLURM plugin may hang and ignore SIGTERM (e.g. when its status command fails),
@@ -173,6 +176,7 @@ def cluster() -> Iterator[Cluster]:
     directory.chmod(0o755)
     env = _base_env() | {
         "SLURM_CI_DIR": str(directory),
+        "FAKE_GPUS": "2",  # both inference jobs at once (each asks for one GPU)
         # Private ports, so a cluster already running on this machine is left alone.
         "SLURMCTLD_PORT": str(_free_port()),
         "SLURMD_PORT": str(_free_port()),

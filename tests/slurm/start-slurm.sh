@@ -8,8 +8,8 @@
 #
 # Usage (as root):
 #   bash tests/slurm/start-slurm.sh
-#   source "$SLURM_CI_DIR/slurm-env.sh"   # SLURM_CONF + the srun wrapper first in PATH
-#   ... sbatch / snakemake --profile profiles/slurm-ci ...
+#   source /tmp/cifar-zeroshot-slurm/slurm-env.sh   # SLURM_CONF, the srun wrapper first in PATH
+#   snakemake --profile profiles/slurm --profile profiles/slurm-ci ...   # or sbatch, srun, ...
 #   bash tests/slurm/stop-slurm.sh
 #
 # Environment:
@@ -32,12 +32,16 @@ die() { log "ERROR: $*" >&2; exit 1; }
 # alive PIDFILE NAME: the pid file names a live process called NAME (not a reused pid)
 alive() { [ -s "$1" ] && [ "$(cat "/proc/$(cat "$1")/comm" 2>/dev/null)" = "$2" ]; }
 
+# The daemons and mungekey live in /usr/sbin, which a non-login shell may not have in PATH.
+export PATH=$PATH:/usr/sbin:/sbin
+
 [ "$(id -u)" = 0 ] || die "must run as root (munged runs as user munge, slurmd as root)"
 case "$D" in /*) ;; *) die "SLURM_CI_DIR must be an absolute path, got '$D'" ;; esac
 
 # ---------------------------------------------------------------- packages
-# slurm-wlm pulls in slurmctld, slurmd, slurm-client and munge. Debian's postinst scripts do not
-# start services in containers without systemd; we start the daemons ourselves below.
+# slurm-wlm pulls in slurmctld, slurmd, slurm-client and munge. Where a service manager runs,
+# the packages may also start system daemons (configured under /etc); ours below use only $D
+# and, when a system slurmctld runs, need other ports (SLURMCTLD_PORT, SLURMD_PORT).
 if ! command -v slurmctld >/dev/null || ! command -v slurmd >/dev/null \
   || ! command -v munged >/dev/null; then
   [ "$SKIP_APT" != 1 ] || die "slurm-wlm is not installed and SKIP_APT=1"
