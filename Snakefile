@@ -17,12 +17,16 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join([PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
 )
 
-from cifar_zeroshot.workflow_config import check_against_schema, plan_workflow
+from cifar_zeroshot.workflow_config import (
+    check_against_schema,
+    load_config_file,
+    plan_workflow,
+)
 
-
-configfile: "config/config.yaml"
-
-
+# The default configuration, under whatever --configfile/--config gave (those win). Read here
+# rather than with `configfile:` so that a YAML mistake is reported with its line.
+for key, value in load_config_file("config/config.yaml").items():
+    config.setdefault(key, value)
 check_against_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
 validate(config, "workflow/schemas/config.schema.yaml")  # fills in the defaults
 PLAN = plan_workflow(config)

@@ -64,6 +64,10 @@ def test_killed_inference_leaves_nothing_trusted_and_rerun_matches(workdir):
     assert not (workdir / LOGITS).exists()
     assert not (workdir / "results/metrics.csv").exists()
 
+    # A killed Snakemake leaves its lock; it says how to lift it (the README explains both).
+    blocked = snakemake(workdir, check=False)
+    assert blocked.returncode != 0 and "--unlock" in blocked.stderr
+    snakemake(workdir, "--unlock")
     snakemake(workdir, "--rerun-incomplete")
     resumed = read_logits(workdir / LOGITS)
     assert sorted(p.name for p in (workdir / LOGITS).parent.iterdir()) == ["fp32.parquet"]
@@ -144,7 +148,9 @@ def test_bad_configuration_fails_with_the_message(workdir, overrides, expected):
 
 
 def test_config_file_that_is_not_yaml(workdir):
-    (workdir / "test-config.yaml").write_text("models: [alexnet\nbatch_size: 8\n")
+    config_file = workdir / "config/config.yaml"
+    config_file.write_text("dataset: synthetic\nmodels: [alexnet\nbatch_size: 8\n")
     result = snakemake(workdir, "--dry-run", check=False)
     assert result.returncode != 0
-    assert "test-config.yaml" in result.stderr
+    # A dry run logs to stdout.
+    assert "config/config.yaml is not valid YAML at line 3" in result.stdout + result.stderr

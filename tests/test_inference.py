@@ -85,6 +85,8 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     assert summary["warmup_batches"] == 1
     timed_seconds = rows.loc[~rows["warmup"], "total_seconds"].sum()
     assert summary["images_per_second"] == pytest.approx(N_IMAGES / timed_seconds)
+    # End to end also waits for the Parquet file, so it can only be slower than the loop.
+    assert 0 < summary["end_to_end_images_per_second"] <= summary["images_per_second"] * 1.0001
     assert summary["oom_retries"] == 0 and summary["compile_seconds"] is None
     assert summary["torch_peak_allocated_bytes"] is None  # CPU
     assert summary["host_peak_rss_bytes"] > 0

@@ -6,7 +6,7 @@ import pytest
 import yaml
 
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.workflow_config import check_against_schema, plan_workflow
+from cifar_zeroshot.workflow_config import check_against_schema, load_config_file, plan_workflow
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -98,3 +98,23 @@ def test_models_carry_their_own_weights_and_variants_multiply():
     }
     assert len(plan.runs) == 3 * 4
     assert ("resnet50", "bf16-labreport") in plan.runs
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("models: [alexnet\nbatch_size: 8\n", r"bad.yaml is not valid YAML at line 2"),
+        ("- alexnet\n", r"bad.yaml must be a mapping"),
+        ("a: 'unclosed\n", r"bad.yaml is not valid YAML at line"),
+    ],
+)
+def test_config_file_syntax_errors_name_file_and_line(tmp_path, text, expected):
+    path = tmp_path / "bad.yaml"
+    path.write_text(text)
+    with pytest.raises(UserError, match=expected):
+        load_config_file(path)
+
+
+def test_missing_config_file_says_how_to_restore_it(tmp_path):
+    with pytest.raises(UserError, match=r"missing.*git checkout"):
+        load_config_file(tmp_path / "config.yaml")

@@ -49,17 +49,18 @@ def snakemake_env() -> dict[str, str]:
 
 
 def snakemake_command(*args: str) -> list[str]:
+    # Targets and other arguments first: --configfile takes every word after it.
     return [
         sys.executable,
         "-m",
         "snakemake",
+        *args,
         "--cores",
         "2",
         "--resources",
         "gpu=1",
         "--configfile",
         "test-config.yaml",
-        *args,
     ]
 
 

@@ -213,6 +213,7 @@ class _Pass:
         self.clock = _Clock(device)
         self.progress_file = progress_file
         self.compile_seconds: float | None = None
+        self.timed_start: float | None = None  # wall clock at the first timed batch
         pinned = device.type == "cuda"
         self.host_buffers = [
             torch.empty((batch_size, NUM_IMAGENET_CLASSES), dtype=torch.float32, pin_memory=pinned)
@@ -264,6 +265,8 @@ class _Pass:
             host = y.to(torch.float32)
         m3 = self.clock.mark()
         images = min(self.batch_size, n - start)
+        if not warmup and self.timed_start is None:
+            self.timed_start = wall_start
         return _Batch(batch, warmup, start, images, (m0, m1, m2, m3), host, wall_start)
 
     def _finish(self, batch: _Batch, writer: LogitsWriter) -> None:
@@ -402,6 +405,9 @@ def _execute(
     dtype, channels_last = _set_precision(request.variant, device)
     cuda = device.type == "cuda"
     if cuda:
+        # Memory statistics fail ("Invalid device argument") before CUDA is initialised, and
+        # nothing has touched CUDA yet in a fresh job process.
+        torch.cuda.init()
         torch.cuda.reset_peak_memory_stats(device)
         device_name = torch.cuda.get_device_name(device)
     else:
@@ -466,6 +472,10 @@ def _execute(
             )
             with LogitsWriter(request.logits_path, facts) as writer:
                 rows = one_pass.run(writer)
+            # End to end: from the first timed batch until the logits file is complete on disk.
+            end_to_end_seconds = (
+                time.perf_counter() - one_pass.timed_start if one_pass.timed_start else None
+            )
             compile_seconds = one_pass.compile_seconds
             break
         except torch.cuda.OutOfMemoryError as error:
@@ -502,6 +512,9 @@ def _execute(
     batches = pd.DataFrame(rows)
     summary = summarise_batches(batches)
     summary.update(
+        end_to_end_images_per_second=(
+            len(images) / end_to_end_seconds if end_to_end_seconds else None
+        ),
         model_load_seconds=model_load_seconds,
         compile_seconds=compile_seconds,
         batch_size=batch_size,

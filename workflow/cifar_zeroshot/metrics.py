@@ -55,6 +55,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "outside_mapped_share",
     "agreement_with_fp32",
     "images_per_second",
+    "end_to_end_images_per_second",
     "ms_per_image",
     "latency_p50_ms",
     "latency_p90_ms",
@@ -92,6 +93,7 @@ TOP_CONFUSION_COLUMNS = (
 # Copied from the timing summary as they are.
 _SUMMARY_COLUMNS = (
     "images_per_second",
+    "end_to_end_images_per_second",
     "ms_per_image",
     "latency_p50_ms",
     "latency_p90_ms",

@@ -12,6 +12,8 @@ import pandas as pd
 # Every key of the timing summary (contract); inference fills the ones not derived from rows.
 SUMMARY_KEYS: tuple[str, ...] = (
     "images_per_second",
+    # Images over the time from the first timed batch until the logits file is on disk.
+    "end_to_end_images_per_second",
     "ms_per_image",
     "latency_p50_ms",
     "latency_p90_ms",

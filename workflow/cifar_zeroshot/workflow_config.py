@@ -40,6 +40,34 @@ class WorkflowPlan:
         return {m.name: m.weights for m in self.models}
 
 
+def load_config_file(path: str | Path) -> dict[str, Any]:
+    """Read a YAML configuration file; a syntax error names the file, the line and the fix."""
+    path = Path(path)
+    try:
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise UserError(
+            f"Configuration file {path} is missing. Restore it (git checkout {path}) or pass "
+            "your own with --configfile."
+        ) from None
+    except yaml.YAMLError as error:
+        mark = getattr(error, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(error, "problem", None) or str(error)
+        raise UserError(
+            f"Configuration file {path} is not valid YAML{where}: {problem}. Fix that line "
+            "(an unclosed bracket or quote is the usual cause)."
+        ) from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise UserError(
+            f"Configuration file {path} must be a mapping of keys to values (key: value lines), "
+            f"not a {type(loaded).__name__}."
+        )
+    return loaded
+
+
 def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "(top level)"
 
