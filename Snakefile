@@ -42,6 +42,7 @@ include: "workflow/rules/mapping.smk"
 include: "workflow/rules/inference.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/report.smk"
 
 
 rule all:
@@ -49,3 +50,4 @@ rule all:
     input:
         rules.metrics.output,
         rules.plots.output,
+        rules.run_info.output,

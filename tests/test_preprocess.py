@@ -15,8 +15,9 @@ from cifar_zeroshot.preprocess import (
     spec_for,
 )
 
-# PIL resizes in two passes (width, then height) and rounds to uint8 after each; this code keeps
-# float32 throughout. Each rounding moves a pixel by at most half a level, and PIL's fixed-point
+# PIL resizes in two passes (width, then height) and rounds to uint8 after each; this code rounds
+# once (the CPU's uint8 kernel) or keeps float32 throughout (the CUDA path); both are checked.
+# Each rounding moves a pixel by at most half a level, and PIL's fixed-point
 # filter weights add a little more, so a pixel may differ by up to about 1 level (1.5 allowed)
 # and by about a quarter level on average (0.5 allowed), in 0..255 units before normalising.
 MAX_DIFF_LEVELS = 1.5
@@ -46,11 +47,14 @@ def _via_pil(images: np.ndarray, transform) -> torch.Tensor:
     return torch.stack([transform(Image.fromarray(image)) for image in images])
 
 
+@pytest.mark.parametrize("uint8_kernel", [True, False], ids=["uint8-resize", "float-resize"])
 @pytest.mark.parametrize(
     ("weights", "resize"),
     [(ResNet50_Weights.IMAGENET1K_V2, 232), (AlexNet_Weights.IMAGENET1K_V1, 256)],
 )
-def test_weights_protocol_matches_weights_transforms_on_pil(weights, resize: int) -> None:
+def test_weights_protocol_matches_weights_transforms_on_pil(
+    weights, resize: int, uint8_kernel: bool
+) -> None:
     spec = spec_for(weights, "weights")
     assert spec.resize_size == resize
     assert spec.crop_size == 224
@@ -58,7 +62,7 @@ def test_weights_protocol_matches_weights_transforms_on_pil(weights, resize: int
     assert spec.interpolation == "bilinear" and spec.antialias
     images = _image_like()
 
-    ours = preprocess_batch(torch.from_numpy(images), spec)
+    ours = preprocess_batch(torch.from_numpy(images), spec, resize_in_uint8=uint8_kernel)
     reference = _via_pil(images, weights.transforms())  # metadata only: nothing downloaded
 
     assert ours.shape == reference.shape == (len(images), 3, 224, 224)
@@ -69,7 +73,8 @@ def test_weights_protocol_matches_weights_transforms_on_pil(weights, resize: int
     assert difference.mean().item() <= mean_limit
 
 
-def test_labreport_protocol_matches_the_lab_report_pipeline() -> None:
+@pytest.mark.parametrize("uint8_kernel", [True, False], ids=["uint8-resize", "float-resize"])
+def test_labreport_protocol_matches_the_lab_report_pipeline(uint8_kernel: bool) -> None:
     spec = spec_for(ResNet50_Weights.IMAGENET1K_V2, "labreport")
     assert spec == PreprocessSpec((224, 224), None, (0.5,) * 3, (0.5,) * 3)
     lab_report = transforms.Compose(
@@ -81,7 +86,7 @@ def test_labreport_protocol_matches_the_lab_report_pipeline() -> None:
     )
     images = _image_like(seed=1)
 
-    ours = preprocess_batch(torch.from_numpy(images), spec)
+    ours = preprocess_batch(torch.from_numpy(images), spec, resize_in_uint8=uint8_kernel)
     reference = _via_pil(images, lab_report)
 
     assert ours.shape == reference.shape == (len(images), 3, 224, 224)

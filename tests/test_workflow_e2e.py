@@ -1,12 +1,14 @@
 """The whole workflow, run by snakemake on synthetic data with two small untrained models."""
 
 import hashlib
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+import yaml
 from matplotlib import image as mpimg
-from workflow_runner import TEST_CONFIG, copy_workflow, planned_jobs, snakemake
+from workflow_runner import COPIED, TEST_CONFIG, copy_workflow, planned_jobs, snakemake
 
 from cifar_zeroshot.logits_io import read_logits, read_timing
 
@@ -66,6 +68,36 @@ def test_plots_are_real_images(workdir):
     for path in paths:
         height, width = mpimg.imread(path).shape[:2]
         assert height > 200 and width > 200, path
+
+
+def test_run_info_names_configuration_software_and_devices(workdir):
+    info = yaml.safe_load((workdir / "results/run_info.yaml").read_text())
+    assert info["configuration"]["models"] == MODELS
+    assert info["software"]["torch"] != "not installed"
+    assert set(info["inference_runs"]) == {f"{model}/fp32" for model in MODELS}
+    assert all(run["device"] == "cpu" for run in info["inference_runs"].values())
+
+
+def test_report_is_one_self_contained_html_file(workdir):
+    snakemake(workdir, "--report", "results/report.html")
+    html = (workdir / "results/report.html").read_text(encoding="utf-8")
+    for shown in ["speed.png", "metrics.csv", "class_mapping_summary.csv", "run_info.yaml"]:
+        assert shown in html, shown
+
+
+def test_nothing_is_written_outside_data_results_and_logs(workdir):
+    allowed = {*COPIED, "test-config.yaml", "data", "results", "logs", ".snakemake"}
+    assert {path.name for path in Path(workdir).iterdir()} <= allowed
+    # The workflow's own folders gain nothing but byte-code caches.
+    for name in ["workflow", "config"]:
+        for path in (workdir / name).rglob("*"):
+            assert (
+                "__pycache__" in path.parts
+                or path.is_dir()
+                or (
+                    Path(__file__).resolve().parents[1] / name / path.relative_to(workdir / name)
+                ).exists()
+            ), path
 
 
 def test_second_run_has_nothing_to_do_and_changes_nothing(workdir):

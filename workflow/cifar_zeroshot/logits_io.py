@@ -184,6 +184,12 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
         ) from None
 
 
+def read_logits_facts(path: str | Path) -> dict[str, Any]:
+    """Only the run facts of a logits file (cheap: the footer, not the logits)."""
+    path = Path(path)
+    return _read_facts(path, _open_parquet(path).schema_arrow)
+
+
 def read_logits(path: str | Path) -> LogitsTable:
     """Read a logits file and refuse anything that would give wrong numbers."""
     path = Path(path)

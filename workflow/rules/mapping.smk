@@ -5,8 +5,16 @@ rule class_mapping:
     input:
         mapping=config.get("class_mapping", "config/class_mapping.yaml"),
     output:
-        mapping="results/class_mapping.csv",
-        summary="results/class_mapping_summary.csv",
+        mapping=report(
+            "results/class_mapping.csv",
+            caption="../report/class_mapping.rst",
+            category="Class mapping",
+        ),
+        summary=report(
+            "results/class_mapping_summary.csv",
+            caption="../report/class_mapping_summary.rst",
+            category="Class mapping",
+        ),
     log:
         "logs/mapping/class_mapping.log",
     localrule: True

@@ -1,0 +1,22 @@
+# Report stage: what `snakemake --report results/report.html` shows beside the metrics and plots.
+
+
+rule run_info:
+    input:
+        logits=[f"results/logits/{model}/{variant}.parquet" for model, variant in RUNS],
+    output:
+        report(
+            "results/run_info.yaml",
+            caption="../report/run_info.rst",
+            category="Configuration and software",
+        ),
+    log:
+        "logs/report/run_info.log",
+    params:
+        # The effective configuration: a change to it rewrites this file.
+        configuration=config,
+    localrule: True
+    conda:
+        "../envs/benchmark.yaml"
+    script:
+        "../scripts/run_info.py"
