@@ -66,6 +66,7 @@ class InferenceRequest:
     threads: int = 1
     warmup_batches: int = 2
     gpu_lock_dir: Path = DEFAULT_GPU_LOCK_DIR
+    gpu_wait_seconds: float | None = None  # how long to wait for a free GPU; None: forever
 
 
 @dataclass(frozen=True)
@@ -373,7 +374,11 @@ def run_inference(
     images, labels = _load_images(request)
     # The GPU is chosen (CUDA_VISIBLE_DEVICES) before anything asks torch about CUDA.
     cpu_only = request.device == "cpu"
-    slot = contextlib.nullcontext(None) if cpu_only else gpu_slot(request.gpu_lock_dir)
+    slot = (
+        contextlib.nullcontext(None)
+        if cpu_only
+        else gpu_slot(request.gpu_lock_dir, timeout_seconds=request.gpu_wait_seconds)
+    )
     with slot as gpu_index:
         if not cpu_only and torch.cuda.is_available():
             device = torch.device("cuda", 0)

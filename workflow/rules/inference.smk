@@ -27,6 +27,7 @@ rule inference:
         warmup_batches=config["warmup_batches"],
         # Node-local flocks that give each concurrent job its own GPU (see gpu_slots.py).
         gpu_lock_dir="logs/gpu_locks",
+        gpu_wait_seconds=config["gpu_wait_seconds"],
     threads: config["threads"]
     resources:
         # A GPU is a resource only when one may be used: with device cpu, jobs must neither

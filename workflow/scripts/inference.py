@@ -32,6 +32,7 @@ def main() -> None:
             threads=snakemake.threads,
             warmup_batches=params.warmup_batches,
             gpu_lock_dir=Path(params.gpu_lock_dir),
+            gpu_wait_seconds=params.gpu_wait_seconds,
         )
         run_inference(request, progress_file=log)
 
