@@ -21,20 +21,16 @@ from cifar_zeroshot.logits_io import read_logits
 
 pytestmark = pytest.mark.e2e
 
-# One model, enough batches that the job is still running when it is killed.
-SLOW_CONFIG = {
-    **TEST_CONFIG,
-    "models": ["mobilenet_v3_small"],
-    "synthetic_images_per_class": 12,
-    "batch_size": 4,
-}
+# One small model: enough for every check but the kill, which needs a job still running.
+SMALL_CONFIG = {**TEST_CONFIG, "models": ["mobilenet_v3_small"]}
+SLOW_CONFIG = {**SMALL_CONFIG, "synthetic_images_per_class": 12, "batch_size": 4}
 LOGITS = "results/logits/mobilenet_v3_small/fp32.parquet"
 ACCURACY_COLUMNS = ["model", "variant", "images", "top1", "top5", "unrestricted_top1"]
 
 
 @pytest.fixture
 def workdir(tmp_path):
-    return copy_workflow(tmp_path, SLOW_CONFIG)
+    return copy_workflow(tmp_path, SMALL_CONFIG)
 
 
 def _kill_inference_half_way(workdir):
@@ -60,13 +56,16 @@ def _kill_inference_half_way(workdir):
 
 
 def test_killed_inference_leaves_nothing_trusted_and_rerun_matches(workdir):
+    write_config(workdir, SLOW_CONFIG)
     _kill_inference_half_way(workdir)
     assert not (workdir / LOGITS).exists()
     assert not (workdir / "results/metrics.csv").exists()
 
-    # A killed Snakemake leaves its lock; it says how to lift it (the README explains both).
+    # A killed Snakemake leaves its lock or incomplete markers, and the next run says which
+    # flag lifts them (the README explains both).
     blocked = snakemake(workdir, check=False)
-    assert blocked.returncode != 0 and "--unlock" in blocked.stderr
+    assert blocked.returncode != 0
+    assert "--unlock" in blocked.stderr or "--rerun-incomplete" in blocked.stderr
     snakemake(workdir, "--unlock")
     snakemake(workdir, "--rerun-incomplete")
     resumed = read_logits(workdir / LOGITS)
@@ -78,7 +77,7 @@ def test_killed_inference_leaves_nothing_trusted_and_rerun_matches(workdir):
 
 
 def test_two_runs_give_identical_accuracy(workdir, tmp_path_factory):
-    other = copy_workflow(tmp_path_factory.mktemp("second"), SLOW_CONFIG)
+    other = copy_workflow(tmp_path_factory.mktemp("second"), SMALL_CONFIG)
     snakemake(workdir)
     snakemake(other)
     first = pd.read_csv(workdir / "results/metrics.csv")[ACCURACY_COLUMNS]
@@ -120,7 +119,7 @@ def test_corrupt_archive_stops_before_anything_downstream(workdir):
 
 
 def test_missing_real_archive_without_network_names_the_file(workdir):
-    write_config(workdir, {**SLOW_CONFIG, "dataset": "cifar10", "limit": 8})
+    write_config(workdir, {**SMALL_CONFIG, "dataset": "cifar10", "limit": 8})
     result = snakemake(workdir, "data/cifar10/test_set.npz", check=False, timeout=300)
     assert result.returncode != 0
     assert "data/cifar-10-binary.tar.gz" in result.stderr
@@ -138,7 +137,7 @@ def test_missing_real_archive_without_network_names_the_file(workdir):
     ],
 )
 def test_bad_configuration_fails_with_the_message(workdir, overrides, expected):
-    write_config(workdir, {**SLOW_CONFIG, **overrides})
+    write_config(workdir, {**SMALL_CONFIG, **overrides})
     result = snakemake(workdir, check=False, timeout=300)
     assert result.returncode != 0
     assert expected in result.stderr

@@ -33,6 +33,18 @@ _Z = statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
 _MIB = 2**20
 CSV_FLOAT_FORMAT = "%.6g"
 
+# Copied from the timing summary as they are.
+_SUMMARY_COLUMNS = (
+    "images_per_second",
+    "end_to_end_images_per_second",
+    "ms_per_image",
+    "latency_p50_ms",
+    "latency_p90_ms",
+    "latency_p99_ms",
+    "batch_size",
+    "model_load_seconds",
+    "compile_seconds",
+)
 METRICS_COLUMNS: tuple[str, ...] = (
     "model",
     "variant",
@@ -54,15 +66,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "unrestricted_top1_ci_high",
     "outside_mapped_share",
     "agreement_with_fp32",
-    "images_per_second",
-    "end_to_end_images_per_second",
-    "ms_per_image",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "batch_size",
-    "model_load_seconds",
-    "compile_seconds",
+    *_SUMMARY_COLUMNS,
     "torch_peak_allocated_mb",
     "torch_peak_reserved_mb",
     "nvml_process_mb",
@@ -90,18 +94,6 @@ TOP_CONFUSION_COLUMNS = (
     "share",
 )
 
-# Copied from the timing summary as they are.
-_SUMMARY_COLUMNS = (
-    "images_per_second",
-    "end_to_end_images_per_second",
-    "ms_per_image",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "batch_size",
-    "model_load_seconds",
-    "compile_seconds",
-)
 # metrics column -> timing summary key (bytes), reported in MiB.
 _MEMORY_COLUMNS = {
     "torch_peak_allocated_mb": "torch_peak_allocated_bytes",

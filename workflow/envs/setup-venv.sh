@@ -20,8 +20,8 @@ fi
 echo "Setting up $venv (first run only; torch is large) ..." >&2
 [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
 # shellcheck disable=SC2086  # torch_spec is a list of requirement strings
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check $torch_spec
-"$venv/bin/python" -m pip install --quiet --disable-pip-version-check -e "$root[test]"
+"$venv/bin/python" -m pip install --quiet --quiet --disable-pip-version-check $torch_spec
+"$venv/bin/python" -m pip install --quiet --quiet --disable-pip-version-check -e "$root[test]"
 rm -f "$venv"/.installed-*
 touch "$stamp"
 echo "Environment ready: $venv" >&2
