@@ -256,3 +256,33 @@ def test_compile_time_is_recorded_apart_and_never_timed(
     assert summary["warmup_batches"] == 1  # the compiling call is a warm-up even if none asked
     assert summary["compile_seconds"] > 0
     assert summary["timed_images"] == N_IMAGES
+
+
+class _ThreadSpy(torch.nn.Module):
+    """Records how many CPU threads torch may use while the model runs."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.threads_seen: set[int] = set()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.threads_seen.add(torch.get_num_threads())
+        return self.inner(x)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_cpu_job_uses_its_threads_and_no_more(test_set: Path, tmp_path: Path, threads: int) -> None:
+    spies: list[_ThreadSpy] = []
+
+    def loader(name, weights):
+        spies.append(_ThreadSpy(load_model(name, weights)))
+        return spies[-1]
+
+    before = torch.get_num_threads()
+    try:
+        outcome = run_inference(_request(test_set, tmp_path, threads=threads), model_loader=loader)
+    finally:
+        torch.set_num_threads(before)
+    assert spies[0].threads_seen == {threads}
+    assert outcome.facts["threads"] == threads
