@@ -29,6 +29,7 @@ LINE_TIMEOUT_S = 30
 def _start(lock_dir: Path, *args: str, visible: str | None = None) -> subprocess.Popen:
     env = dict(os.environ, **{FAKE_COUNT_ENV: "3"})
     env.pop("CUDA_VISIBLE_DEVICES", None)
+    env.pop("SLURM_JOB_ID", None)
     if visible is not None:
         env["CUDA_VISIBLE_DEVICES"] = visible
     return subprocess.Popen(
@@ -114,6 +115,23 @@ def test_choose_among_gpus_already_assigned(
     finally:
         for process in holders:
             _stop(process)
+
+
+def test_slurm_assigned_gpu_is_used_without_a_lock(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # With device cgroups, every SLURM job on a node sees its own GPU as "0": two such jobs
+    # must not wait for each other's lock on "gpu0".
+    monkeypatch.setenv("SLURM_JOB_ID", "4242")
+    monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0")
+    monkeypatch.setenv(FAKE_COUNT_ENV, "1")
+    with (
+        gpu_slot(tmp_path, timeout_seconds=0.0) as first,
+        gpu_slot(tmp_path, timeout_seconds=0.0) as second,
+    ):
+        assert (first, second) == (0, 0)
+        assert os.environ["CUDA_VISIBLE_DEVICES"] == "0"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_no_gpu_yields_none(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -93,6 +93,13 @@ def gpu_slot(
     if not candidates:
         yield None
         return
+    if os.environ.get("SLURM_JOB_ID") and os.environ.get("CUDA_VISIBLE_DEVICES"):
+        # SLURM already gave this job its own GPU(s), and with device cgroups every job on a
+        # node may see its GPU as "0": locking by that name would serialise jobs needlessly.
+        entry = candidates[0]
+        log.info("Using GPU %s assigned by SLURM job %s", entry, os.environ["SLURM_JOB_ID"])
+        yield int(entry) if entry.isdigit() else 0
+        return
     lock_dir = Path(lock_dir)
     lock_dir.mkdir(parents=True, exist_ok=True)
     host = _UNSAFE.sub("_", socket.gethostname())
