@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 bash workflow/envs/setup-venv.sh
-exec .venv/bin/snakemake --cores all --resources gpu=1 "$@"
+exec .venv/bin/snakemake --profile profiles/local "$@"
