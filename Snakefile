@@ -19,6 +19,7 @@ os.environ.update(
 
 from cifar_zeroshot.workflow_config import (
     check_against_schema,
+    coerce_command_line_values,
     load_config_file,
     plan_workflow,
 )
@@ -27,7 +28,9 @@ from cifar_zeroshot.workflow_config import (
 # rather than with `configfile:` so that a YAML mistake is reported with its line.
 for key, value in load_config_file("config/config.yaml").items():
     config.setdefault(key, value)
-check_against_schema(config, Path(workflow.basedir) / "workflow/schemas/config.schema.yaml")
+SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+config.update(coerce_command_line_values(config, SCHEMA))
+check_against_schema(config, SCHEMA)
 validate(config, "workflow/schemas/config.schema.yaml")  # fills in the defaults
 PLAN = plan_workflow(config)
 RUNS = PLAN.runs  # (model, variant) pairs: one inference job each

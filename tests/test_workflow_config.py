@@ -6,7 +6,12 @@ import pytest
 import yaml
 
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.workflow_config import check_against_schema, load_config_file, plan_workflow
+from cifar_zeroshot.workflow_config import (
+    check_against_schema,
+    coerce_command_line_values,
+    load_config_file,
+    plan_workflow,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -118,3 +123,19 @@ def test_config_file_syntax_errors_name_file_and_line(tmp_path, text, expected):
 def test_missing_config_file_says_how_to_restore_it(tmp_path):
     with pytest.raises(UserError, match=r"missing.*git checkout"):
         load_config_file(tmp_path / "config.yaml")
+
+
+def test_command_line_text_is_read_as_the_schema_expects():
+    # What `snakemake --config compile=[false,true] limit=null models=[alexnet,true]` yields.
+    from_command_line = _config(compile=["false", "true"], limit="null", models=["alexnet", "true"])
+    coerced = coerce_command_line_values(from_command_line, SCHEMA)
+    assert coerced["compile"] == [False, True]
+    assert coerced["limit"] is None
+    assert coerced["models"] == ["alexnet", "true"]  # names stay text
+    check_against_schema({**coerced, "models": ["alexnet"]}, SCHEMA)
+
+
+def test_text_that_is_no_value_still_fails_the_schema():
+    coerced = coerce_command_line_values(_config(limit="ten"), SCHEMA)
+    with pytest.raises(UserError, match="'limit' has a bad value 'ten'"):
+        check_against_schema(coerced, SCHEMA)

@@ -68,6 +68,47 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     return loaded
 
 
+def _accepts_text(spec: Mapping[str, Any]) -> bool:
+    """Whether a schema property admits a plain string (then text stays text)."""
+    options = spec.get("oneOf") or spec.get("anyOf") or [spec]
+    for option in options:
+        types = option.get("type")
+        types = types if isinstance(types, list) else [types]
+        if "string" in types or any(isinstance(v, str) for v in option.get("enum", [])):
+            return True
+        if "array" in types and _accepts_text(option.get("items", {})):
+            return True
+    return False
+
+
+def _parse_scalar(value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        return yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+
+
+def coerce_command_line_values(config: Mapping[str, Any], schema_path: str | Path) -> dict:
+    """Undo `--config`'s text-only parsing where the schema expects no text.
+
+    Snakemake reads `--config compile=[false,true]` as ['false', 'true'] and `limit=null` as
+    'null'; for keys that take no strings, such text is read as YAML (true, null, 12).
+    """
+    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
+    coerced = dict(config)
+    for key, spec in schema["properties"].items():
+        if key not in coerced or _accepts_text(spec):
+            continue
+        value = coerced[key]
+        if isinstance(value, list):
+            coerced[key] = [_parse_scalar(item) for item in value]
+        else:
+            coerced[key] = _parse_scalar(value)
+    return coerced
+
+
 def _key_path(error: jsonschema.ValidationError) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "(top level)"
 
