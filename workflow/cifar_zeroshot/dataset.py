@@ -12,7 +12,6 @@ import io
 import os
 import sys
 import tarfile
-import tempfile
 import urllib.error
 import urllib.request
 import zipfile
@@ -24,6 +23,7 @@ from typing import BinaryIO
 
 import numpy as np
 
+from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
 
@@ -61,19 +61,9 @@ _CHUNK = 1 << 20
 
 @contextmanager
 def _atomic_output(path: str | Path) -> Iterator[BinaryIO]:
-    """Yield a temp file next to ``path``; rename it onto ``path`` only on success."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-        # mkstemp makes the file private (0600); outputs should be ordinary readable files.
-        os.chmod(tmp_name, 0o644)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+    """A binary file handle whose content replaces ``path`` only on success."""
+    with atomic_path(path) as temp, open(temp, "wb") as handle:
+        yield handle
 
 
 # --- checksums -------------------------------------------------------------------------------

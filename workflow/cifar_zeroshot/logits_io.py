@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from cifar_zeroshot.atomic import atomic_path, remove_stale_temp_files, temp_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 
@@ -60,17 +61,6 @@ TIMING_COLUMNS: dict[str, str] = {
 }
 
 
-def _temp_path(path: Path) -> Path:
-    return path.with_name(f".{path.name}.{os.getpid()}.tmp")
-
-
-def remove_stale_temp_files(path: Path) -> None:
-    """Delete temp files a killed writer of ``path`` left behind (Snakemake's lock on the
-    output means no other live process writes it)."""
-    for stale in path.parent.glob(f".{path.name}.*.tmp"):
-        stale.unlink(missing_ok=True)
-
-
 def _schema_with_facts(schema: pa.Schema, facts: Mapping[str, Any]) -> pa.Schema:
     return schema.with_metadata({METADATA_KEY: json.dumps(dict(facts), sort_keys=True)})
 
@@ -86,7 +76,7 @@ class LogitsWriter:
     def __init__(self, path: str | Path, facts: Mapping[str, Any]) -> None:
         self.path = Path(path)
         self.facts = dict(facts)
-        self._temp = _temp_path(self.path)
+        self._temp = temp_path(self.path)
         self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=8)
         self._error: BaseException | None = None
         self._thread: threading.Thread | None = None
@@ -256,14 +246,8 @@ def write_timing(
             b"cifar_zeroshot_summary": json.dumps(dict(summary), sort_keys=True),
         }
     )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_temp_files(path)
-    temp = _temp_path(path)
-    try:
+    with atomic_path(path) as temp:
         pq.write_table(table, temp)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def read_timing(path: str | Path) -> TimingTable:

@@ -1,9 +1,7 @@
 """The ImageNet-1k -> CIFAR-10 class mapping: load and check the YAML file, write its CSVs."""
 
 import functools
-import os
 import re
-import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,6 +11,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 
@@ -424,16 +423,8 @@ def _ancestor_text(mapped: MappedClass) -> str:
 
 
 def _write_csv_atomically(frame: pd.DataFrame, path: str | Path) -> None:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as handle:
-            frame.to_csv(handle, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        frame.to_csv(handle, index=False)
 
 
 def write_mapping_csv(mapping: ClassMapping, path: str | Path) -> None:

@@ -9,7 +9,6 @@ use a stable sort of the negated scores, as np.argmax does for top-1.
 """
 
 import math
-import os
 import statistics
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -19,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import read_logits, read_timing
@@ -477,15 +477,8 @@ def build_tables(
 
 def write_text_atomic(text: str, path: str | Path) -> None:
     """Write text via a temp file in the same folder, so a reader never sees half a file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
-        with open(temp, "w", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
 
 
 def write_csv(frame: pd.DataFrame, path: str | Path) -> None:

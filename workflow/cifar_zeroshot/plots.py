@@ -5,7 +5,6 @@ dpi and no "Software" metadata, so a rerun on the same tables writes identical P
 """
 
 import math
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.labels import CIFAR10_CLASSES
 
 DPI = 120
@@ -31,14 +31,8 @@ MEMORY_SERIES: dict[str, str] = {
 
 def save_figure(figure: Figure, path: str | Path) -> None:
     """Write a PNG via a temp file; no timestamps or version strings in the metadata."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
 
 
 def run_labels(frame: pd.DataFrame) -> list[str]:

@@ -6,7 +6,6 @@ come from its logits file, since cluster jobs may run elsewhere.
 """
 
 import importlib.metadata
-import os
 import platform
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import Any
 
 import yaml
 
+from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.logits_io import read_logits_facts
 
 PACKAGES: tuple[str, ...] = (
@@ -55,10 +55,5 @@ def collect_run_info(config: Mapping[str, Any], logits_paths: Iterable[str | Pat
 
 
 def write_run_info(path: str | Path, info: Mapping[str, Any]) -> None:
-    path = Path(path)
-    temp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    try:
+    with atomic_path(path) as temp:
         temp.write_text(yaml.safe_dump(dict(info), sort_keys=False), encoding="utf-8")
-        os.replace(temp, path)
-    finally:
-        temp.unlink(missing_ok=True)
