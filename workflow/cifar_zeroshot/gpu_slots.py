@@ -14,32 +14,40 @@ import os
 import re
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any, TypeVar
 
 from cifar_zeroshot.errors import UserError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 FAKE_COUNT_ENV = "CIFAR_ZEROSHOT_FAKE_GPU_COUNT"  # tests on machines without a GPU
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 
 
-def nvml_gpu_count() -> int:
-    """GPUs the driver reports (0 when NVML or the driver is missing). Never touches CUDA."""
+def nvml_query(query: Callable[[Any], T], default: T) -> T:
+    """``query(pynvml)`` inside an NVML session; ``default`` when NVML, the driver or the query
+    fails (no GPU, another PID namespace): these figures are informative, never essential."""
     try:
         import pynvml
 
         pynvml.nvmlInit()
-    except Exception:  # no library, no driver: no GPU to hand out
-        return 0
-    try:
-        return int(pynvml.nvmlDeviceGetCount())
     except Exception:
-        return 0
+        return default
+    try:
+        return query(pynvml)
+    except Exception:
+        return default
     finally:
         with contextlib.suppress(Exception):
             pynvml.nvmlShutdown()
+
+
+def nvml_gpu_count() -> int:
+    """GPUs the driver reports (0 when NVML or the driver is missing). Never touches CUDA."""
+    return nvml_query(lambda nvml: int(nvml.nvmlDeviceGetCount()), 0)
 
 
 def detect_gpu_count() -> int:

@@ -35,7 +35,7 @@ from tqdm import tqdm
 
 from cifar_zeroshot.dataset import load_test_set
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.gpu_slots import gpu_slot
+from cifar_zeroshot.gpu_slots import gpu_slot, nvml_query
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
 from cifar_zeroshot.models import check_model_name, load_model, resolve_weights, weights_label
@@ -123,23 +123,15 @@ def _nvml_process_bytes(gpu_index: int | None) -> int | None:
     """This process's memory on its GPU as the driver sees it; None when NVML cannot say."""
     if gpu_index is None:
         return None
-    try:
-        import pynvml
 
-        pynvml.nvmlInit()
-    except Exception:
-        return None
-    try:
-        handle = pynvml.nvmlDeviceGetHandleByIndex(gpu_index)
-        for process in pynvml.nvmlDeviceGetComputeRunningProcesses(handle):
+    def query(nvml: Any) -> int | None:
+        handle = nvml.nvmlDeviceGetHandleByIndex(gpu_index)
+        for process in nvml.nvmlDeviceGetComputeRunningProcesses(handle):
             if process.pid == os.getpid() and process.usedGpuMemory is not None:
                 return int(process.usedGpuMemory)
         return None  # e.g. another PID namespace
-    except Exception:
-        return None
-    finally:
-        with contextlib.suppress(Exception):
-            pynvml.nvmlShutdown()
+
+    return nvml_query(query, None)
 
 
 def _batch_input(images: torch.Tensor, start: int, batch_size: int) -> torch.Tensor:
