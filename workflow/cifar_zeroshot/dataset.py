@@ -71,11 +71,8 @@ def _atomic_output(path: str | Path) -> Iterator[BinaryIO]:
 
 def file_md5(path: str | Path) -> str:
     """Hex MD5 of a file, read in chunks so a large archive never sits in memory."""
-    digest = hashlib.md5()
     with open(path, "rb") as stream:
-        while chunk := stream.read(_CHUNK):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(stream, "md5").hexdigest()
 
 
 def _mismatch(path: Path, expected_md5: str, expected_size: int | None) -> str | None:

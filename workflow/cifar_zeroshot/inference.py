@@ -38,7 +38,7 @@ from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.gpu_slots import gpu_slot, nvml_query
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
-from cifar_zeroshot.models import check_model_name, load_model, resolve_weights, weights_label
+from cifar_zeroshot.models import load_model, resolve_weights, weights_label
 from cifar_zeroshot.preprocess import PreprocessSpec, preprocess_batch, spec_for
 from cifar_zeroshot.timing import SUMMARY_KEYS, summarise_batches
 from cifar_zeroshot.variants import Variant
@@ -360,8 +360,7 @@ def run_inference(
     model to inject NaN or out-of-memory errors.
     """
     _check_request(request)
-    check_model_name(request.model)
-    weights = resolve_weights(request.model, request.weights)
+    weights = resolve_weights(request.model, request.weights)  # checks the model name too
     spec = spec_for(weights, request.variant.preprocess)
     images, labels = _load_images(request)
     # The GPU is chosen (CUDA_VISIBLE_DEVICES) before anything asks torch about CUDA.

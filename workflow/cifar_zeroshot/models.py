@@ -104,21 +104,14 @@ def cached_weights_path(weights: WeightsEnum) -> Path:
     return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(weights.url)
 
 
-def _sha256_hex(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        while chunk := handle.read(1 << 20):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def _warn_if_not_published(path: Path) -> None:
     """torch checks the hash only when it downloads; a file placed by hand is checked here."""
     match = torch.hub.HASH_REGEX.search(path.name)
     if match is None or not match.group(1):
         return
     expected = match.group(1)
-    actual = _sha256_hex(path)
+    with path.open("rb") as handle:
+        actual = hashlib.file_digest(handle, "sha256").hexdigest()
     if not actual.startswith(expected):
         log.warning(
             "%s has SHA-256 %s..., but its published name says %s...: it is not the published "

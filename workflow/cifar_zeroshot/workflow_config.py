@@ -169,8 +169,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     seen: set[str] = set()
     for choice in choices:
         try:
-            model_registry.check_model_name(choice.name)
-            model_registry.resolve_weights(choice.name, choice.weights)
+            model_registry.resolve_weights(choice.name, choice.weights)  # checks the name too
         except UserError as error:
             problems.append(f"config key 'models': {error}")
         if choice.name in seen:
