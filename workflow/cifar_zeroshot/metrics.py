@@ -22,6 +22,7 @@ from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import read_logits, read_timing
+from cifar_zeroshot.mapping import imagenet_categories
 from cifar_zeroshot.variants import Variant
 
 POOLINGS: tuple[str, ...] = ("max_logit", "mean_prob", "sum_prob")
@@ -526,10 +527,7 @@ def read_mapping_csv(path: str | Path) -> tuple[list[np.ndarray], dict[int, str]
 def all_imagenet_names(mapped_names: Mapping[int, str]) -> list[str]:
     """All 1000 ImageNet-1k category names (torchvision's), mapped names taking precedence."""
     try:
-        from torchvision.models import get_weight
-
-        # Every ImageNet-1k weight of torchvision carries the same category list.
-        categories = list(get_weight("ResNet50_Weights.IMAGENET1K_V1").meta["categories"])
+        categories = imagenet_categories()
     except Exception:  # the names are decoration; fall back rather than fail the metrics
         categories = [f"imagenet_{i}" for i in range(NUM_IMAGENET_CLASSES)]
     for index, name in mapped_names.items():
