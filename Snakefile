@@ -31,7 +31,7 @@ for key, value in load_config_file("config/config.yaml").items():
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 config.update(coerce_command_line_values(config, SCHEMA))
 check_against_schema(config, SCHEMA)
-validate(config, "workflow/schemas/config.schema.yaml")  # fills in the defaults
+validate(config, str(SCHEMA))  # fills in the defaults
 PLAN = plan_workflow(config)
 RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
 MODEL_WEIGHTS = PLAN.model_weights

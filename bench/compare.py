@@ -32,7 +32,7 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from cifar_zeroshot.inference import InferenceRequest, cpu_name, run_inference
+from cifar_zeroshot.inference import InferenceRequest, cpu_name, run_inference, set_precision
 from cifar_zeroshot.preprocess import preprocess_batch, spec_for
 from cifar_zeroshot.variants import Variant
 
@@ -59,17 +59,11 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _set_precision(precision: str) -> None:
-    tf32 = precision == "tf32"
-    torch.backends.cuda.matmul.allow_tf32 = tf32
-    torch.backends.cudnn.allow_tf32 = tf32
-
-
 def lab_report_rate(
     model_name: str, images: np.ndarray, device: torch.device, workers: int
 ) -> float:
     """a(w): images/s of the lab report's loop over all images (fp32, TF32 off)."""
-    _set_precision("fp32")
+    set_precision(Variant("fp32"), device)
     torch.backends.cudnn.benchmark = False  # the lab report's default
     model = torchvision.models.get_model(model_name, weights=None).eval().to(device)
     transform = transforms.Compose(
@@ -102,10 +96,8 @@ def forward_rate(
     batch_size: int,
 ) -> float:
     """b: images/s of model(x) on one prepared batch, as many times as c runs batches."""
-    _set_precision(precision)
-    torch.backends.cudnn.benchmark = device.type == "cuda"
-    dtype = torch.bfloat16 if precision == "bf16" else torch.float32
-    channels_last = precision == "bf16"
+    # The same settings as this project's job (c), so b is its ceiling.
+    dtype, channels_last = set_precision(Variant(precision), device)
     model = torchvision.models.get_model(model_name, weights=None).eval()
     model = model.to(device=device, dtype=dtype)
     if channels_last:

@@ -106,7 +106,7 @@ def _set_threads(threads: int) -> None:
             torch.set_num_interop_threads(1)
 
 
-def _set_precision(variant: Variant, device: torch.device) -> tuple[torch.dtype, bool]:
+def set_precision(variant: Variant, device: torch.device) -> tuple[torch.dtype, bool]:
     """TF32 off for fp32 (the reference), on for tf32; bf16 runs model and inputs in bfloat16."""
     tf32 = variant.precision == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
@@ -398,7 +398,7 @@ def _execute(
     progress_file: TextIO | None,
 ) -> InferenceOutcome:
     _set_threads(request.threads)
-    dtype, channels_last = _set_precision(request.variant, device)
+    dtype, channels_last = set_precision(request.variant, device)
     cuda = device.type == "cuda"
     if cuda:
         # Memory statistics fail ("Invalid device argument") before CUDA is initialised, and
