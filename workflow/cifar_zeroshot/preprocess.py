@@ -77,12 +77,6 @@ def resized_shape(height: int, width: int, resize: int | tuple[int, int]) -> tup
     return int(resize * height / width), resize
 
 
-def output_shape(height: int, width: int, spec: PreprocessSpec) -> tuple[int, int]:
-    if spec.crop_size is not None:
-        return spec.crop_size, spec.crop_size
-    return resized_shape(height, width, spec.resize_size)
-
-
 @functools.cache
 def _normalisation(
     mean: tuple[float, ...], std: tuple[float, ...], device: str
