@@ -11,7 +11,9 @@ models (speed depends on neither the weights nor the pixels):
         end_to_end_images_per_second); c_loop = its rate over the timed batches alone; c_wall =
         N / the whole call's wall time less model loading (warm-up batches and compilation
         included).
-Prints a table and the ratios c/a and c/b (with c end to end); asserts nothing.
+Also, to show where c's time goes: the device-side preprocessing alone (prep) and the logits
+Parquet writer alone (write, rows/s). Prints a table and the ratios c/a and c/b (with c end to
+end); asserts nothing.
 
     PYTHONPATH=workflow python bench/compare.py --images 256 --models alexnet --workers 0
 """
@@ -33,11 +35,13 @@ from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
 from cifar_zeroshot.inference import InferenceRequest, cpu_name, run_inference, set_precision
+from cifar_zeroshot.logits_io import LogitsWriter
 from cifar_zeroshot.preprocess import preprocess_batch, spec_for
 from cifar_zeroshot.variants import Variant
 
 LAB_REPORT_BATCH = 50
 FORWARD_WARMUP = 3
+WRITER_ROWS = 10_000  # the CIFAR-10 test set; fewer rows would mostly time the writer's start-up
 
 
 class _PilImages(Dataset):
@@ -117,6 +121,36 @@ def forward_rate(
         _sync(device)
         seconds = time.perf_counter() - begin
     return repeats * batch_size / seconds
+
+
+def preprocess_rate(
+    images: np.ndarray, device: torch.device, precision: str, batch_size: int
+) -> float:
+    """prep: images/s of preprocess_batch alone (uint8 on the device -> the model's input)."""
+    dtype, channels_last = set_precision(Variant(precision), device)
+    on_device = torch.from_numpy(images).to(device)
+    spec = spec_for(None, "weights")
+    starts = range(0, len(images) - batch_size + 1, batch_size) or [0]
+    for _ in range(FORWARD_WARMUP):
+        preprocess_batch(on_device[:batch_size], spec, dtype, channels_last)
+    _sync(device)
+    begin = time.perf_counter()
+    for start in starts:
+        preprocess_batch(on_device[start : start + batch_size], spec, dtype, channels_last)
+    _sync(device)
+    return len(starts) * min(batch_size, len(images)) / (time.perf_counter() - begin)
+
+
+def writer_rate(count: int, out: Path, batch_size: int) -> float:
+    """write: rows/s of LogitsWriter alone, count rows of random float32 logits in batches."""
+    logits = np.random.default_rng(1).standard_normal((count, 1000), dtype=np.float32)
+    labels = np.zeros(count, dtype=np.uint8)
+    begin = time.perf_counter()
+    with LogitsWriter(out / "writer_only.parquet", {"bench": True}) as writer:
+        for start in range(0, count, batch_size):
+            stop = min(start + batch_size, count)
+            writer.write_batch(np.arange(start, stop), labels[start:stop], logits[start:stop])
+    return count / (time.perf_counter() - begin)
 
 
 def pipeline_rate(
@@ -219,6 +253,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="compare-") as tmp:
         test_set = Path(tmp) / "test_set.npz"
         np.savez(test_set, images=images, labels=labels)
+        prep = preprocess_rate(images, device, precision, batch_size)
+        write = writer_rate(WRITER_ROWS, Path(tmp), batch_size)
+        print(f"  prep (preprocessing alone): {prep:,.0f} img/s", flush=True)
+        print(f"  write (Parquet writer alone): {write:,.0f} rows/s", flush=True)
+        setup.update(prep_images_per_second=prep, write_rows_per_second=write)
         for model_name in args.models:
             row: dict[str, Any] = {"model": model_name}
             for workers in args.workers:
@@ -271,7 +310,8 @@ def main() -> None:
     ]
     print(
         f"\nimages/s on {device_name} ({precision}{', compiled' if args.compile else ''}, "
-        f"batch {batch_size}, {args.images} images; a: fp32, DataLoader batch 50)"
+        f"batch {batch_size}, {args.images} images; a: fp32, DataLoader batch 50; "
+        f"prep {prep:,.0f} img/s, write {write:,.0f} rows/s)"
     )
     for line in [headers, *table]:
         print("  ".join(str(cell).rjust(width) for cell, width in zip(line, widths, strict=True)))

@@ -29,6 +29,22 @@ COMPILE_LIMIT_S="${COMPILE_LIMIT_S:-150}"
     --images 10000 --models alexnet vgg16 resnet50 --workers --json "$OUT/compare_bf16_compile.json" \
     || echo "compile comparison stopped or failed (exit $?)"
 
+  echo "== preprocessing: CUDA against the CPU (same code; the CPU result is tested against PIL)"
+  python3 - <<'PY'
+import numpy as np, torch
+from torchvision.models import ResNet50_Weights, Swin_T_Weights
+from cifar_zeroshot.preprocess import preprocess_batch, spec_for
+images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
+for weights in (None, ResNet50_Weights.IMAGENET1K_V2, Swin_T_Weights.IMAGENET1K_V1):
+    for protocol in ("weights", "labreport"):
+        spec = spec_for(weights, protocol)
+        cpu = preprocess_batch(images, spec)
+        for dtype, channels_last in ((torch.float32, False), (torch.bfloat16, True)):
+            gpu = preprocess_batch(images.cuda(), spec, dtype, channels_last).float().cpu()
+            print(f"{str(weights):32s} {protocol:9s} {str(dtype):14s} max |cuda - cpu| "
+                  f"{(gpu - cpu).abs().max().item():.3g}")
+PY
+
   echo "== inference jobs: each model in fp32, tf32, bf16 and fp32-labreport (2,048 images)"
   python3 - "$OUT" <<'PY'
 import json, sys, tempfile
