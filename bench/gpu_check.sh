@@ -4,6 +4,7 @@
 #   2. bench/compare.py, bf16 eager, alexnet vgg16 resnet50, 10k images, lab-report baselines
 #      with 0 and 8 DataLoader workers;
 #   3. the same with torch.compile (b and c only), cut off after COMPILE_LIMIT_S;
+#      then AlexNet eager at batch 1024, and CUDA preprocessing against the CPU's;
 #   4. a small inference job per model and precision through run_inference (untrained weights,
 #      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences.
 # Everything is logged to $OUT/gpu_check.log; JSON results go to $OUT (at most 8 files come back).
@@ -28,6 +29,10 @@ COMPILE_LIMIT_S="${COMPILE_LIMIT_S:-150}"
   timeout "$COMPILE_LIMIT_S" python3 bench/compare.py --device cuda --precision bf16 --compile \
     --images 10000 --models alexnet vgg16 resnet50 --workers --json "$OUT/compare_bf16_compile.json" \
     || echo "compile comparison stopped or failed (exit $?)"
+
+  echo "== AlexNet at batch 1024 (b and c only): does a bigger batch lift c/b?"
+  python3 bench/compare.py --device cuda --precision bf16 --batch-size 1024 --images 10000 \
+    --models alexnet --workers --json "$OUT/compare_alexnet_1024.json"
 
   echo "== preprocessing: CUDA against the CPU (same code; the CPU result is tested against PIL)"
   python3 - <<'PY'

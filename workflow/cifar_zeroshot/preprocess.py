@@ -111,8 +111,8 @@ def _axis_matrix(size_in: int, size_out: int, spec: PreprocessSpec) -> torch.Ten
 
 @dataclass(frozen=True)
 class _Operators:
-    rows: torch.Tensor  # [out_h, H]: resize + crop along the height
-    columns: torch.Tensor  # [out_w, W], float32: resize + crop along the width
+    rows: torch.Tensor  # [out_h, H] float32: resize + crop along the height
+    columns: torch.Tensor  # [out_w, W] float32: resize + crop along the width
     scale: torch.Tensor  # [3] float32: 1 / (255 std)
     offset: torch.Tensor  # [3] float32: -mean / std
     low: torch.Tensor | None  # [3] float32: 0 and 255 normalised, to clamp bicubic overshoot
@@ -120,10 +120,8 @@ class _Operators:
 
 
 @functools.cache
-def _operators(
-    spec: PreprocessSpec, height: int, width: int, device: torch.device, dtype: torch.dtype
-) -> _Operators:
-    """Made once per (spec, input size, device, dtype): a per-batch host->GPU copy would stall."""
+def _operators(spec: PreprocessSpec, height: int, width: int, device: torch.device) -> _Operators:
+    """Made once per (spec, input size, device): a per-batch host->GPU copy would stall."""
     resized_h, resized_w = resized_shape(height, width, spec.resize_size)
     crop = spec.crop_size
     if crop is not None and (crop > resized_h or crop > resized_w):
@@ -137,8 +135,7 @@ def _operators(
         low = (-mean / std).to(device, torch.float32)
         high = ((1.0 - mean) / std).to(device, torch.float32)
     return _Operators(
-        # The last product runs in the model's dtype (bf16: within one bf16 step of float32).
-        rows=rows.to(device, dtype),
+        rows=rows.to(device, torch.float32),
         columns=columns.to(device, torch.float32),
         scale=(1.0 / (255.0 * std)).to(device, torch.float32),
         offset=(-mean / std).to(device, torch.float32),
@@ -151,8 +148,7 @@ def _clamp(x: torch.Tensor, ops: _Operators, channel_shape: tuple[int, ...]) -> 
     """Bicubic overshoots; PIL clamps to 0..255 after each pass (here: normalised bounds)."""
     if ops.low is None or ops.high is None:
         return x
-    low, high = ops.low.to(x.dtype).view(channel_shape), ops.high.to(x.dtype).view(channel_shape)
-    return torch.clamp(x, low, high)
+    return torch.clamp(x, ops.low.view(channel_shape), ops.high.view(channel_shape))
 
 
 def preprocess_batch(
@@ -163,18 +159,20 @@ def preprocess_batch(
 ) -> torch.Tensor:
     """uint8 [N, H, W, 3] -> normalised ``dtype`` [N, 3, h, w] on the same device."""
     n, height, width, channels = images_uint8_nhwc.shape
-    ops = _operators(spec, height, width, images_uint8_nhwc.device, dtype)
+    ops = _operators(spec, height, width, images_uint8_nhwc.device)
     # Normalise the small input: resizing commutes with it, as each pixel's weights sum to 1.
     x = torch.addcmul(ops.offset, images_uint8_nhwc.to(torch.float32), ops.scale)
     out_h, out_w = ops.rows.shape[0], ops.columns.shape[0]
-    # Width first, then height, as PIL does.
+    # Width first, then height, as PIL does; float32 throughout.
     if channels_last:
         # Width on [N*H, W, 3], then height on [N, H, out_w*3]: the result [N, out_h, out_w, 3]
         # is channels_last memory without a copy.
         x = _clamp(torch.matmul(ops.columns, x.view(n * height, width, channels)), ops, (-1,))
-        x = torch.matmul(ops.rows, x.view(n, height, out_w * channels).to(dtype))
-        x = x.view(n, out_h, out_w, channels).permute(0, 3, 1, 2)
+        x = torch.matmul(ops.rows, x.view(n, height, out_w * channels))
+        x = _clamp(x.view(n, out_h, out_w, channels), ops, (-1,)).permute(0, 3, 1, 2)
     else:
-        x = torch.matmul(x.permute(0, 3, 1, 2), ops.columns.T)  # [N, 3, H, out_w]
-        x = torch.matmul(ops.rows, _clamp(x, ops, (-1, 1, 1)).to(dtype))  # [N, 3, out_h, out_w]
-    return _clamp(x, ops, (-1, 1, 1))
+        x = _clamp(torch.matmul(x.permute(0, 3, 1, 2), ops.columns.T), ops, (-1, 1, 1))
+        x = _clamp(torch.matmul(ops.rows, x), ops, (-1, 1, 1))  # [N, 3, out_h, out_w]
+    # One rounding to the model's dtype (a bf16 product would add up to a grey level of error
+    # where positive and negative terms cancel); the memory format is kept.
+    return x.to(dtype)
