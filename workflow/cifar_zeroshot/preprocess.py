@@ -163,7 +163,8 @@ def preprocess_batch(
     # Normalise the small input: resizing commutes with it, as each pixel's weights sum to 1.
     x = torch.addcmul(ops.offset, images_uint8_nhwc.to(torch.float32), ops.scale)
     out_h, out_w = ops.rows.shape[0], ops.columns.shape[0]
-    # Width first, then height, as PIL does; float32 throughout.
+    # Width first, then height, as PIL does; float32 throughout (in the tf32 variant CUDA runs
+    # these products in TF32 too, which moves a pixel by about 0.1 grey level).
     if channels_last:
         # Width on [N*H, W, 3], then height on [N, H, out_w*3]: the result [N, out_h, out_w, 3]
         # is channels_last memory without a copy.
