@@ -2,7 +2,7 @@
 
 import functools
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -243,6 +243,28 @@ def _keys_problem(where: str, item: Any, allowed: Iterable[str], example: str) -
     return None
 
 
+def _list_items(
+    check: _Checker,
+    where: str,
+    key: str,
+    raw: Any,
+    list_shape: str,
+    item_keys: Iterable[str],
+    item_example: str,
+) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(item label, item) for each well-formed item of the list under ``key``; the rest reported."""
+    if not isinstance(raw, list):
+        check.add(f"{where}: `{key}:` must be a list of {list_shape}")
+        return
+    for i, item in enumerate(raw):
+        at = f"{where}, {key} item {i + 1}"
+        problem = _keys_problem(at, item, item_keys, item_example)
+        if problem:
+            check.add(problem)
+            continue
+        yield at, item
+
+
 def _parse_class(
     check: _Checker, name: str, entry: Any, owner: dict[int, str]
 ) -> MappedClass | None:
@@ -253,16 +275,15 @@ def _parse_class(
         return None
 
     ancestors: list[Ancestor] = []
-    raw_ancestors = entry.get("ancestors") or []
-    if not isinstance(raw_ancestors, list):
-        check.add(f"{where}: `ancestors:` must be a list of {{wnid: nXXXXXXXX, lemma: ...}}")
-        raw_ancestors = []
-    for i, item in enumerate(raw_ancestors):
-        at = f"{where}, ancestors item {i + 1}"
-        problem = _keys_problem(at, item, ("wnid", "lemma"), "{wnid: n02374451, lemma: horse}")
-        if problem:
-            check.add(problem)
-            continue
+    for at, item in _list_items(
+        check,
+        where,
+        "ancestors",
+        entry.get("ancestors") or [],
+        "{wnid: nXXXXXXXX, lemma: ...}",
+        ("wnid", "lemma"),
+        "{wnid: n02374451, lemma: horse}",
+    ):
         wnid, lemma = item.get("wnid"), item.get("lemma", "")
         if not isinstance(wnid, str) or not _WNID.fullmatch(wnid):
             check.add(f"{at}: wnid {wnid!r} is not a WordNet id; write 'n' and 8 digits")
@@ -284,17 +305,17 @@ def _parse_class(
             '`- {index: N, name: "..."}` under `imagenet:` (every CIFAR-10 class needs one)'
         )
         members = []
-    elif not isinstance(members, list):
-        check.add(f'{where}: `imagenet:` must be a list of {{index: N, name: "..."}} items')
-        members = []
     indices: list[int] = []
     names: list[str] = []
-    for i, item in enumerate(members):
-        at = f"{where}, imagenet item {i + 1}"
-        problem = _keys_problem(at, item, ("index", "name"), '{index: 339, name: "sorrel"}')
-        if problem:
-            check.add(problem)
-            continue
+    for at, item in _list_items(
+        check,
+        where,
+        "imagenet",
+        members,
+        '{index: N, name: "..."} items',
+        ("index", "name"),
+        '{index: 339, name: "sorrel"}',
+    ):
         checked = check.index_and_name(at, item)
         if checked is None:
             continue
@@ -316,16 +337,15 @@ def _parse_class(
         names.append(member_name)
 
     excluded: list[Exclusion] = []
-    raw_excluded = entry.get("excluded") or []
-    if not isinstance(raw_excluded, list):
-        check.add(f"{where}: `excluded:` must be a list of {{index, name, reason}} items")
-        raw_excluded = []
-    for i, item in enumerate(raw_excluded):
-        at = f"{where}, excluded item {i + 1}"
-        problem = _keys_problem(at, item, ("index", "name", "reason"), "{index, name, reason}")
-        if problem:
-            check.add(problem)
-            continue
+    for at, item in _list_items(
+        check,
+        where,
+        "excluded",
+        entry.get("excluded") or [],
+        "{index, name, reason} items",
+        ("index", "name", "reason"),
+        "{index, name, reason}",
+    ):
         checked = check.index_and_name(at, item)
         if checked is None:
             continue
