@@ -7,5 +7,6 @@ bash workflow/envs/setup-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .
+snakefmt --check Snakefile workflow/rules
 snakemake --lint --configfile config/presets/demo.yaml
 pytest -ra "$@"

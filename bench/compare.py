@@ -34,9 +34,13 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from cifar_zeroshot.inference import InferenceRequest, cpu_name, run_inference, set_precision
+from cifar_zeroshot.choices import DEVICES, PRECISIONS
+from cifar_zeroshot.device_setup import cpu_name, set_precision
+from cifar_zeroshot.inference import run_inference
+from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import LogitsWriter
 from cifar_zeroshot.preprocess import preprocess_batch, spec_for
+from cifar_zeroshot.run_facts import RunFacts
 from cifar_zeroshot.variants import Variant
 
 LAB_REPORT_BATCH = 50
@@ -141,12 +145,37 @@ def preprocess_rate(
     return len(starts) * min(batch_size, len(images)) / (time.perf_counter() - begin)
 
 
+def _writer_facts(count: int, batch_size: int) -> RunFacts:
+    """Facts for the writer-only file: it needs some; nothing reads them back."""
+    return RunFacts(
+        model="bench",
+        weights="none",
+        variant="fp32",
+        precision="fp32",
+        compile=False,
+        preprocess="weights",
+        preprocess_spec=spec_for(None, "weights").to_facts(),
+        device="cpu",
+        device_name=cpu_name(),
+        gpu_index=None,
+        torch_version=torch.__version__,
+        torchvision_version=torchvision.__version__,
+        batch_size=batch_size,
+        batch_size_requested=batch_size,
+        image_count=count,
+        dataset="synthetic",
+        threads=torch.get_num_threads(),
+        limit=None,
+    )
+
+
 def writer_rate(count: int, out: Path, batch_size: int) -> float:
     """write: rows/s of LogitsWriter alone, count rows of random float32 logits in batches."""
     logits = np.random.default_rng(1).standard_normal((count, 1000), dtype=np.float32)
     labels = np.zeros(count, dtype=np.uint8)
+    facts = _writer_facts(count, batch_size)
     begin = time.perf_counter()
-    with LogitsWriter(out / "writer_only.parquet", {"bench": True}) as writer:
+    with LogitsWriter(out / "writer_only.parquet", facts) as writer:
         for start in range(0, count, batch_size):
             stop = min(start + batch_size, count)
             writer.write_batch(np.arange(start, stop), labels[start:stop], logits[start:stop])
@@ -173,23 +202,25 @@ def pipeline_rate(
         dataset="synthetic",
         logits_path=out / "logits" / model_name / f"{variant.name}.parquet",
         timing_path=out / "timing" / model_name / f"{variant.name}.parquet",
+        limit=None,
         batch_size=batch_size,
         device=device.type,
         threads=threads,
         warmup_batches=2,
         gpu_lock_dir=out / "gpu_locks",
+        gpu_wait_seconds=None,
     )
     begin = time.perf_counter()
     outcome = run_inference(request)
     wall = time.perf_counter() - begin
     summary = outcome.summary
-    images = outcome.facts["image_count"]
+    images = outcome.facts.image_count
     return {
-        "c": summary["end_to_end_images_per_second"],
-        "c_loop": summary["images_per_second"],
-        "c_wall": images / (wall - summary["model_load_seconds"]),
-        "compile_seconds": summary["compile_seconds"],
-        "batch_size_used": summary["batch_size"],
+        "c": summary.end_to_end_images_per_second,
+        "c_loop": summary.images_per_second,
+        "c_wall": images / (wall - summary.model_load_seconds),
+        "compile_seconds": summary.compile_seconds,
+        "batch_size_used": summary.batch_size,
         "logits_bytes": request.logits_path.stat().st_size,
     }
 
@@ -206,8 +237,8 @@ def _ratio(numerator: float | None, denominator: float | None) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", choices=["auto", "cuda", "cpu"], default="auto")
-    parser.add_argument("--precision", choices=["fp32", "tf32", "bf16"], default=None)
+    parser.add_argument("--device", choices=DEVICES, default="auto")
+    parser.add_argument("--precision", choices=PRECISIONS, default=None)
     parser.add_argument("--compile", action="store_true", help="torch.compile for b and c")
     parser.add_argument("--batch-size", type=int, default=None, help="256 on CUDA, 64 on CPU")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads")

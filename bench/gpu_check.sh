@@ -52,10 +52,11 @@ PY
 
   echo "== inference jobs: each model in fp32, tf32, bf16 and fp32-labreport (2,048 images)"
   python3 - "$OUT" <<'PY'
-import json, sys, tempfile
+import dataclasses, json, sys, tempfile
 from pathlib import Path
 import numpy as np
-from cifar_zeroshot.inference import InferenceRequest, run_inference
+from cifar_zeroshot.inference import run_inference
+from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import read_logits, read_timing
 from cifar_zeroshot.variants import Variant
 
@@ -72,18 +73,21 @@ with tempfile.TemporaryDirectory() as tmp:
             request = InferenceRequest(
                 model=model, weights="none", variant=variant, test_set=tmp / "test_set.npz",
                 dataset="synthetic", logits_path=tmp / "logits" / model / f"{variant.name}.parquet",
-                timing_path=tmp / "timing" / model / f"{variant.name}.parquet", batch_size=256,
-                device="cuda", threads=8, warmup_batches=2, gpu_lock_dir=tmp / "locks")
+                timing_path=tmp / "timing" / model / f"{variant.name}.parquet", limit=None,
+                batch_size=256, device="cuda", threads=8, warmup_batches=2,
+                gpu_lock_dir=tmp / "locks", gpu_wait_seconds=None)
             outcome = run_inference(request)
             table = read_logits(request.logits_path)
             assert table.logits.shape == (2048, 1000) and (table.image_index == np.arange(2048)).all()
             logits[variant.name] = table.logits
             timing = read_timing(request.timing_path)
-            report[f"{model}/{variant.name}"] = {"facts": outcome.facts, "summary": outcome.summary}
+            assert timing.facts == outcome.facts and timing.summary == outcome.summary
+            report[f"{model}/{variant.name}"] = {"facts": dataclasses.asdict(outcome.facts),
+                                                 "summary": dataclasses.asdict(outcome.summary)}
             s = outcome.summary
-            print(f"{model:9s} {variant.name:15s} {s['images_per_second']:>10,.0f} img/s  p50 "
-                  f"{s['latency_p50_ms']:.2f} ms  peak alloc {s['torch_peak_allocated_bytes'] / 2**20:,.0f} MiB  "
-                  f"nvml {s['nvml_process_bytes']}  gpu_index {outcome.facts['gpu_index']}")
+            print(f"{model:9s} {variant.name:15s} {s.images_per_second:>10,.0f} img/s  p50 "
+                  f"{s.latency_p50_ms:.2f} ms  peak alloc {s.torch_peak_allocated_bytes / 2**20:,.0f} MiB  "
+                  f"nvml {s.nvml_process_bytes}  gpu_index {outcome.facts.gpu_index}")
             if model == "resnet50" and variant.name == "bf16":
                 timing.batches.to_csv(out / "timing_resnet50_bf16.csv", index=False)
         spread = float(logits["fp32"].std())

@@ -1,19 +1,22 @@
 """One inference job on the CPU with a small untrained model and 20 random images."""
 
+import dataclasses
+import json
 from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
+import pyarrow.parquet as pq
 import pytest
 import torch
 import torchvision
 from PIL import Image
 
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.inference import InferenceRequest, run_inference
+from cifar_zeroshot.inference import run_inference
+from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import read_logits, read_timing
 from cifar_zeroshot.models import load_model
-from cifar_zeroshot.timing import SUMMARY_KEYS
 from cifar_zeroshot.variants import Variant
 
 MODEL = "mobilenet_v3_small"  # small and fast on a CPU; untrained (weights none)
@@ -23,6 +26,19 @@ FACT_KEYS = {
     "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
     "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
     "batch_size_requested", "image_count", "dataset", "threads", "limit",
+}  # fmt: skip
+# The keys the timing files have always stored (metrics and older result folders read them).
+SUMMARY_KEYS = {
+    "images_per_second", "end_to_end_images_per_second", "ms_per_image", "latency_p50_ms",
+    "latency_p90_ms", "latency_p99_ms", "timed_images", "timed_batches", "warmup_batches",
+    "model_load_seconds", "compile_seconds", "batch_size", "batch_size_requested", "oom_retries",
+    "torch_peak_allocated_bytes", "torch_peak_reserved_bytes", "nvml_process_bytes",
+    "host_peak_rss_bytes",
+}  # fmt: skip
+# Config-fed: the config schema holds their defaults, so the request must have none.
+CONFIG_FED = {
+    "limit", "batch_size", "device", "threads", "warmup_batches", "gpu_lock_dir",
+    "gpu_wait_seconds",
 }  # fmt: skip
 
 
@@ -45,17 +61,30 @@ def _request(test_set: Path, out: Path, **changes) -> InferenceRequest:
         dataset="synthetic",
         logits_path=out / "logits" / MODEL / "fp32.parquet",
         timing_path=out / "timing" / MODEL / "fp32.parquet",
+        limit=None,
         batch_size=BATCH,
         device="cpu",
         threads=2,
         warmup_batches=1,
         gpu_lock_dir=out / "locks",
+        gpu_wait_seconds=None,
     )
     return replace(request, **changes)
 
 
 def _files(folder: Path) -> list[Path]:
     return sorted(p for p in folder.rglob("*") if p.is_file())
+
+
+def _stored_json(path: Path, key: bytes) -> dict:
+    return json.loads(pq.read_schema(path).metadata[key])
+
+
+def test_config_fed_fields_have_no_defaults() -> None:
+    fields = {field.name: field for field in dataclasses.fields(InferenceRequest)}
+    assert set(fields) >= CONFIG_FED
+    for name in CONFIG_FED:
+        assert fields[name].default is dataclasses.MISSING, name
 
 
 def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_path: Path) -> None:
@@ -66,30 +95,36 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     np.testing.assert_array_equal(logits.image_index, np.arange(N_IMAGES))
     np.testing.assert_array_equal(logits.labels, np.arange(N_IMAGES) % 10)
     assert logits.logits.shape == (N_IMAGES, 1000)
-    assert set(logits.facts) == FACT_KEYS
-    assert logits.facts["image_count"] == N_IMAGES
-    assert logits.facts["weights"] == "none"
-    assert (logits.facts["device"], logits.facts["gpu_index"]) == ("cpu", None)
-    assert logits.facts["batch_size"] == logits.facts["batch_size_requested"] == BATCH
-    assert logits.facts["preprocess_spec"]["resize_size"] == 256
+    # The files keep the keys they have always had.
+    assert set(_stored_json(request.logits_path, b"cifar_zeroshot")) == FACT_KEYS
+    assert set(_stored_json(request.timing_path, b"cifar_zeroshot")) == FACT_KEYS
+    assert set(_stored_json(request.timing_path, b"cifar_zeroshot_summary")) == SUMMARY_KEYS
+    facts = logits.facts
+    assert facts.image_count == N_IMAGES
+    assert facts.weights == "none"
+    assert (facts.device, facts.gpu_index) == ("cpu", None)
+    assert facts.batch_size == facts.batch_size_requested == BATCH
+    assert facts.preprocess_spec["resize_size"] == 256
 
     timing = read_timing(request.timing_path)
     assert timing.facts == logits.facts == outcome.facts
-    assert set(timing.summary) == set(SUMMARY_KEYS)
+    assert timing.summary == outcome.summary
     rows = timing.batches
     assert list(rows["warmup"]) == [True, False, False, False]
+    assert list(rows["batch_index"]) == [0, 0, 1, 2]
     assert list(rows["images"]) == [8, 8, 8, 4]
     assert set(rows["padded_images"]) == {BATCH}
     summary = timing.summary
-    assert (summary["timed_images"], summary["timed_batches"]) == (N_IMAGES, 3)
-    assert summary["warmup_batches"] == 1
+    assert (summary.timed_images, summary.timed_batches) == (N_IMAGES, 3)
+    assert summary.warmup_batches == 1
     timed_seconds = rows.loc[~rows["warmup"], "total_seconds"].sum()
-    assert summary["images_per_second"] == pytest.approx(N_IMAGES / timed_seconds)
+    assert summary.images_per_second == pytest.approx(N_IMAGES / timed_seconds)
     # End to end also waits for the Parquet file, so it can only be slower than the loop.
-    assert 0 < summary["end_to_end_images_per_second"] <= summary["images_per_second"] * 1.0001
-    assert summary["oom_retries"] == 0 and summary["compile_seconds"] is None
-    assert summary["torch_peak_allocated_bytes"] is None  # CPU
-    assert summary["host_peak_rss_bytes"] > 0
+    assert 0 < summary.end_to_end_images_per_second <= summary.images_per_second * 1.0001
+    assert summary.oom_retries == 0 and summary.compile_seconds is None
+    assert summary.torch_peak_allocated_bytes is None  # CPU
+    assert summary.nvml_process_bytes is None
+    assert summary.host_peak_rss_bytes > 0
 
 
 def test_two_runs_give_identical_logits_and_plain_torchvision_agrees(
@@ -176,11 +211,12 @@ def test_out_of_memory_halves_the_batch_size(test_set: Path, tmp_path: Path) -> 
     assert models[0].shapes[:3] == [12, 6, 3]  # 12 and 6 fail, 3 fits
     assert set(models[0].shapes[2:]) == {3}
     summary = read_timing(request.timing_path).summary
-    assert (summary["batch_size"], summary["batch_size_requested"]) == (3, 12)
-    assert summary["oom_retries"] == 2
-    assert outcome.facts["batch_size"] == 3
+    assert (summary.batch_size, summary.batch_size_requested) == (3, 12)
+    assert summary.oom_retries == 2
+    assert outcome.facts.batch_size == 3
     logits = read_logits(request.logits_path)
     np.testing.assert_array_equal(logits.image_index, np.arange(N_IMAGES))
+    assert (logits.facts.batch_size, logits.facts.batch_size_requested) == (3, 12)
 
     # Nothing fits at all: a UserError, and no file.
     never = lambda name, weights: _SmallMemory(load_model(name, weights), fits=0)  # noqa: E731
@@ -210,8 +246,8 @@ def test_limit_takes_the_first_images_and_too_large_a_limit_is_refused(
     run_inference(request)
     logits = read_logits(request.logits_path)
     np.testing.assert_array_equal(logits.image_index, np.arange(5))
-    assert logits.facts["limit"] == 5 and logits.facts["image_count"] == 5
-    assert read_timing(request.timing_path).summary["warmup_batches"] == 0
+    assert logits.facts.limit == 5 and logits.facts.image_count == 5
+    assert read_timing(request.timing_path).summary.warmup_batches == 0
 
 
 @pytest.mark.parametrize(
@@ -251,11 +287,11 @@ def test_compile_time_is_recorded_apart_and_never_timed(
     )
     outcome = run_inference(request)
     assert len(compiled) == 1
-    assert outcome.facts["variant"] == "fp32-compile" and outcome.facts["compile"] is True
+    assert outcome.facts.variant == "fp32-compile" and outcome.facts.compile is True
     summary = read_timing(request.timing_path).summary
-    assert summary["warmup_batches"] == 1  # the compiling call is a warm-up even if none asked
-    assert summary["compile_seconds"] > 0
-    assert summary["timed_images"] == N_IMAGES
+    assert summary.warmup_batches == 1  # the compiling call is a warm-up even if none asked
+    assert summary.compile_seconds > 0
+    assert summary.timed_images == N_IMAGES
 
 
 class _ThreadSpy(torch.nn.Module):
@@ -285,4 +321,4 @@ def test_cpu_job_uses_its_threads_and_no_more(test_set: Path, tmp_path: Path, th
     finally:
         torch.set_num_threads(before)
     assert spies[0].threads_seen == {threads}
-    assert outcome.facts["threads"] == threads
+    assert outcome.facts.threads == threads

@@ -5,6 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from cifar_zeroshot import choices
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.workflow_config import (
     check_against_schema,
@@ -139,3 +140,66 @@ def test_text_that_is_no_value_still_fails_the_schema():
     coerced = coerce_command_line_values(_config(limit="ten"), SCHEMA)
     with pytest.raises(UserError, match="'limit' has a bad value 'ten'"):
         check_against_schema(coerced, SCHEMA)
+
+
+def _schema_enum(spec):
+    """The allowed values of a schema property: its enum, or the enum of its list items."""
+    for option in spec.get("oneOf", [spec]):
+        if "enum" in option:
+            return tuple(option["enum"])
+        if "items" in option and "enum" in option["items"]:
+            return tuple(option["items"]["enum"])
+    raise AssertionError(f"no enum in {spec}")
+
+
+def test_schema_allows_exactly_the_values_the_code_knows():
+    properties = yaml.safe_load(SCHEMA.read_text())["properties"]
+    assert _schema_enum(properties["dataset"]) == choices.DATASETS
+    assert _schema_enum(properties["device"]) == choices.DEVICES
+    assert _schema_enum(properties["precision"]) == choices.PRECISIONS
+    assert _schema_enum(properties["preprocess"]) == choices.PREPROCESSINGS
+    assert _schema_enum(properties["pooling"]) == choices.POOLINGS
+    assert choices.REFERENCE_PRECISION in choices.PRECISIONS
+
+
+def test_shipped_config_shows_the_schema_defaults():
+    # config/config.yaml is what users read and edit; its values must be the defaults that
+    # presets and --configfile runs fall back to, which the schema alone defines.
+    properties = yaml.safe_load(SCHEMA.read_text())["properties"]
+    shipped = yaml.safe_load((REPO / "config/config.yaml").read_text())
+    for key, value in shipped.items():
+        assert value == properties[key]["default"], key
+    every_default = {key: spec["default"] for key, spec in properties.items()}
+    assert plan_workflow(every_default).runs  # the defaults alone make a valid plan
+
+
+@pytest.mark.parametrize(
+    ("models", "expected"),
+    [
+        # What `--config 'models=[alexnet:]'` yields: a one-key mapping with empty weights.
+        ([{"alexnet": ""}], r"'models.0': alexnet: names no weights after the ':'; write a model"),
+        ([{"alexnet": "IMAGENET1K_V1"}], r"'models.0' has a bad value .*alexnet:IMAGENET1K_V1"),
+    ],
+)
+def test_model_entries_read_as_mappings_say_how_to_write_a_model(models, expected):
+    with pytest.raises(UserError, match=expected):
+        check_against_schema(_config(models=models), SCHEMA)
+
+
+def test_model_with_a_colon_but_no_weights_says_so():
+    with pytest.raises(UserError, match=r"'alexnet:' names no weights after the ':'"):
+        plan_workflow(_with_defaults(_config(models=["alexnet:"])))
+
+
+def test_config_file_aliases_are_refused_with_their_line(tmp_path):
+    path = tmp_path / "bomb.yaml"
+    path.write_text("a: &x [1, 2]\nb: [*x, *x]\n")
+    with pytest.raises(UserError, match=r"bomb.yaml is not valid YAML at line 2.*alias"):
+        load_config_file(path)
+
+
+def test_long_bad_values_are_quoted_as_a_short_excerpt():
+    for overrides in ({"dataset": "x" * 5000}, {"batch_size": list(range(5000))}):
+        with pytest.raises(UserError) as caught:
+            check_against_schema(_config(**overrides), SCHEMA)
+        assert len(str(caught.value)) < 600, overrides

@@ -36,14 +36,14 @@ def test_logits_and_timing_files_per_model(workdir):
         table = read_logits(workdir / f"results/logits/{model}/fp32.parquet")
         assert table.logits.shape == (IMAGES, 1000)
         np.testing.assert_array_equal(table.image_index, np.arange(IMAGES))
-        assert table.facts["model"] == model
-        assert table.facts["weights"] == "none"
-        assert table.facts["device"] == "cpu"
+        assert table.facts.model == model
+        assert table.facts.weights == "none"
+        assert table.facts.device == "cpu"
         timing = read_timing(workdir / f"results/timing/{model}/fp32.parquet")
         timed = timing.batches[~timing.batches["warmup"]]
         assert timed["images"].sum() == IMAGES
         assert (timing.batches["padded_images"] == TEST_CONFIG["batch_size"]).all()
-        assert timing.summary["images_per_second"] > 0
+        assert timing.summary.images_per_second > 0
 
 
 def test_mapping_metrics_and_summary(workdir):

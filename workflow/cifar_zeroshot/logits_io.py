@@ -1,15 +1,16 @@
 """The Parquet files between inference and metrics: their schema, writing and checked reading.
 
 Logits: one row per test image (image_index, label, the 1000 ImageNet logits as float32).
-Timing: one row per batch. The run's facts (model, weights, device, versions, ...) travel in each
-file's schema metadata, so a file describes itself.
+Timing: one row per batch. The run's facts (run_facts.RunFacts) travel as JSON in each file's
+schema metadata, so a file describes itself; the timing file's metadata also holds its
+run_facts.TimingSummary. A file whose JSON has other keys than those classes is refused.
 """
 
 import json
+import logging
 import os
 import queue
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -23,8 +24,12 @@ import pyarrow.parquet as pq
 from cifar_zeroshot.atomic import atomic_path, remove_stale_temp_files, temp_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
+from cifar_zeroshot.run_facts import RunFacts, TimingSummary
+
+log = logging.getLogger(__name__)
 
 METADATA_KEY = b"cifar_zeroshot"
+SUMMARY_METADATA_KEY = b"cifar_zeroshot_summary"
 
 LOGITS_SCHEMA = pa.schema(
     [
@@ -61,8 +66,8 @@ TIMING_COLUMNS: dict[str, str] = {
 }
 
 
-def _schema_with_facts(schema: pa.Schema, facts: Mapping[str, Any]) -> pa.Schema:
-    return schema.with_metadata({METADATA_KEY: json.dumps(dict(facts), sort_keys=True)})
+def _schema_with_facts(schema: pa.Schema, facts: RunFacts) -> pa.Schema:
+    return schema.with_metadata({METADATA_KEY: facts.to_json()})
 
 
 class LogitsWriter:
@@ -73,9 +78,9 @@ class LogitsWriter:
     file can never be mistaken for a result.
     """
 
-    def __init__(self, path: str | Path, facts: Mapping[str, Any]) -> None:
+    def __init__(self, path: str | Path, facts: RunFacts) -> None:
         self.path = Path(path)
-        self.facts = dict(facts)
+        self.facts = facts
         self._temp = temp_path(self.path)
         self._queue: queue.Queue[pa.RecordBatch | None] = queue.Queue(maxsize=8)
         self._error: BaseException | None = None
@@ -130,6 +135,7 @@ class LogitsWriter:
             self._thread.join()
         if exc_type is None and self._error is None:
             os.replace(self._temp, self.path)
+            log.info("wrote %d rows of logits to %s", self.rows_written, self.path)
             return
         self._temp.unlink(missing_ok=True)
         if exc_type is None and self._error is not None:
@@ -141,25 +147,30 @@ class LogitsTable:
     image_index: np.ndarray
     labels: np.ndarray
     logits: np.ndarray  # float32 [N, 1000]
-    facts: dict[str, Any]
+    facts: RunFacts
 
 
-def _read_facts(path: Path, schema: pa.Schema) -> dict[str, Any]:
-    raw = (schema.metadata or {}).get(METADATA_KEY)
+def _metadata_json(path: Path, schema: pa.Schema, key: bytes, what: str) -> dict[str, Any]:
+    """The JSON object stored under ``key`` in the schema metadata; ``what`` names it."""
+    raw = (schema.metadata or {}).get(key)
     if raw is None:
         raise UserError(
-            f"{path} has no cifar_zeroshot run facts in its metadata: it was not written by this "
+            f"{path} has no cifar_zeroshot {what} in its metadata: it was not written by this "
             "workflow's inference rule. Delete it and rerun snakemake to recreate it."
         )
     try:
-        facts = json.loads(raw)
+        decoded = json.loads(raw)
     except json.JSONDecodeError as error:
         raise UserError(
-            f"{path} has unreadable run facts ({error}). Delete it and rerun snakemake."
+            f"{path} has unreadable {what} ({error}). Delete it and rerun snakemake."
         ) from None
-    if not isinstance(facts, dict):
-        raise UserError(f"{path} has malformed run facts. Delete it and rerun snakemake.")
-    return facts
+    if not isinstance(decoded, dict):
+        raise UserError(f"{path} has malformed {what}. Delete it and rerun snakemake.")
+    return decoded
+
+
+def _read_facts(path: Path, schema: pa.Schema) -> RunFacts:
+    return RunFacts.from_mapping(_metadata_json(path, schema, METADATA_KEY, "run facts"), path)
 
 
 def _open_parquet(path: Path) -> pq.ParquetFile:
@@ -174,7 +185,7 @@ def _open_parquet(path: Path) -> pq.ParquetFile:
         ) from None
 
 
-def read_logits_facts(path: str | Path) -> dict[str, Any]:
+def read_logits_facts(path: str | Path) -> RunFacts:
     """Only the run facts of a logits file (cheap: the footer, not the logits)."""
     path = Path(path)
     return _read_facts(path, _open_parquet(path).schema_arrow)
@@ -198,7 +209,7 @@ def read_logits(path: str | Path) -> LogitsTable:
         raise UserError(
             f"{path} could not be read ({error}); it is probably truncated. Delete it and rerun."
         ) from None
-    expected_rows = facts.get("image_count")
+    expected_rows = facts.image_count
     if table.num_rows != expected_rows:
         raise UserError(
             f"{path} has {table.num_rows} rows but its run facts say {expected_rows} images: the "
@@ -226,12 +237,12 @@ def read_logits(path: str | Path) -> LogitsTable:
 @dataclass(frozen=True)
 class TimingTable:
     batches: pd.DataFrame
-    facts: dict[str, Any]
-    summary: dict[str, Any]
+    facts: RunFacts
+    summary: TimingSummary
 
 
 def write_timing(
-    path: str | Path, batches: pd.DataFrame, facts: Mapping[str, Any], summary: Mapping[str, Any]
+    path: str | Path, batches: pd.DataFrame, facts: RunFacts, summary: TimingSummary
 ) -> None:
     """Write the per-batch timing rows; the run facts and the summary go in the metadata."""
     path = Path(path)
@@ -241,13 +252,11 @@ def write_timing(
     frame = batches[list(TIMING_COLUMNS)].astype(TIMING_COLUMNS)
     table = pa.Table.from_pandas(frame, preserve_index=False)
     table = table.replace_schema_metadata(
-        {
-            METADATA_KEY: json.dumps(dict(facts), sort_keys=True),
-            b"cifar_zeroshot_summary": json.dumps(dict(summary), sort_keys=True),
-        }
+        {METADATA_KEY: facts.to_json(), SUMMARY_METADATA_KEY: summary.to_json()}
     )
     with atomic_path(path) as temp:
         pq.write_table(table, temp)
+    log.info("wrote %d timing rows to %s", len(frame), path)
 
 
 def read_timing(path: str | Path) -> TimingTable:
@@ -261,11 +270,10 @@ def read_timing(path: str | Path) -> TimingTable:
             "Delete it and rerun snakemake."
         )
     facts = _read_facts(path, schema)
-    raw_summary = (schema.metadata or {}).get(b"cifar_zeroshot_summary")
-    if raw_summary is None:
-        raise UserError(f"{path} has no timing summary in its metadata. Delete it and rerun.")
+    raw_summary = _metadata_json(path, schema, SUMMARY_METADATA_KEY, "timing summary")
+    summary = TimingSummary.from_mapping(raw_summary, path)
     try:
         batches = parquet.read().to_pandas()
     except (pa.ArrowException, OSError) as error:
         raise UserError(f"{path} could not be read ({error}). Delete it and rerun.") from None
-    return TimingTable(batches, facts, json.loads(raw_summary))
+    return TimingTable(batches, facts, summary)

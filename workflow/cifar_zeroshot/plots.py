@@ -1,24 +1,33 @@
 """The figures of the report, drawn from the metrics CSVs.
 
 Figures are built on matplotlib's object API (no pyplot state, Agg renderer) with fixed sizes,
-dpi and no "Software" metadata, so a rerun on the same tables writes identical PNG bytes.
+dpi and no "Software" metadata, so a rerun on the same tables writes identical PNG bytes. Each
+``*_figure`` function builds one figure; ``plot_parts.save_figure`` writes it as a PNG.
+
+Speed and memory belong to a run (model and variant); accuracy to a run and a scoring method.
+Labels name the method only when the tables hold more than one.
 """
 
 import math
-from collections.abc import Sequence
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.labels import CIFAR10_CLASSES
-
-DPI = 120
-_COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
+from cifar_zeroshot.plot_parts import (
+    COLOURS,
+    annotated_heatmap,
+    bar_height_figure,
+    device_title,
+    hbar,
+    row_labels,
+    run_labels,
+    runs_only,
+    scores_text,
+    several_methods,
+)
 
 # metrics column -> legend text (what the figure means), in MiB.
 MEMORY_SERIES: dict[str, str] = {
@@ -29,72 +38,36 @@ MEMORY_SERIES: dict[str, str] = {
 }
 
 
-def save_figure(figure: Figure, path: str | Path) -> None:
-    """Write a PNG via a temp file; no timestamps or version strings in the metadata."""
-    with atomic_path(path) as temp:
-        figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
-
-
-def run_labels(frame: pd.DataFrame) -> list[str]:
-    return [f"{m} · {v}" for m, v in zip(frame["model"], frame["variant"], strict=True)]
-
-
-def _device_title(metrics: pd.DataFrame) -> str:
-    names = metrics["device_name"].where(metrics["device_name"].notna(), metrics["device"])
-    unique = sorted({str(n) for n in names if isinstance(n, str) and n})
-    return ", ".join(unique) if unique else "unknown device"
-
-
-def _bar_height_figure(bars: int, width: float = 11.0) -> Figure:
-    return Figure(figsize=(width, max(3.2, 1.6 + 0.42 * bars)), layout="constrained")
-
-
-def _label_bars(ax: Axes, bars, texts: Sequence[str]) -> None:
-    """Put each value just right of its (horizontal) bar."""
-    ax.bar_label(bars, labels=list(texts), padding=3, fontsize=8)
-    left, right = ax.get_xlim()
-    ax.set_xlim(left, right + 0.18 * (right - left))  # room for the labels
-
-
-def _hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str) -> None:
-    y = np.arange(len(labels))
-    finite = np.where(np.isfinite(values), values, 0.0)
-    bars = ax.barh(y, finite, color=colour)
-    _label_bars(ax, bars, [fmt.format(v) if math.isfinite(v) else "n/a" for v in values])
-    ax.set_yticks(y, labels)
-    if not ax.yaxis_inverted():  # shared axes would flip back on a second call
-        ax.invert_yaxis()  # first run at the top, as in the tables
-    ax.grid(axis="x", alpha=0.3)
-
-
-def plot_speed(metrics: pd.DataFrame, path: str | Path) -> None:
+def speed_figure(metrics: pd.DataFrame) -> Figure:
     """Throughput (images/s) and per-image latency (ms) per model and variant."""
-    labels = run_labels(metrics)
-    figure = _bar_height_figure(len(labels))
+    runs = runs_only(metrics)
+    labels = run_labels(runs)
+    figure = bar_height_figure(len(labels))
     throughput, latency = figure.subplots(1, 2, sharey=True)
-    _hbar(throughput, labels, metrics["images_per_second"].to_numpy(float), "{:,.0f}", _COLOURS[0])
+    hbar(throughput, labels, runs["images_per_second"].to_numpy(float), "{:,.0f}", COLOURS[0])
     throughput.set_xlabel("throughput (images/s, higher is better)")
-    _hbar(latency, labels, metrics["ms_per_image"].to_numpy(float), "{:#.3g}", _COLOURS[1])
+    hbar(latency, labels, runs["ms_per_image"].to_numpy(float), "{:#.3g}", COLOURS[1])
     latency.set_xlabel("time per image (ms, lower is better)")
-    figure.suptitle(f"Inference speed on {_device_title(metrics)} (warm-up batches excluded)")
-    save_figure(figure, path)
+    figure.suptitle(f"Inference speed on {device_title(runs)} (warm-up batches excluded)")
+    return figure
 
 
-def plot_memory(metrics: pd.DataFrame, path: str | Path) -> None:
+def memory_figure(metrics: pd.DataFrame) -> Figure:
     """Grouped bars: every memory figure that was measured for at least one run, in MiB."""
-    labels = run_labels(metrics)
-    present = [c for c in MEMORY_SERIES if c in metrics and metrics[c].notna().any()]
-    figure = _bar_height_figure(len(labels) * max(1, len(present)) // 2 + 2)
+    runs = runs_only(metrics)
+    labels = run_labels(runs)
+    present = [c for c in MEMORY_SERIES if c in runs and runs[c].notna().any()]
+    figure = bar_height_figure(len(labels) * max(1, len(present)) // 2 + 2)
     ax = figure.subplots()
     y = np.arange(len(labels))
     height = 0.8 / max(1, len(present))
     for i, column in enumerate(present):
-        values = metrics[column].to_numpy(float)
+        values = runs[column].to_numpy(float)
         bars = ax.barh(
             y - 0.4 + height * (i + 0.5),
             np.where(np.isfinite(values), values, 0.0),
             height=height,
-            color=_COLOURS[i % len(_COLOURS)],
+            color=COLOURS[i % len(COLOURS)],
             label=MEMORY_SERIES[column],
         )
         ax.bar_label(
@@ -113,17 +86,17 @@ def plot_memory(metrics: pd.DataFrame, path: str | Path) -> None:
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("peak memory (MiB = 2^20 bytes)")
-    ax.set_title(f"Peak memory during inference on {_device_title(metrics)}")
-    save_figure(figure, path)
+    ax.set_title(f"Peak memory during inference on {device_title(runs)}")
+    return figure
 
 
-def plot_accuracy(metrics: pd.DataFrame, path: str | Path) -> None:
+def accuracy_figure(metrics: pd.DataFrame) -> Figure:
     """Top-1 and top-5 accuracy (%) with 95 % Wilson intervals as error bars."""
-    labels = run_labels(metrics)
-    figure = _bar_height_figure(len(labels) + 1)
+    labels = row_labels(metrics)
+    figure = bar_height_figure(len(labels) + 1)
     ax = figure.subplots()
     y = np.arange(len(labels))
-    for offset, (k, colour) in zip((-0.2, 0.2), ((1, _COLOURS[0]), (5, _COLOURS[2])), strict=True):
+    for offset, (k, colour) in zip((-0.2, 0.2), ((1, COLOURS[0]), (5, COLOURS[2])), strict=True):
         values = 100 * metrics[f"top{k}"].to_numpy(float)
         low = 100 * metrics[f"top{k}_ci_low"].to_numpy(float)
         high = 100 * metrics[f"top{k}_ci_high"].to_numpy(float)
@@ -150,54 +123,40 @@ def plot_accuracy(metrics: pd.DataFrame, path: str | Path) -> None:
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    pooling = metrics["pooling"].iloc[0] if "pooling" in metrics and len(metrics) else "?"
     ax.set_xlabel("accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval")
-    ax.set_title(f"Zero-shot CIFAR-10 accuracy (ImageNet logits pooled by {pooling})")
-    save_figure(figure, path)
+    ax.set_title(f"Zero-shot CIFAR-10 accuracy ({scores_text(metrics)})")
+    return figure
 
 
-def _annotated_heatmap(
-    ax: Axes, colours: np.ndarray, texts: list[list[str]], cmap: str, vmax: float
-) -> object:
-    image = ax.imshow(colours, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
-    for i, row in enumerate(texts):
-        for j, text in enumerate(row):
-            value = colours[i, j]
-            dark = np.isfinite(value) and value > 0.6 * vmax
-            ax.text(
-                j,
-                i,
-                text,
-                ha="center",
-                va="center",
-                fontsize=8,
-                color="black" if dark else "white",
-            )
-    return image
-
-
-def plot_per_class(per_class: pd.DataFrame, path: str | Path) -> None:
-    """Heatmap: per-class top-1 accuracy (%), one row per model and variant."""
-    keys = list(dict.fromkeys(zip(per_class["model"], per_class["variant"], strict=True)))
+def per_class_figure(per_class: pd.DataFrame) -> Figure:
+    """Heatmap: per-class top-1 accuracy (%), one row per model, variant and method."""
+    key_columns = ["model", "variant", "method"]
+    rows = per_class.drop_duplicates(key_columns)
+    keys = list(zip(*(rows[c] for c in key_columns), strict=True))
     classes = [c for c in CIFAR10_CLASSES if c in set(per_class["cifar_class"])]
-    table = per_class.set_index(["model", "variant", "cifar_class"])["accuracy"]
-    values = np.array([[100 * table.get((m, v, c), np.nan) for c in classes] for m, v in keys])
+    table = per_class.set_index([*key_columns, "cifar_class"])["accuracy"]
+    values = np.array([[100 * table.get((*key, c), np.nan) for c in classes] for key in keys])
     figure = Figure(figsize=(11, max(3.0, 1.8 + 0.45 * len(keys))), layout="constrained")
     ax = figure.subplots()
     texts = [[f"{x:.0f}" if np.isfinite(x) else "-" for x in row] for row in values]
-    image = _annotated_heatmap(ax, values, texts, "viridis", 100.0)
+    image = annotated_heatmap(ax, values, texts, "viridis", 100.0)
     ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right")
-    ax.set_yticks(np.arange(len(keys)), [f"{m} · {v}" for m, v in keys])
+    ax.set_yticks(np.arange(len(keys)), row_labels(rows))
     figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
     ax.set_title("Per-class top-1 accuracy (%)")
-    save_figure(figure, path)
+    return figure
 
 
-def plot_confusion(confusion: pd.DataFrame, model: str, variant: str, path: str | Path) -> None:
-    """10x10 confusion matrix of one run: counts written in, colour = share of the true class."""
-    rows = confusion[(confusion["model"] == model) & (confusion["variant"] == variant)]
+def confusion_figure(confusion: pd.DataFrame, model: str, variant: str, method: str) -> Figure:
+    """10x10 confusion matrix of one run and method: counts written in, colour = share of the
+    true class."""
+    rows = confusion[
+        (confusion["model"] == model)
+        & (confusion["variant"] == variant)
+        & (confusion["method"] == method)
+    ]
     if rows.empty:
-        raise ValueError(f"no confusion rows for {model} {variant}")
+        raise ValueError(f"no confusion rows for {model} {variant} ({method})")
     classes = [c for c in CIFAR10_CLASSES if c in set(rows["true_class"])]
     counts = (
         rows.pivot(index="true_class", columns="predicted_class", values="count")
@@ -210,7 +169,7 @@ def plot_confusion(confusion: pd.DataFrame, model: str, variant: str, path: str 
     figure = Figure(figsize=(7.5, 6.5), layout="constrained")
     ax = figure.subplots()
     texts = [[str(x) for x in row] for row in counts]
-    image = _annotated_heatmap(ax, shares, texts, "Blues", 1.0)
+    image = annotated_heatmap(ax, shares, texts, "Blues", 1.0)
     # On Blues, light cells want dark text: flip the viridis rule used above.
     for text, share in zip(ax.texts, shares.reshape(-1), strict=True):
         text.set_color("white" if share > 0.6 else "black")
@@ -220,12 +179,15 @@ def plot_confusion(confusion: pd.DataFrame, model: str, variant: str, path: str 
     ax.set_xlabel("predicted class")
     ax.set_ylabel("true class")
     figure.colorbar(image, ax=ax, label="share of the true class's images")
-    ax.set_title(f"Confusion matrix: {model} · {variant} (counts)")
-    save_figure(figure, path)
+    name = (
+        f"{model} · {variant} · {method}" if several_methods(confusion) else f"{model} · {variant}"
+    )
+    ax.set_title(f"Confusion matrix: {name} (counts)")
+    return figure
 
 
-def plot_accuracy_vs_speed(metrics: pd.DataFrame, path: str | Path) -> None:
-    """Top-1 accuracy against throughput (log scale), one labelled point per run."""
+def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
+    """Top-1 accuracy against throughput (log scale), one labelled point per run and method."""
     figure = Figure(figsize=(9, 6), layout="constrained")
     ax = figure.subplots()
     speed = metrics["images_per_second"].to_numpy(float)
@@ -243,7 +205,7 @@ def plot_accuracy_vs_speed(metrics: pd.DataFrame, path: str | Path) -> None:
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.margins(y=0.12)
-        for i, (label, x, y) in enumerate(zip(run_labels(metrics), speed, accuracy, strict=True)):
+        for i, (label, x, y) in enumerate(zip(row_labels(metrics), speed, accuracy, strict=True)):
             if not finite[i]:
                 continue
             # Labels point inwards near the right edge, and alternate above/below so that
@@ -263,9 +225,5 @@ def plot_accuracy_vs_speed(metrics: pd.DataFrame, path: str | Path) -> None:
     ax.set_ylabel("top-1 accuracy (%)")
     # Outside the axes: the upper right, where the best runs land, stays free.
     figure.legend(loc="outside right upper", fontsize=8, title="model", title_fontsize=8)
-    ax.set_title(f"Accuracy vs speed on {_device_title(metrics)}")
-    save_figure(figure, path)
-
-
-def confusion_plot_path(folder: str | Path, model: str, variant: str) -> Path:
-    return Path(folder) / f"{model}-{variant}.png"
+    ax.set_title(f"Accuracy vs speed on {device_title(metrics)}")
+    return figure

@@ -6,6 +6,7 @@ come from its logits file, since cluster jobs may run elsewhere.
 """
 
 import importlib.metadata
+import logging
 import platform
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -15,6 +16,9 @@ import yaml
 
 from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.logits_io import read_logits_facts
+from cifar_zeroshot.run_facts import RunFacts
+
+log = logging.getLogger(__name__)
 
 PACKAGES: tuple[str, ...] = (
     "torch",
@@ -26,7 +30,6 @@ PACKAGES: tuple[str, ...] = (
     "matplotlib",
     "nvidia-ml-py",
 )
-_RUN_FACTS = ("weights", "device", "device_name", "gpu_index", "torch_version", "batch_size")
 
 
 def _version(package: str) -> str:
@@ -36,13 +39,27 @@ def _version(package: str) -> str:
         return "not installed"
 
 
-def collect_run_info(config: Mapping[str, Any], logits_paths: Iterable[str | Path]) -> dict:
+def _run_entry(facts: RunFacts) -> dict[str, Any]:
+    """What run_info.yaml says about one inference run: where and with what it ran."""
+    return {
+        "weights": facts.weights,
+        "device": facts.device,
+        "device_name": facts.device_name,
+        "gpu_index": facts.gpu_index,
+        "torch_version": facts.torch_version,
+        "batch_size": facts.batch_size,
+        "torchvision_version": facts.torchvision_version,
+    }
+
+
+def collect_run_info(
+    config: Mapping[str, Any], logits_paths: Iterable[str | Path]
+) -> dict[str, Any]:
     runs = {}
     for path in logits_paths:
         facts = read_logits_facts(path)
-        runs[f"{facts['model']}/{facts['variant']}"] = {
-            key: facts.get(key) for key in (*_RUN_FACTS, "torchvision_version")
-        }
+        runs[f"{facts.model}/{facts.variant}"] = _run_entry(facts)
+    log.info("read the facts of %d inference runs", len(runs))
     return {
         "configuration": dict(config),
         "software": {
@@ -57,3 +74,4 @@ def collect_run_info(config: Mapping[str, Any], logits_paths: Iterable[str | Pat
 def write_run_info(path: str | Path, info: Mapping[str, Any]) -> None:
     with atomic_path(path) as temp:
         temp.write_text(yaml.safe_dump(dict(info), sort_keys=False), encoding="utf-8")
+    log.info("wrote the configuration, software versions and run facts to %s", path)

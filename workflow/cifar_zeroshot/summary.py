@@ -1,10 +1,14 @@
 """results/summary.md: the metrics table as Markdown, for the README."""
 
+import logging
 from pathlib import Path
 
 import pandas as pd
 
-from cifar_zeroshot.metrics import write_text_atomic
+from cifar_zeroshot.atomic import atomic_path
+from cifar_zeroshot.scoring_methods import method_class
+
+log = logging.getLogger(__name__)
 
 MISSING = "n/a"
 
@@ -38,19 +42,33 @@ def _escape(value: object) -> str:
     return MISSING if _missing(value) else str(value).replace("|", "\\|")
 
 
+def _methods_text(metrics: pd.DataFrame) -> str:
+    """How each scoring method made its scores; named only when there are several."""
+    firsts = metrics.drop_duplicates("method")
+    texts = []
+    for _, row in firsts.iterrows():
+        method = method_class(row["method"])
+        text = method.describe_markdown({c: row[c] for c in method.setting_columns})
+        texts.append(text if len(firsts) == 1 else f"method {row['method']}: {text}")
+    return "; ".join(texts)
+
+
 def summary_markdown(metrics: pd.DataFrame) -> str:
-    """A one-line header (dataset, images, pooling) and one table row per model+variant."""
+    """A one-line header (dataset, images, how scores were made) and one row per model+variant
+    (and method, where there are several)."""
     if metrics.empty:
         return "No runs.\n"
     first = metrics.iloc[0]
     header = (
         f"Zero-shot CIFAR-10 accuracy on **{first['dataset']}** ({int(first['images'])} test "
-        f"images), CIFAR-10 scores pooled from ImageNet logits with **{first['pooling']}**; "
+        f"images), {_methods_text(metrics)}; "
         "95 % Wilson intervals in brackets; timings exclude warm-up batches."
     )
+    several_methods = metrics["method"].nunique() > 1
     columns = [
         "model",
         "variant",
+        *(["method"] if several_methods else []),
         "weights",
         "device",
         "top-1 % [95 % CI]",
@@ -73,6 +91,7 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
         cells = [
             _escape(row["model"]),
             _escape(row["variant"]),
+            *([_escape(row["method"])] if several_methods else []),
             _escape(row["weights"]),
             _escape(row["device_name"] if not _missing(row["device_name"]) else row["device"]),
             top1,
@@ -87,4 +106,6 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
 
 
 def write_summary_markdown(metrics: pd.DataFrame, path: str | Path) -> None:
-    write_text_atomic(summary_markdown(metrics), path)
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(summary_markdown(metrics))
+    log.info("wrote the summary of %d result rows to %s", len(metrics), path)

@@ -4,39 +4,32 @@ Warm-up rows are kept in the timing file (they show cuDNN autotuning and compila
 enter a figure; padding rows of the last batch are never counted as images.
 """
 
-from typing import Any
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-# Every key of the timing summary (contract); inference fills the ones not derived from rows.
-SUMMARY_KEYS: tuple[str, ...] = (
-    "images_per_second",
-    # Images over the time from the first timed batch until the logits file is on disk.
-    "end_to_end_images_per_second",
-    "ms_per_image",
-    "latency_p50_ms",
-    "latency_p90_ms",
-    "latency_p99_ms",
-    "timed_images",
-    "timed_batches",
-    "warmup_batches",
-    "model_load_seconds",
-    "compile_seconds",
-    "batch_size",
-    "batch_size_requested",
-    "oom_retries",
-    "torch_peak_allocated_bytes",
-    "torch_peak_reserved_bytes",
-    "nvml_process_bytes",
-    "host_peak_rss_bytes",
-)
 
-PERCENTILES: tuple[int, ...] = (50, 90, 99)
+@dataclass(frozen=True)
+class BatchFigures:
+    """The part of run_facts.TimingSummary that the rows give (same field names)."""
+
+    images_per_second: float | None
+    ms_per_image: float | None
+    latency_p50_ms: float | None
+    latency_p90_ms: float | None
+    latency_p99_ms: float | None
+    timed_images: int
+    timed_batches: int
+    warmup_batches: int
 
 
-def summarise_batches(batches: pd.DataFrame) -> dict[str, Any]:
-    """The summary keys that come from the rows: rates, batch latency percentiles, counts.
+def _percentile(values: np.ndarray, q: int) -> float | None:
+    return float(np.percentile(values, q)) if values.size else None
+
+
+def summarise_batches(batches: pd.DataFrame) -> BatchFigures:
+    """Rates, batch latency percentiles and counts of the timed (non-warm-up) rows.
 
     images/s = timed real images / timed total seconds; latency percentiles are of the
     per-batch ``total_seconds`` (every batch has the same shape). With no timed batch the
@@ -46,15 +39,14 @@ def summarise_batches(batches: pd.DataFrame) -> dict[str, Any]:
     timed = batches.loc[~warmup]
     images = int(timed["images"].sum())
     seconds = float(timed["total_seconds"].sum())
-    summary: dict[str, Any] = {
-        "images_per_second": images / seconds if images and seconds > 0 else None,
-        "ms_per_image": 1000.0 * seconds / images if images else None,
-        "timed_images": images,
-        "timed_batches": len(timed),
-        "warmup_batches": int(warmup.sum()),
-    }
     latencies_ms = timed["total_seconds"].to_numpy(dtype=np.float64) * 1000.0
-    for q in PERCENTILES:
-        value = float(np.percentile(latencies_ms, q)) if latencies_ms.size else None
-        summary[f"latency_p{q}_ms"] = value
-    return summary
+    return BatchFigures(
+        images_per_second=images / seconds if images and seconds > 0 else None,
+        ms_per_image=1000.0 * seconds / images if images else None,
+        latency_p50_ms=_percentile(latencies_ms, 50),
+        latency_p90_ms=_percentile(latencies_ms, 90),
+        latency_p99_ms=_percentile(latencies_ms, 99),
+        timed_images=images,
+        timed_batches=len(timed),
+        warmup_batches=int(warmup.sum()),
+    )

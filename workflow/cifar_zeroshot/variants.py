@@ -8,11 +8,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cifar_zeroshot.choices import PRECISIONS, PREPROCESSINGS, REFERENCE_PRECISION
 from cifar_zeroshot.errors import UserError
-
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")
-PREPROCESSINGS: tuple[str, ...] = ("weights", "labreport")
-REFERENCE_PRECISION = "fp32"
 
 
 @dataclass(frozen=True)

@@ -13,10 +13,10 @@ from typing import Any
 import jsonschema
 import yaml
 
+from cifar_zeroshot.choices import CIFAR10_TEST_IMAGES
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.variants import Variant, variants_from_config
-
-CIFAR10_TEST_IMAGES = 10_000
+from cifar_zeroshot.yaml_reading import StrictLoader, excerpt, yaml_problem
 
 
 @dataclass(frozen=True)
@@ -44,18 +44,17 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """Read a YAML configuration file; a syntax error names the file, the line and the fix."""
     path = Path(path)
     try:
-        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
         raise UserError(
             f"Configuration file {path} is missing. Restore it (git checkout {path}) or pass "
             "your own with --configfile."
         ) from None
+    try:
+        loaded = yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(error, "problem", None) or str(error)
         raise UserError(
-            f"Configuration file {path} is not valid YAML{where}: {problem}. Fix that line "
+            f"Configuration file {path} is not valid YAML{yaml_problem(error)}. Fix that line "
             "(an unclosed bracket or quote is the usual cause)."
         ) from None
     if loaded is None:
@@ -85,7 +84,7 @@ def _parse_scalar(value: Any) -> Any:
     if not isinstance(value, str):
         return value
     try:
-        return yaml.safe_load(value)
+        return yaml.load(value, Loader=StrictLoader)
     except yaml.YAMLError:
         return value
 
@@ -122,13 +121,31 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> s
             f"{', '.join(schema['properties'])}."
         )
     top_key = error.absolute_path[0] if error.absolute_path else None
+    if top_key == "models" and isinstance(error.instance, Mapping) and "name" not in error.instance:
+        return _describe_model_mapping(_key_path(error), error.instance)
     allowed = schema["properties"].get(top_key, {}).get("description") if top_key else None
-    text = f"config key '{_key_path(error)}' has a bad value {error.instance!r}"
+    text = f"config key '{_key_path(error)}' has a bad value {excerpt(error.instance)}"
     if error.validator not in ("oneOf", "anyOf"):
-        text += f" ({error.message})"
+        # jsonschema's message repeats the value in full: quote it as the excerpt instead.
+        text += f" ({error.message.replace(repr(error.instance), excerpt(error.instance))})"
     if allowed:
         text += f". Allowed: {' '.join(str(allowed).split())}"
     return text + "."
+
+
+_MODEL_SYNTAX = (
+    "write a model as 'name' or 'name:WEIGHTS' (for example alexnet or alexnet:IMAGENET1K_V1), "
+    "or as {name: alexnet, weights: IMAGENET1K_V1}"
+)
+
+
+def _describe_model_mapping(key: str, instance: Mapping[str, Any]) -> str:
+    """A model entry YAML read as a mapping: 'alexnet:' or 'alexnet: V1' without quotes."""
+    if len(instance) == 1:
+        name, weights = next(iter(instance.items()))
+        if weights in ("", None):
+            return f"config key '{key}': {name}: names no weights after the ':'; {_MODEL_SYNTAX}."
+    return f"config key '{key}' has a bad value {excerpt(instance)}; {_MODEL_SYNTAX}."
 
 
 def check_against_schema(config: Mapping[str, Any], schema_path: str | Path) -> None:
@@ -151,6 +168,8 @@ def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelC
     if isinstance(entry, Mapping):
         return ModelChoice(entry["name"], entry.get("weights", default_weights))
     name, sep, weights = entry.partition(":")
+    if sep and not weights:
+        raise UserError(f"{entry!r} names no weights after the ':'; {_MODEL_SYNTAX}.")
     return ModelChoice(name, weights if sep else default_weights)
 
 
@@ -164,8 +183,13 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
     from cifar_zeroshot import models as model_registry  # torchvision import: only when needed
 
-    choices = [_parse_model(entry, config["weights"]) for entry in config["models"]]
     problems: list[str] = []
+    choices = []
+    for entry in config["models"]:
+        try:
+            choices.append(_parse_model(entry, config["weights"]))
+        except UserError as error:
+            problems.append(f"config key 'models': {error}")
     seen: set[str] = set()
     for choice in choices:
         try:
@@ -178,7 +202,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
                 "(run other weights under another configuration)."
             )
         seen.add(choice.name)
-    limit, size = config.get("limit"), dataset_size(config)
+    limit, size = config["limit"], dataset_size(config)
     if limit is not None and limit > size:
         problems.append(
             f"config key 'limit': {limit} is more than the {size} test images of dataset "

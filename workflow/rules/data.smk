@@ -1,19 +1,23 @@
 # Data stage: the CIFAR-10 binary archive (or a synthetic stand-in) -> data/{dataset}/test_set.npz.
 
-from cifar_zeroshot import dataset as cifar_dataset
+from cifar_zeroshot import cifar_archive
+from cifar_zeroshot.checksums import md5_sidecar_path
+
+_SYNTHETIC_ARCHIVE = f"data/synthetic/{cifar_archive.CIFAR10_ARCHIVE_NAME}"
+_SYNTHETIC_MD5 = str(md5_sidecar_path(_SYNTHETIC_ARCHIVE))
 
 
 # What test_set reads per dataset: the archive, and for synthetic the sidecar holding its
 # expected MD5 (the real archive's MD5 and size are fixed constants).
 _TEST_SET_INPUT = {
-    "cifar10": {"archive": cifar_dataset.CIFAR10_ARCHIVE_PATH},
+    "cifar10": {"archive": cifar_archive.CIFAR10_ARCHIVE_PATH},
     "synthetic": {
-        "archive": "data/synthetic/cifar-10-binary.tar.gz",
-        "md5": "data/synthetic/cifar-10-binary.tar.gz.md5",
+        "archive": _SYNTHETIC_ARCHIVE,
+        "md5": _SYNTHETIC_MD5,
     },
 }
 _TEST_SET_CHECKSUM = {
-    "cifar10": (cifar_dataset.CIFAR10_MD5, cifar_dataset.CIFAR10_ARCHIVE_BYTES),
+    "cifar10": (cifar_archive.CIFAR10_MD5, cifar_archive.CIFAR10_ARCHIVE_BYTES),
     "synthetic": (None, None),
 }
 
@@ -22,33 +26,33 @@ _TEST_SET_CHECKSUM = {
 # rule and the checksum is still verified by test_set.
 rule download_cifar10:
     output:
-        cifar_dataset.CIFAR10_ARCHIVE_PATH,
+        cifar_archive.CIFAR10_ARCHIVE_PATH,
     log:
         "logs/data/download_cifar10.log",
-    params:
-        url=cifar_dataset.CIFAR10_URL,
-        md5=cifar_dataset.CIFAR10_MD5,
-        size=cifar_dataset.CIFAR10_ARCHIVE_BYTES,
-    localrule: True
     retries: 0
+    localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        url=cifar_archive.CIFAR10_URL,
+        md5=cifar_archive.CIFAR10_MD5,
+        size=cifar_archive.CIFAR10_ARCHIVE_BYTES,
     script:
         "../scripts/download_cifar10.py"
 
 
 rule synthetic_archive:
     output:
-        archive="data/synthetic/cifar-10-binary.tar.gz",
-        md5="data/synthetic/cifar-10-binary.tar.gz.md5",
+        archive=_SYNTHETIC_ARCHIVE,
+        md5=_SYNTHETIC_MD5,
     log:
         "logs/data/synthetic_archive.log",
-    params:
-        images_per_class=config.get("synthetic_images_per_class", 30),
-        seed=config.get("synthetic_seed", 0),
     localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        images_per_class=config["synthetic_images_per_class"],
+        seed=config["synthetic_seed"],
     script:
         "../scripts/make_synthetic_archive.py"
 
@@ -62,11 +66,11 @@ rule test_set:
         "logs/data/test_set_{dataset}.log",
     wildcard_constraints:
         dataset="cifar10|synthetic",
-    params:
-        md5=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][0],
-        size=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][1],
     localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        md5=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][0],
+        size=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][1],
     script:
         "../scripts/prepare_test_set.py"

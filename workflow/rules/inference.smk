@@ -17,25 +17,25 @@ rule inference:
     wildcard_constraints:
         model=r"[a-z0-9_]+",
         variant=VARIANT_NAME_PATTERN,
+    conda:
+        "../envs/benchmark.yaml"
+    threads: config["threads"]
+    resources:
+        # A GPU is a resource only when one may be used: with device cpu, jobs must neither
+        # queue for one (--resources gpu=1) nor request one from SLURM.
+        gpu=0 if config["device"] == "cpu" else 1,
+        mem_mb=config["inference_mem_mb"],
+        runtime=config["inference_runtime_min"],
     params:
         # KeyError naming the model when it is not in the config's models list.
         weights=lambda wc: MODEL_WEIGHTS[wc.model],
         dataset=config["dataset"],
         batch_size=config["batch_size"],
         device=config["device"],
-        limit=config.get("limit"),
+        limit=config["limit"],
         warmup_batches=config["warmup_batches"],
         # Node-local flocks that give each concurrent job its own GPU (see gpu_slots.py).
         gpu_lock_dir="logs/gpu_locks",
         gpu_wait_seconds=config["gpu_wait_seconds"],
-    threads: config["threads"]
-    resources:
-        # A GPU is a resource only when one may be used: with device cpu, jobs must neither
-        # queue for one (--resources gpu=1) nor request one from SLURM.
-        gpu=0 if config["device"] == "cpu" else 1,
-        mem_mb=config.get("inference_mem_mb", 8000),
-        runtime=config.get("inference_runtime_min", 30),
-    conda:
-        "../envs/benchmark.yaml"
     script:
         "../scripts/inference.py"

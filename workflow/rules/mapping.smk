@@ -3,7 +3,7 @@
 
 rule class_mapping:
     input:
-        mapping=config.get("class_mapping", "config/class_mapping.yaml"),
+        mapping=config["class_mapping"],
     output:
         mapping=report(
             "results/class_mapping.csv",

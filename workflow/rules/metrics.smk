@@ -1,5 +1,6 @@
-# Metrics stage: every run's stored logits and timing -> accuracy tables and results/summary.md.
-# Needs RUNS (list of (model, variant) tuples) from the Snakefile; never reruns inference.
+# Metrics stage: every run's stored logits and timing -> accuracy tables (per model, variant and
+# scoring method) and results/summary.md. Needs RUNS (list of (model, variant) tuples) from the
+# Snakefile; never reruns inference.
 
 
 rule metrics:
@@ -8,9 +9,7 @@ rule metrics:
         timing=[f"results/timing/{model}/{variant}.parquet" for model, variant in RUNS],
         mapping="results/class_mapping.csv",
     output:
-        metrics=report(
-            "results/metrics.csv", caption="../report/metrics.rst", category="Metrics"
-        ),
+        metrics=report("results/metrics.csv", caption="../report/metrics.rst", category="Metrics"),
         per_class=report(
             "results/per_class.csv", caption="../report/per_class.rst", category="Metrics"
         ),
@@ -25,10 +24,10 @@ rule metrics:
         summary=report("results/summary.md", caption="../report/summary.rst", category="Metrics"),
     log:
         "logs/metrics/metrics.log",
-    params:
-        pooling=config["pooling"],
     localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        pooling=config["pooling"],
     script:
         "../scripts/metrics.py"

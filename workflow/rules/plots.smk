@@ -1,4 +1,5 @@
-# Plots stage: metrics CSVs -> results/plots/*.png (one confusion matrix per RUNS entry).
+# Plots stage: metrics CSVs -> results/plots/*.png (one class_mapping confusion matrix per RUNS
+# entry).
 # `snakemake results/plots/speed.png` runs this rule, which draws every figure (seconds).
 
 
@@ -9,9 +10,7 @@ rule plots:
         confusion="results/confusion.csv",
     output:
         speed=report("results/plots/speed.png", caption="../report/speed.rst", category="Plots"),
-        memory=report(
-            "results/plots/memory.png", caption="../report/memory.rst", category="Plots"
-        ),
+        memory=report("results/plots/memory.png", caption="../report/memory.rst", category="Plots"),
         accuracy=report(
             "results/plots/accuracy.png", caption="../report/accuracy.rst", category="Plots"
         ),
@@ -35,10 +34,10 @@ rule plots:
         ],
     log:
         "logs/plots/plots.log",
-    params:
-        runs=[[model, variant] for model, variant in RUNS],
     localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        runs=[[model, variant] for model, variant in RUNS],
     script:
         "../scripts/plots.py"

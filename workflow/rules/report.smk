@@ -12,11 +12,11 @@ rule run_info:
         ),
     log:
         "logs/report/run_info.log",
-    params:
-        # The effective configuration: a change to it rewrites this file.
-        configuration=config,
     localrule: True
     conda:
         "../envs/benchmark.yaml"
+    params:
+        # The effective configuration: a change to it rewrites this file.
+        configuration=config,
     script:
         "../scripts/run_info.py"

@@ -1,14 +1,12 @@
 """Snakemake adapter: download the CIFAR-10 binary archive and verify its checksum."""
 
-from cifar_zeroshot import dataset
-from cifar_zeroshot.script_support import run_reporting_user_errors
+from cifar_zeroshot.download import download_archive
+from cifar_zeroshot.job_log import job_log
 
-run_reporting_user_errors(
-    lambda: dataset.download_archive(
+with job_log(snakemake.log[0], snakemake.output):
+    download_archive(
         snakemake.params.url,
         snakemake.output[0],
         snakemake.params.md5,
         snakemake.params.size,
-    ),
-    snakemake.log[0],
-)
+    )

@@ -1,13 +1,11 @@
 """Snakemake adapter: write the deterministic synthetic stand-in archive and its .md5 sidecar."""
 
-from cifar_zeroshot import dataset
-from cifar_zeroshot.script_support import run_reporting_user_errors
+from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.synthetic import write_synthetic_archive
 
-run_reporting_user_errors(
-    lambda: dataset.write_synthetic_archive(
+with job_log(snakemake.log[0], snakemake.output):
+    write_synthetic_archive(
         snakemake.output.archive,
         snakemake.params.images_per_class,
         snakemake.params.seed,
-    ),
-    snakemake.log[0],
-)
+    )

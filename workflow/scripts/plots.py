@@ -3,20 +3,20 @@
 import pandas as pd
 
 from cifar_zeroshot import plots
-from cifar_zeroshot.script_support import run_reporting_user_errors
+from cifar_zeroshot.class_mapping_method import ClassMappingMethod
+from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.plot_parts import save_figure
 
-
-def main() -> None:
+with job_log(snakemake.log[0], snakemake.output):
     metrics = pd.read_csv(snakemake.input.metrics)
     out = snakemake.output
-    plots.plot_speed(metrics, out.speed)
-    plots.plot_memory(metrics, out.memory)
-    plots.plot_accuracy(metrics, out.accuracy)
-    plots.plot_accuracy_vs_speed(metrics, out.accuracy_vs_speed)
-    plots.plot_per_class(pd.read_csv(snakemake.input.per_class), out.per_class)
+    save_figure(plots.speed_figure(metrics), out.speed)
+    save_figure(plots.memory_figure(metrics), out.memory)
+    save_figure(plots.accuracy_figure(metrics), out.accuracy)
+    save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed)
+    save_figure(plots.per_class_figure(pd.read_csv(snakemake.input.per_class)), out.per_class)
     confusion = pd.read_csv(snakemake.input.confusion)
+    # One matrix per run for the class-mapping method (plots.smk lists these files).
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
-        plots.plot_confusion(confusion, model, variant, path)
-
-
-run_reporting_user_errors(main, snakemake.log[0])
+        figure = plots.confusion_figure(confusion, model, variant, ClassMappingMethod.name)
+        save_figure(figure, path)

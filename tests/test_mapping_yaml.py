@@ -1,30 +1,16 @@
-"""Tests for cifar_zeroshot.mapping and the default config/class_mapping.yaml."""
+"""Tests for cifar_zeroshot.mapping_yaml: reading and checking the class mapping YAML file."""
 
-import json
-from collections import defaultdict
 from pathlib import Path
 
-import numpy as np
-import pandas as pd
 import pytest
 import yaml
 
+from cifar_zeroshot.class_mapping import ClassMapping, mapping_warnings
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
-from cifar_zeroshot.mapping import (
-    ClassMapping,
-    imagenet_categories,
-    load_mapping,
-    mapping_warnings,
-    write_mapping_csv,
-    write_mapping_summary,
-)
+from cifar_zeroshot.mapping_yaml import load_mapping
 
-REPO = Path(__file__).resolve().parents[1]
-DEFAULT = REPO / "config" / "class_mapping.yaml"
-SHARED = REPO.parent / "shared" / "data"
-REFERENCE_JSON = SHARED / "reference-mappings" / "wordnet-derived-imagenet1k-to-cifar10.json"
-WORDNET = SHARED / "imagenet-wordnet"
+DEFAULT = Path(__file__).resolve().parents[1] / "config" / "class_mapping.yaml"
 
 # One valid member per class, in label order (names as in torchvision).
 MINIMAL = {
@@ -67,15 +53,6 @@ def default_mapping() -> ClassMapping:
     return load_mapping(DEFAULT)
 
 
-def test_torchvision_categories_are_the_known_1000() -> None:
-    categories = imagenet_categories()
-    assert len(categories) == 1000
-    assert categories[0] == "tench"
-    assert categories[339] == "sorrel"
-    assert categories[134] == "crane bird"  # torchvision disambiguates the two "crane" classes
-    assert categories[517] == "crane"
-
-
 def test_default_mapping_loads(default_mapping: ClassMapping) -> None:
     assert default_mapping.class_names == CIFAR10_CLASSES
     assert default_mapping.member_count == 222
@@ -99,74 +76,6 @@ def test_default_mapping_loads(default_mapping: ClassMapping) -> None:
     assert "no deer" in deer.note.lower()
     truck = default_mapping.classes[CIFAR10_CLASSES.index("truck")]
     assert {e.index: e.name for e in truck.excluded} == {656: "minivan", 717: "pickup"}
-
-
-def test_index_groups_and_lookup_agree(default_mapping: ClassMapping) -> None:
-    groups = default_mapping.index_groups()
-    lookup = default_mapping.imagenet_to_cifar()
-    assert len(groups) == 10
-    assert lookup.shape == (1000,)
-    assert np.issubdtype(lookup.dtype, np.integer)
-    assert (lookup >= 0).sum() == 222
-    for label, group in enumerate(groups):
-        assert (lookup[group] == label).all()
-    assert lookup[339] == CIFAR10_CLASSES.index("horse")
-    assert lookup[717] == -1  # pickup: in neither automobile nor truck
-    assert lookup[656] == CIFAR10_CLASSES.index("automobile")  # minivan
-    assert lookup[0] == -1  # tench
-
-
-def test_warns_about_single_member_class(default_mapping: ClassMapping) -> None:
-    warnings = mapping_warnings(default_mapping)
-    assert len(warnings) == 1
-    assert "horse" in warnings[0]
-    assert "sorrel" in warnings[0]
-
-
-@pytest.mark.skipif(not REFERENCE_JSON.exists(), reason="../shared reference mapping absent")
-def test_default_matches_reference_json(default_mapping: ClassMapping) -> None:
-    reference = json.loads(REFERENCE_JSON.read_text(encoding="utf-8"))
-    categories = imagenet_categories()
-    assert list(reference) == list(CIFAR10_CLASSES)
-    for mapped in default_mapping.classes:
-        assert sorted(mapped.indices) == sorted(m["index"] for m in reference[mapped.name])
-        # Names are torchvision's (the reference says "crane" for 134, torchvision "crane bird").
-        assert list(mapped.names) == [categories[i] for i in mapped.indices]
-
-
-def _wordnet_ancestors() -> tuple[list[str], dict[str, set[str]]]:
-    synsets = (WORDNET / "imagenet_synsets.txt").read_text(encoding="utf-8").split()
-    parents: dict[str, set[str]] = defaultdict(set)
-    for line in (WORDNET / "wordnet.is_a.txt").read_text(encoding="utf-8").splitlines():
-        if line.strip():
-            parent, child = line.split()
-            parents[child].add(parent)
-    closure: dict[str, set[str]] = {}
-    for wnid in synsets:  # the wnid itself plus every transitive parent (a DAG: several paths)
-        seen, stack = {wnid}, [wnid]
-        while stack:
-            for parent in parents[stack.pop()]:
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        closure[wnid] = seen
-    return synsets, closure
-
-
-@pytest.mark.skipif(not WORDNET.exists(), reason="../shared WordNet files absent")
-def test_members_descend_from_named_ancestors(default_mapping: ClassMapping) -> None:
-    synsets, closure = _wordnet_ancestors()
-    assert len(synsets) == 1000
-    for mapped in default_mapping.classes:
-        named = {a.wnid for a in mapped.ancestors}
-        assert named, f"{mapped.name} names no WordNet ancestor"
-        excluded = {e.index for e in mapped.excluded}
-        for index in mapped.indices:
-            assert closure[synsets[index]] & named, f"{mapped.name}: {index} not under {named}"
-        assert not excluded & set(mapped.indices)
-        # Members + excluded = every ImageNet class under the ancestors: nothing dropped silently.
-        under = {i for i, wnid in enumerate(synsets) if closure[wnid] & named}
-        assert set(mapped.indices) | excluded == under, mapped.name
 
 
 def test_minimal_mapping_loads(tmp_path: Path) -> None:
@@ -329,41 +238,54 @@ def test_excluded_member_cannot_also_be_listed(tmp_path: Path) -> None:
     assert "both a member and excluded" in message
 
 
-def test_mapping_csv(tmp_path: Path, default_mapping: ClassMapping) -> None:
-    path = tmp_path / "out" / "class_mapping.csv"
-    write_mapping_csv(default_mapping, path)
-    table = pd.read_csv(path)
-    assert list(table.columns[:3]) == ["cifar_class", "imagenet_index", "imagenet_name"]
-    assert len(table) == 222
-    assert table["imagenet_index"].is_unique
-    horse = table[table["cifar_class"] == "horse"]
-    assert horse[["imagenet_index", "imagenet_name"]].values.tolist() == [[339, "sorrel"]]
-    assert (table["cifar_label"] == table["cifar_class"].map(CIFAR10_CLASSES.index)).all()
-    assert sorted(p.name for p in path.parent.iterdir()) == ["class_mapping.csv"]
+def _set_key(cls: str, key: str, value) -> dict:
+    doc = minimal_doc()
+    doc["classes"][cls][key] = value
+    return doc
 
 
-def test_mapping_summary(tmp_path: Path, default_mapping: ClassMapping) -> None:
-    path = tmp_path / "summary.csv"
-    write_mapping_summary(default_mapping, path)
-    table = pd.read_csv(path, keep_default_na=False)
-    assert list(table.columns) == ["cifar_class", "members", "ancestor", "warning"]
-    assert table["cifar_class"].tolist() == list(CIFAR10_CLASSES)
-    assert table["members"].sum() == 222
-    rows = table.set_index("cifar_class")
-    assert "n02419796" in rows.loc["deer", "ancestor"]
-    assert "sorrel" in rows.loc["horse", "warning"]
-    assert rows.loc["dog", "warning"] == ""
+@pytest.mark.parametrize(
+    ("doc", "facts"),
+    [
+        (_set_key("horse", "ancestors", [{"wnid": "x"}]), ["ancestors item 1", "'x'", "8 digits"]),
+        (_set_key("horse", "ancestors", [{"wnid": "n02374451", "lemma": 3}]), ["lemma 3"]),
+        (_set_key("horse", "ancestors", "n02374451"), ["`ancestors:` must be a list"]),
+        (_set_key("horse", "note", 5), ["'horse'", "`note:` must be text"]),
+        (_set_key("frog", "imagenet", "x"), ["'frog'", "`imagenet:` must be a list"]),
+        (_set_key("frog", "imagenet", [5]), ["imagenet item 1 must be a mapping", "got 5"]),
+        (_set_key("cat", "imagenet", [{"name": "tabby"}]), ["has no `index:`"]),
+        (_set_key("cat", "imagenet", [{"index": 281, "name": 7}]), ["name 7 is not text"]),
+        (
+            _set_key("truck", "excluded", [{"index": 717, "name": "pickup", "reason": 3}]),
+            ["excluded item 1", "reason 3 is not text"],
+        ),
+        (_set_key("truck", "excluded", [{"index": 717, "name": "x"}]), ["'pickup'", "not 'x'"]),
+        ({"classes": {**minimal_doc()["classes"], "ship": "canoe"}}, ["'ship' must be a mapping"]),
+        ({"classes": [1]}, ["`classes:` must be a mapping", "got list"]),
+    ],
+)
+def test_bad_entry_names_problem(tmp_path: Path, doc: dict, facts: list[str]) -> None:
+    message = load_error(write_doc(tmp_path, doc))
+    for fact in facts:
+        assert fact in message, f"{fact!r} missing from: {message}"
 
 
-def test_failed_write_leaves_no_partial_file(
-    tmp_path: Path, default_mapping: ClassMapping, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    def fail_midway(self, handle, **kwargs) -> None:
-        handle.write("cifar_class,imagenet_index\n")
-        raise OSError("disk full")
+def test_problems_come_in_a_fixed_order(tmp_path: Path) -> None:
+    doc = _bad_missing_class(_bad_lion(_bad_top_level(minimal_doc())))
+    doc["classes"]["truck"] = {
+        "excluded": [{"index": 717, "name": "pickup", "reason": 3}],
+        "imagenet": [{"index": 2000, "name": "x"}],
+        "note": 5,
+        "ancestors": [{"wnid": "x"}],
+    }
+    lines = load_error(write_doc(tmp_path, doc)).splitlines()
+    expected = ["'pooling'", "wnid 'x'", "`note:`", "index 2000", "reason 3", "'lion'", "'horse'"]
+    assert len(lines) == 1 + len(expected)
+    for line, fact in zip(lines[1:], expected, strict=True):
+        assert fact in line, f"{fact!r} not in {line!r}"
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", fail_midway)
-    path = tmp_path / "class_mapping.csv"
-    with pytest.raises(OSError, match="disk full"):
-        write_mapping_csv(default_mapping, path)
-    assert list(tmp_path.iterdir()) == []
+
+def test_load_logs_what_it_read(caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level("INFO", logger="cifar_zeroshot"):
+        load_mapping(DEFAULT)
+    assert f"class mapping {DEFAULT}: 222 ImageNet classes mapped" in caplog.text

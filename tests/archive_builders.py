@@ -1,0 +1,65 @@
+"""Archives for the data tests: built by hand (independent of the package's writer), or the
+package's synthetic one."""
+
+import io
+import tarfile
+from pathlib import Path
+
+import numpy as np
+
+from cifar_zeroshot.labels import CIFAR10_CLASSES
+from cifar_zeroshot.synthetic import write_synthetic_archive
+
+DIR = "cifar-10-batches-bin"
+META_TEXT = ("\n".join(CIFAR10_CLASSES) + "\n\n").encode()
+Member = tuple[tarfile.TarInfo, bytes | None]
+
+
+def tar_file(name: str, payload: bytes) -> Member:
+    info = tarfile.TarInfo(name)
+    info.size = len(payload)
+    return info, payload
+
+
+def tar_special(name: str, kind: bytes, linkname: str = "") -> Member:
+    info = tarfile.TarInfo(name)
+    info.type = kind
+    info.linkname = linkname
+    return info, None
+
+
+def build_tar(path: Path, members: list[Member]) -> Path:
+    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+        for info, payload in members:
+            tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return path
+
+
+def records(labels: list[int], planes: list[tuple[np.ndarray, np.ndarray, np.ndarray]]) -> bytes:
+    """CIFAR-10 records written the documented way: label byte, then R, G, B planes row-major."""
+    out = bytearray()
+    for label, (red, green, blue) in zip(labels, planes, strict=True):
+        out.append(label)
+        for plane in (red, green, blue):
+            out += plane.astype(np.uint8).tobytes(order="C")
+    return bytes(out)
+
+
+def one_record(label: int = 0, value: int = 0) -> bytes:
+    plane = np.full((32, 32), value, np.uint8)
+    return records([label], [(plane, plane, plane)])
+
+
+def valid_members(test_bytes: bytes) -> list[Member]:
+    """The smallest archive the reader accepts: the folder, the class list, the test batch."""
+    return [
+        tar_special(DIR, tarfile.DIRTYPE),
+        tar_file(f"{DIR}/batches.meta.txt", META_TEXT),
+        tar_file(f"{DIR}/test_batch.bin", test_bytes),
+    ]
+
+
+def synthetic_archive(folder: Path) -> tuple[Path, str]:
+    """The package's synthetic archive (20 images per class, seed 3) and its MD5."""
+    path = folder / "cifar-10-binary.tar.gz"
+    return path, write_synthetic_archive(path, images_per_class=20, seed=3)

@@ -1,0 +1,15 @@
+"""Every allowed value of a configuration choice, defined once.
+
+The code imports these; tests/test_workflow_config.py checks that the config schema
+(workflow/schemas/config.schema.yaml, which holds every default) allows exactly these values.
+"""
+
+DATASETS: tuple[str, ...] = ("cifar10", "synthetic")
+DEVICES: tuple[str, ...] = ("auto", "cuda", "cpu")  # auto: CUDA when present, else the CPU
+PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")  # fp32 (TF32 off) is the reference
+REFERENCE_PRECISION = "fp32"
+PREPROCESSINGS: tuple[str, ...] = ("weights", "labreport")
+POOLINGS: tuple[str, ...] = ("max_logit", "mean_prob", "sum_prob")
+
+# Images in CIFAR-10's test batch (the archive's test_batch.bin).
+CIFAR10_TEST_IMAGES = 10_000

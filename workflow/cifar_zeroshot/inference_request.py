@@ -1,0 +1,46 @@
+"""What one inference job is asked to do, and the checks that refuse a request before any work.
+
+The config-fed fields have no defaults here: workflow/schemas/config.schema.yaml holds every
+default, so a caller that forgets one gets a TypeError instead of a second, silent default.
+"""
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from cifar_zeroshot.choices import DEVICES
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.variants import Variant
+
+
+@dataclass(frozen=True)
+class InferenceRequest:
+    model: str
+    weights: str  # "DEFAULT", "IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V1" or "none"
+    variant: Variant
+    test_set: Path
+    dataset: str
+    logits_path: Path
+    timing_path: Path
+    limit: int | None  # the first N images; None = all
+    batch_size: int
+    device: str  # one of choices.DEVICES
+    threads: int
+    warmup_batches: int
+    gpu_lock_dir: Path
+    gpu_wait_seconds: float | None  # how long to wait for a free GPU; None: forever
+
+
+def check_request(request: InferenceRequest) -> None:
+    """Refuse values the schema would refuse too, for callers that bypass Snakemake."""
+    if request.device not in DEVICES:
+        raise UserError(f"device {request.device!r} is not one of {', '.join(DEVICES)}.")
+    for key, value, minimum in (
+        ("batch_size", request.batch_size, 1),
+        ("threads", request.threads, 1),
+        ("warmup_batches", request.warmup_batches, 0),
+    ):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise UserError(f"{key} must be an integer >= {minimum}, not {value!r}.")
+    limit = request.limit
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise UserError(f"limit must be a positive integer or null (all images), not {limit!r}.")

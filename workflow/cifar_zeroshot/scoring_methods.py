@@ -1,0 +1,25 @@
+"""Every scoring method this workflow knows, in the order their columns appear in metrics.csv."""
+
+from cifar_zeroshot.class_mapping_method import ClassMappingMethod
+from cifar_zeroshot.scoring_method import ScoringMethod
+
+# Adding a method: append its class here (see cifar_zeroshot.scoring_method).
+METHODS: tuple[type[ScoringMethod], ...] = (ClassMappingMethod,)
+
+
+def method_class(name: str) -> type[ScoringMethod]:
+    """The method called ``name`` (the `method` column of the metrics tables)."""
+    for method in METHODS:
+        if method.name == name:
+            return method
+    known = ", ".join(method.name for method in METHODS)
+    raise ValueError(f"unknown scoring method {name!r}: known are {known}")
+
+
+# Columns of metrics.csv that only some methods fill, each once, in METHODS order.
+SETTING_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(column for method in METHODS for column in method.setting_columns)
+)
+FIGURE_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(column for method in METHODS for column in method.figure_columns)
+)

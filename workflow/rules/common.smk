@@ -1,0 +1,42 @@
+# Set-up shared by every stage: the package path, the configuration (defaults, command-line
+# values, validation) and the job plan. Included first by the Snakefile.
+import os
+import sys
+from pathlib import Path
+
+from snakemake.utils import validate
+
+# The package the scripts call lives in workflow/: importable here and, through PYTHONPATH, in
+# every job's script (also in --use-conda environments and cluster jobs, which lack the install).
+PACKAGE_DIR = str(Path(workflow.basedir) / "workflow")
+sys.path.insert(0, PACKAGE_DIR)
+os.environ.update(
+    PYTHONPATH=os.pathsep.join([PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
+)
+
+from cifar_zeroshot.workflow_config import (
+    check_against_schema,
+    coerce_command_line_values,
+    load_config_file,
+    plan_workflow,
+)
+from cifar_zeroshot.errors import UserError
+
+SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
+
+try:
+    # The default configuration, under whatever --configfile/--config gave (those win). Read
+    # here rather than with `configfile:` so that a YAML mistake is reported with its line.
+    for key, value in load_config_file("config/config.yaml").items():
+        config.setdefault(key, value)
+    config.update(coerce_command_line_values(config, SCHEMA))
+    # Every bad key at once, each with its allowed values; then the schema fills the defaults.
+    check_against_schema(config, SCHEMA)
+    validate(config, str(SCHEMA))
+    PLAN = plan_workflow(config)
+except UserError as error:
+    # One clear message, without a Snakemake stack in front of it.
+    sys.exit(f"ERROR: {error}")
+
+RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
+MODEL_WEIGHTS = PLAN.model_weights
