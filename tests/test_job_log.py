@@ -66,3 +66,26 @@ def test_logging_is_reset_after_the_job(tmp_path, capsys):
         pass
     log.warning("after the job")
     assert "after the job" not in (tmp_path / "job.log").read_text()
+
+
+def test_a_full_disk_is_one_line_with_the_fix(tmp_path, capsys):
+    def write_logits():
+        raise OSError(28, "No space left on device", "results/logits/alexnet/fp32.parquet")
+
+    with pytest.raises(SystemExit), job_log(tmp_path / "job.log"):
+        write_logits()
+    err = capsys.readouterr().err.strip()
+    assert err.splitlines() == [
+        "ERROR: No space left on device while writing results/logits/alexnet/fp32.parquet: "
+        f"free some space and rerun (details in {tmp_path / 'job.log'})"
+    ]
+    assert "Traceback" in (tmp_path / "job.log").read_text()
+
+
+def test_a_log_that_cannot_be_written_is_one_line(tmp_path, capsys):
+    (tmp_path / "logs").write_text("a file where the log folder belongs")
+    with pytest.raises(SystemExit) as stopped, job_log(tmp_path / "logs/job.log"):
+        pass
+    assert stopped.value.code == 1
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("ERROR: cannot write the job's log: ") and "\n" not in err

@@ -21,6 +21,8 @@ TEST_CONFIG = {
     "threads": 1,
     "warmup_batches": 1,
 }
+# One small model: enough for most end-to-end checks (tests/conftest.py runs it once).
+SMALL_CONFIG = {**TEST_CONFIG, "models": ["mobilenet_v3_small"]}
 
 
 def copy_workflow(destination: Path, config: dict | None = None) -> Path:

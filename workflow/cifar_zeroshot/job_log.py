@@ -6,6 +6,7 @@ gets warnings and, for a UserError, the one line that names the problem and the 
 failure exits with status 1, so Snakemake marks the job failed and removes its outputs.
 """
 
+import errno
 import logging
 import sys
 import time
@@ -29,6 +30,19 @@ def _describe_outputs(outputs: Iterable[str | Path]) -> str:
     return ", ".join(described) or "nothing"
 
 
+def _one_line(error: Exception) -> str:
+    """What went wrong, in a line: the machine's own words for a file-system error."""
+    if isinstance(error, OSError) and error.strerror:
+        where = f" while writing {error.filename}" if error.filename else ""
+        fix = {
+            errno.ENOSPC: "free some space and rerun",
+            errno.EACCES: "make that folder writable and rerun",
+            errno.EROFS: "write the results to a writable file system",
+        }.get(error.errno or 0, "fix that and rerun")
+        return f"{error.strerror}{where}: {fix}"
+    return f"{type(error).__name__}: {error} (an unexpected failure)"
+
+
 @contextmanager
 def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterator[TextIO]:
     """Route this job's messages (see the module docstring); yield the log as a text stream.
@@ -36,9 +50,14 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
     The stream is for progress bars and other text that is not a logging record.
     """
     log_path = Path(log_path)
-    log_path.parent.mkdir(parents=True, exist_ok=True)
     began = time.perf_counter()
-    with open(log_path, "w", encoding="utf-8", buffering=1) as stream:
+    try:
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        stream = open(log_path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed below)
+    except OSError as error:
+        print(f"ERROR: cannot write the job's log: {_one_line(error)}", file=sys.stderr)
+        raise SystemExit(1) from None
+    with stream:
         to_log = logging.StreamHandler(stream)
         to_log.setLevel(logging.INFO)
         to_log.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(message)s"))
@@ -55,12 +74,7 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
             raise SystemExit(1) from None
         except Exception as error:
             stream.write(traceback.format_exc())
-            print(
-                f"ERROR: {type(error).__name__}: {error} (an unexpected failure; the traceback is "
-                f"in {log_path})",
-                file=sys.stderr,
-                flush=True,
-            )
+            print(f"ERROR: {_one_line(error)} (details in {log_path})", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         finally:
             logging.captureWarnings(False)

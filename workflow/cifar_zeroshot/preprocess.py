@@ -6,9 +6,8 @@ with R_h and R_w the crop's rows of the resize matrices. Those matrices are made
 torch's own ``F.interpolate`` (the spec's filter, ``antialias`` as torchvision uses it) on the
 identity, so the geometry and the filter weights are torchvision's, not re-derived here; the
 normalisation is applied to the 32x32 input (the filter weights of each output pixel sum to 1).
-This replaces a float ``interpolate`` over the whole 256x256 image followed by three full-size
-passes (crop copy, normalise, cast): shared/anchors measured such preprocessing at 320,000-445,000
-images/s on an H200, a quarter of AlexNet's bf16 forward time.
+A float ``interpolate`` over the whole 256x256 image followed by crop, normalise and cast passes
+costs about a quarter of AlexNet's bf16 forward time on an H200; the products avoid all of it.
 The result matches ``weights.transforms()`` on PIL images up to PIL's rounding to uint8 after each
 resize pass (tests/test_preprocess.py states and checks the tolerance).
 """
