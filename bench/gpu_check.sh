@@ -6,7 +6,9 @@
 #   3. the same with torch.compile (b and c only), cut off after COMPILE_LIMIT_S;
 #      then AlexNet eager at batch 1024, and CUDA preprocessing against the CPU's;
 #   4. a small inference job per model and precision through run_inference (untrained weights,
-#      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences.
+#      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences;
+#   5. ResNet50 fp32 on ONNX Runtime's CUDA execution provider against torch fp32 (or the
+#      refusal that names onnxruntime-gpu, where only the CPU build is installed).
 # Everything is logged to $OUT/gpu_check.log; JSON results go to $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -26,8 +28,9 @@ COMPILE_LIMIT_S="${COMPILE_LIMIT_S:-150}"
     --models alexnet vgg16 resnet50 --workers 0 8 --json "$OUT/compare_bf16.json"
 
   echo "== compare: bf16 torch.compile (b and c only; cut off after ${COMPILE_LIMIT_S}s)"
-  timeout "$COMPILE_LIMIT_S" python3 bench/compare.py --device cuda --precision bf16 --compile \
-    --images 10000 --models alexnet vgg16 resnet50 --workers --json "$OUT/compare_bf16_compile.json" \
+  timeout "$COMPILE_LIMIT_S" python3 bench/compare.py --device cuda --precision bf16 \
+    --forwards compile --variants bf16-compile --images 10000 --models alexnet vgg16 resnet50 \
+    --workers --json "$OUT/compare_bf16_compile.json" \
     || echo "compile comparison stopped or failed (exit $?)"
 
   echo "== AlexNet at batch 1024 (b and c only): does a bigger batch lift c/b?"
@@ -98,6 +101,44 @@ with tempfile.TemporaryDirectory() as tmp:
                   f"argmax agreement {agree:.4f}")
             report[f"{model}/{other}"]["vs_fp32"] = {"max_abs_diff": diff, "argmax_agreement": agree}
 (out / "inference_check.json").write_text(json.dumps(report, indent=2, default=str))
+PY
+  echo "== onnxruntime on CUDA: refused without onnxruntime-gpu, else fp32 against torch fp32"
+  python3 - <<'PY'
+import tempfile
+from pathlib import Path
+import numpy as np
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.inference import run_inference
+from cifar_zeroshot.inference_request import InferenceRequest
+from cifar_zeroshot.logits_io import read_logits
+from cifar_zeroshot.onnx_export import export_onnx
+from cifar_zeroshot.variants import Variant
+
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = Path(tmp)
+    rng = np.random.default_rng(0)
+    np.savez(tmp / "test_set.npz", images=rng.integers(0, 256, (1024, 32, 32, 3), dtype=np.uint8),
+             labels=(np.arange(1024) % 10).astype(np.uint8))
+    export_onnx("resnet50", "none", tmp / "resnet50.onnx")
+    logits = {}
+    for variant in (Variant("fp32"), Variant("fp32", runtime="onnxruntime")):
+        request = InferenceRequest(
+            model="resnet50", weights="none", variant=variant, test_set=tmp / "test_set.npz",
+            dataset="synthetic", logits_path=tmp / f"{variant.name}.parquet",
+            timing_path=tmp / f"{variant.name}.timing.parquet", limit=None, batch_size=256,
+            device="cuda", threads=8, warmup_batches=2, gpu_lock_dir=tmp / "locks",
+            gpu_wait_seconds=None)
+        try:
+            outcome = run_inference(request, exported_model=tmp / "resnet50.onnx")
+        except UserError as error:
+            print(f"{variant.name}: refused: {error}")
+            continue
+        logits[variant.name] = read_logits(request.logits_path).logits
+        print(f"{variant.name}: {outcome.summary.images_per_second:,.0f} img/s")
+    if len(logits) == 2:
+        a, b = logits["fp32"], logits["fp32-onnxruntime"]
+        print(f"max |diff| {np.abs(a - b).max():.3g}, argmax agreement "
+              f"{np.mean(a.argmax(1) == b.argmax(1)):.4f}")
 PY
   echo "== done"
 } 2>&1 | tee "$OUT/gpu_check.log"

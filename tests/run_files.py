@@ -41,6 +41,7 @@ def make_facts(model: str = "resnet", variant: str = "fp32", **overrides: Any) -
         dataset="synthetic",
         threads=2,
         limit=None,
+        test_set_sha256="5e" * 32,
     )
     return dataclasses.replace(facts, **overrides)
 
@@ -57,6 +58,7 @@ def make_summary(seed: int = 0, **overrides: Any) -> TimingSummary:
         timed_images=15,
         timed_batches=1,
         warmup_batches=1,
+        startup_seconds=1.5,
         model_load_seconds=0.5,
         compile_seconds=None,
         batch_size=8,
@@ -66,6 +68,7 @@ def make_summary(seed: int = 0, **overrides: Any) -> TimingSummary:
         torch_peak_reserved_bytes=None,
         nvml_process_bytes=None,
         host_peak_rss_bytes=512 * 2**20,
+        gpu_energy_joules=None,
     )
     return dataclasses.replace(summary, **overrides)
 

@@ -4,6 +4,7 @@ The CPU runs the same loop as CUDA (batch i+1 is launched before batch i is writ
 tests exercise the pipelined path itself; only the pinned-buffer copy is CUDA's own.
 """
 
+import dataclasses
 import time
 
 import numpy as np
@@ -12,7 +13,9 @@ import torch
 
 from cifar_zeroshot.batch_clock import BatchClock
 from cifar_zeroshot.batch_loop import PassSetup, batch_input, run_pass
+from cifar_zeroshot.device_setup import set_precision
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.gpu_energy import EnergyMeter
 from cifar_zeroshot.logits_io import TIMING_COLUMNS
 from cifar_zeroshot.models import load_model
 from cifar_zeroshot.preprocess import preprocess_batch, spec_for
@@ -168,6 +171,56 @@ def test_a_real_model_gives_bit_identical_logits_to_the_unpipelined_loop(data) -
     assert np.array_equal(np.concatenate(recorder.logits), _unpipelined(setup))
 
 
+def test_torch_runs_channels_last_on_the_cpu_in_every_precision_and_onnxruntime_never() -> None:
+    cpu, cuda = torch.device("cpu"), torch.device("cuda")
+    layouts = {
+        (variant.name, device.type): set_precision(variant, device)
+        for variant in (Variant("fp32"), Variant("tf32"), Variant("bf16"))
+        for device in (cpu, cuda)
+    }
+    assert layouts == {
+        ("fp32", "cpu"): (torch.float32, True),
+        ("tf32", "cpu"): (torch.float32, True),
+        ("bf16", "cpu"): (torch.bfloat16, True),
+        ("fp32", "cuda"): (torch.float32, False),  # the GPU's fp32 reference keeps NCHW
+        ("tf32", "cuda"): (torch.float32, False),
+        ("bf16", "cuda"): (torch.bfloat16, True),
+    }
+    for device in (cpu, cuda):
+        onnx = Variant("fp32", runtime="onnxruntime")
+        assert set_precision(onnx, device) == (torch.float32, False)
+    set_precision(Variant("fp32"), cpu)  # TF32 off again for the tests that follow
+
+
+def test_channels_last_moves_fp32_logits_in_the_last_bits_and_reruns_identically(data) -> None:
+    model = load_model("squeezenet1_1", None)
+    logits = {}
+    for channels_last in (False, True, True):
+        recorder = _Recorder()
+        setup = _setup(model, data, channels_last=channels_last)
+        if channels_last:
+            setup = dataclasses.replace(setup, model=model.to(memory_format=torch.channels_last))
+        run_pass(setup, recorder)
+        logits.setdefault(channels_last, []).append(np.concatenate(recorder.logits))
+    nchw, (first, again) = logits[False][0], logits[True]
+    assert np.array_equal(first, again)  # a rerun is bit-identical
+    # Another summation order in oneDNN's kernels: a few float32 ulps of the largest logit.
+    assert np.abs(first - nchw).max() <= 1e-5 * np.abs(nchw).max()
+    assert np.array_equal(first.argmax(1), nchw.argmax(1))
+
+
+def test_any_callable_with_a_model_signature_runs_as_the_forward(data) -> None:
+    tiny = _Tiny()
+
+    def forward(x: torch.Tensor) -> torch.Tensor:  # as onnx_forward.OnnxForward is called
+        return tiny(x)
+
+    recorder = _Recorder()
+    setup = dataclasses.replace(_setup(tiny, data), model=forward)
+    run_pass(setup, recorder)
+    assert np.array_equal(np.concatenate(recorder.logits), _unpipelined(_setup(tiny, data)))
+
+
 def test_no_warmup_and_one_batch(data) -> None:
     recorder = _Recorder()
     setup = _setup(_Tiny(recorder), data, batch_size=32, warmup_batches=0)
@@ -212,3 +265,35 @@ def test_cpu_clock_is_the_wall_clock() -> None:
     clock.sync()
     assert isinstance(start, float)
     assert 0.01 <= clock.seconds(start, end) < 1.0
+
+
+class _RecordingMeter(EnergyMeter):
+    """An energy meter that notes when it is started and stopped among the loop's events."""
+
+    def __init__(self, recorder: _Recorder) -> None:
+        super().__init__(gpu_index=None)
+        self.recorder = recorder
+
+    def start(self) -> None:
+        self.recorder.events.append(("energy start", 0))
+
+    def stop(self) -> float:
+        self.recorder.events.append(("energy stop", 0))
+        return 12.5
+
+
+def test_energy_is_read_over_the_timed_batches_only(data) -> None:
+    recorder = _Recorder()
+    setup = dataclasses.replace(
+        _setup(_Tiny(recorder), data), energy_meter=_RecordingMeter(recorder)
+    )
+    result = run_pass(setup, recorder)
+    events = [name for name, _ in recorder.events]
+    # After the warm-up (forward 1) and before the first timed batch; after the last write.
+    assert events[:3] == ["forward", "energy start", "forward"]
+    assert events[-2:] == ["write", "energy stop"]
+    assert result.gpu_energy_joules == 12.5
+
+
+def test_a_cpu_pass_has_no_energy_figure(data) -> None:
+    assert run_pass(_setup(_Tiny(), data), _Recorder()).gpu_energy_joules is None

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from workflow_runner import (
-    TEST_CONFIG,
+    SMALL_CONFIG,
     copy_workflow,
     snakemake,
     snakemake_command,
@@ -22,7 +22,6 @@ from cifar_zeroshot.logits_io import read_logits
 pytestmark = pytest.mark.e2e
 
 # One small model: enough for every check but the kill, which needs a job still running.
-SMALL_CONFIG = {**TEST_CONFIG, "models": ["mobilenet_v3_small"]}
 SLOW_CONFIG = {**SMALL_CONFIG, "synthetic_images_per_class": 12, "batch_size": 4}
 LOGITS = "results/logits/mobilenet_v3_small/fp32.parquet"
 ACCURACY_COLUMNS = ["model", "variant", "images", "top1", "top5", "unrestricted_top1"]
@@ -76,9 +75,9 @@ def test_killed_inference_leaves_nothing_trusted_and_rerun_matches(workdir):
     np.testing.assert_array_equal(resumed.logits, uninterrupted.logits)
 
 
-def test_two_runs_give_identical_accuracy(workdir, tmp_path_factory):
+def test_two_runs_give_identical_accuracy(finished_small_run, tmp_path_factory):
+    workdir = finished_small_run  # one run, made once per session
     other = copy_workflow(tmp_path_factory.mktemp("second"), SMALL_CONFIG)
-    snakemake(workdir)
     snakemake(other)
     first = pd.read_csv(workdir / "results/metrics.csv")[ACCURACY_COLUMNS]
     second = pd.read_csv(other / "results/metrics.csv")[ACCURACY_COLUMNS]
@@ -89,8 +88,8 @@ def test_two_runs_give_identical_accuracy(workdir, tmp_path_factory):
         ).read_bytes(), table
 
 
-def test_damaged_logits_stop_the_metrics_naming_the_file(workdir):
-    snakemake(workdir)
+def test_damaged_logits_stop_the_metrics_naming_the_file(finished_small_run):
+    workdir = finished_small_run
     logits = workdir / LOGITS
     logits.write_bytes(logits.read_bytes()[:5000])
     result = snakemake(workdir, check=False)

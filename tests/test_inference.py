@@ -17,6 +17,7 @@ from cifar_zeroshot.inference import run_inference
 from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import read_logits, read_timing
 from cifar_zeroshot.models import load_model
+from cifar_zeroshot.test_set import images_digest
 from cifar_zeroshot.variants import Variant
 
 MODEL = "mobilenet_v3_small"  # small and fast on a CPU; untrained (weights none)
@@ -25,15 +26,15 @@ BATCH = 8  # 8 + 8 + 4: the last batch is padded to 8
 FACT_KEYS = {
     "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
     "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
-    "batch_size_requested", "image_count", "dataset", "threads", "limit",
+    "batch_size_requested", "image_count", "dataset", "threads", "limit", "test_set_sha256",
 }  # fmt: skip
-# The keys the timing files have always stored (metrics and older result folders read them).
+# The keys the timing files store (metrics and bench/workflow_timing.py read them).
 SUMMARY_KEYS = {
     "images_per_second", "end_to_end_images_per_second", "ms_per_image", "latency_p50_ms",
     "latency_p90_ms", "latency_p99_ms", "timed_images", "timed_batches", "warmup_batches",
     "model_load_seconds", "compile_seconds", "batch_size", "batch_size_requested", "oom_retries",
     "torch_peak_allocated_bytes", "torch_peak_reserved_bytes", "nvml_process_bytes",
-    "host_peak_rss_bytes",
+    "host_peak_rss_bytes", "startup_seconds", "gpu_energy_joules",
 }  # fmt: skip
 # Config-fed: the config schema holds their defaults, so the request must have none.
 CONFIG_FED = {
@@ -105,6 +106,8 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     assert (facts.device, facts.gpu_index) == ("cpu", None)
     assert facts.batch_size == facts.batch_size_requested == BATCH
     assert facts.preprocess_spec["resize_size"] == 256
+    stored = np.load(test_set)
+    assert facts.test_set_sha256 == images_digest(stored["images"], stored["labels"])
 
     timing = read_timing(request.timing_path)
     assert timing.facts == logits.facts == outcome.facts
@@ -125,6 +128,8 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     assert summary.torch_peak_allocated_bytes is None  # CPU
     assert summary.nvml_process_bytes is None
     assert summary.host_peak_rss_bytes > 0
+    assert summary.gpu_energy_joules is None  # no GPU: empty, never a guess
+    assert summary.startup_seconds > 0  # this test process started before the job's work
 
 
 def test_two_runs_give_identical_logits_and_plain_torchvision_agrees(
@@ -247,7 +252,22 @@ def test_limit_takes_the_first_images_and_too_large_a_limit_is_refused(
     logits = read_logits(request.logits_path)
     np.testing.assert_array_equal(logits.image_index, np.arange(5))
     assert logits.facts.limit == 5 and logits.facts.image_count == 5
+    stored = np.load(test_set)  # the digest is of the images scored, after the limit
+    assert logits.facts.test_set_sha256 == images_digest(stored["images"][:5], stored["labels"][:5])
     assert read_timing(request.timing_path).summary.warmup_batches == 0
+
+
+def test_a_batch_larger_than_the_test_set_is_one_batch_of_the_test_set(
+    test_set: Path, tmp_path: Path
+) -> None:
+    # Padded to the requested size, 100,000 rows would fill the host's memory for 20 images.
+    request = _request(test_set, tmp_path, batch_size=100_000, limit=12)
+    outcome = run_inference(request)
+    rows = read_timing(request.timing_path).batches
+    assert list(rows["images"]) == [12, 12] and set(rows["padded_images"]) == {12}
+    assert (outcome.facts.batch_size, outcome.facts.batch_size_requested) == (12, 100_000)
+    assert (outcome.summary.batch_size, outcome.summary.batch_size_requested) == (12, 100_000)
+    assert read_logits(request.logits_path).facts == outcome.facts
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from run_files import make_summary
 
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.logits_io import (
@@ -42,31 +43,13 @@ def _facts(image_count: int, **changes) -> RunFacts:
         dataset="synthetic",
         threads=1,
         limit=None,
+        test_set_sha256="0" * 64,
     )
     return dataclasses.replace(facts, **changes)
 
 
 def _summary() -> TimingSummary:
-    return TimingSummary(
-        images_per_second=13.6,
-        end_to_end_images_per_second=12.0,
-        ms_per_image=73.5,
-        latency_p50_ms=220.0,
-        latency_p90_ms=220.0,
-        latency_p99_ms=220.0,
-        timed_images=6,
-        timed_batches=2,
-        warmup_batches=1,
-        model_load_seconds=0.5,
-        compile_seconds=None,
-        batch_size=4,
-        batch_size_requested=4,
-        oom_retries=0,
-        torch_peak_allocated_bytes=None,
-        torch_peak_reserved_bytes=None,
-        nvml_process_bytes=None,
-        host_peak_rss_bytes=123456,
-    )
+    return make_summary(images_per_second=13.6, end_to_end_images_per_second=12.0)
 
 
 def _write(path, logits, facts=None, batch=4):

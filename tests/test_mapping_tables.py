@@ -9,7 +9,12 @@ import pytest
 from cifar_zeroshot.class_mapping import ClassMapping
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
-from cifar_zeroshot.mapping_tables import read_mapping_csv, write_mapping_csv, write_mapping_summary
+from cifar_zeroshot.mapping_tables import (
+    check_mapping_matches,
+    read_mapping_csv,
+    write_mapping_csv,
+    write_mapping_summary,
+)
 from cifar_zeroshot.mapping_yaml import load_mapping
 
 DEFAULT = Path(__file__).resolve().parents[1] / "config" / "class_mapping.yaml"
@@ -127,3 +132,70 @@ def test_read_mapping_csv_refuses_a_broken_table(
     with pytest.raises(UserError) as caught:
         read_mapping_csv(path)
     assert fact in str(caught.value) and str(path) in str(caught.value)
+
+
+def _edited_csv(path: Path, mapping: ClassMapping, edit) -> tuple[list[np.ndarray], dict]:
+    write_mapping_csv(mapping, path)
+    edit(pd.read_csv(path)).to_csv(path, index=False)
+    return read_mapping_csv(path)
+
+
+def test_the_csv_written_from_the_yaml_matches_it(
+    tmp_path: Path, default_mapping: ClassMapping
+) -> None:
+    path = tmp_path / "class_mapping.csv"
+    groups, names = _edited_csv(path, default_mapping, lambda table: table)
+    check_mapping_matches(path, groups, names, default_mapping)
+
+
+def _move_tabby_to_dog(table: pd.DataFrame) -> pd.DataFrame:
+    table.loc[table["imagenet_index"] == 281, "cifar_class"] = "dog"
+    return table
+
+
+def _rename_tabby(table: pd.DataFrame) -> pd.DataFrame:
+    table.loc[table["imagenet_index"] == 281, "imagenet_name"] = "tiger cat"
+    return table
+
+
+def _drop_six_members(table: pd.DataFrame) -> pd.DataFrame:
+    return table.drop(index=table.index[table["cifar_class"] == "dog"][:6])
+
+
+@pytest.mark.parametrize(
+    ("edit", "found"),
+    [
+        (
+            _move_tabby_to_dog,
+            "cat lacks ImageNet [281] of the YAML; dog has ImageNet [281] only in the CSV",
+        ),
+        (_rename_tabby, "ImageNet 281 is 'tiger cat' in the CSV, 'tabby' in the YAML"),
+        (_drop_six_members, "dog lacks ImageNet [151, 152, 153, 154, 155, 156] of the YAML"),
+    ],
+)
+def test_a_hand_edited_csv_is_refused_naming_what_differs(
+    tmp_path: Path, default_mapping: ClassMapping, edit, found: str
+) -> None:
+    path = tmp_path / "class_mapping.csv"
+    groups, names = _edited_csv(path, default_mapping, edit)
+    with pytest.raises(UserError) as caught:
+        check_mapping_matches(path, groups, names, default_mapping)
+    assert str(caught.value) == (
+        f"{path} does not match the class mapping {DEFAULT}: {found}. It was edited by hand "
+        "or comes from another mapping file. Fix: delete "
+        f"{path} and rerun snakemake (or rerun with `snakemake --forcerun class_mapping`); "
+        f"change the mapping in {DEFAULT}, not in the CSV."
+    )
+
+
+def test_many_differences_are_counted_not_listed(
+    tmp_path: Path, default_mapping: ClassMapping
+) -> None:
+    def rename_five(table: pd.DataFrame) -> pd.DataFrame:
+        table.loc[table.index[:5], "imagenet_name"] = "renamed"
+        return table
+
+    path = tmp_path / "class_mapping.csv"
+    groups, names = _edited_csv(path, default_mapping, rename_five)
+    with pytest.raises(UserError, match=r"'renamed' in the CSV, .*; and 2 more\. It was edited"):
+        check_mapping_matches(path, groups, names, default_mapping)

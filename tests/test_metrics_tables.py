@@ -1,5 +1,6 @@
 """Tests for cifar_zeroshot.metrics_tables: the metrics CSVs built from stored runs."""
 
+import dataclasses
 import math
 
 import numpy as np
@@ -9,6 +10,7 @@ from run_files import GROUPS, NAMES, FirstMemberMethod, write_three_runs
 
 from cifar_zeroshot import metrics_tables as t
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
+from cifar_zeroshot.logits_io import read_timing, write_timing
 from cifar_zeroshot.scoring import wilson_interval
 
 # The columns of metrics.csv before the method axis, which must keep their names and order.
@@ -63,8 +65,16 @@ def runs(tmp_path):
     return write_three_runs(tmp_path)
 
 
-def test_metrics_columns_are_the_old_ones_plus_method():
-    assert list(t.METRICS_COLUMNS) == [*OLD_METRICS_COLUMNS[:2], "method", *OLD_METRICS_COLUMNS[2:]]
+def test_metrics_columns_are_the_old_ones_plus_method_and_energy():
+    energy = OLD_METRICS_COLUMNS.index("compile_seconds") + 1
+    assert list(t.METRICS_COLUMNS) == [
+        *OLD_METRICS_COLUMNS[:2],
+        "method",
+        *OLD_METRICS_COLUMNS[2:energy],
+        "gpu_energy_joules",
+        "images_per_joule",
+        *OLD_METRICS_COLUMNS[energy:],
+    ]
     assert t.PER_CLASS_COLUMNS[:3] == ("model", "variant", "method")
     assert t.CONFUSION_COLUMNS[:3] == ("model", "variant", "method")
     assert "method" not in t.TOP_CONFUSION_COLUMNS
@@ -181,3 +191,16 @@ def test_every_method_gets_its_rows_and_leaves_others_columns_empty(runs, tmp_pa
     tables.write(path, tmp_path / "p.csv", tmp_path / "c.csv", tmp_path / "tc.csv")
     cells = pd.read_csv(path, keep_default_na=False).set_index("method").loc["first_member"]
     assert (cells["pooling"] == "").all() and (cells["top1_max_logit"] == "").all()
+
+
+def test_energy_columns_are_empty_without_a_figure_and_per_timed_image_with_one(runs):
+    timing_path = runs[0][1]
+    timing = read_timing(timing_path)
+    gpu_summary = dataclasses.replace(timing.summary, gpu_energy_joules=3.0)
+    write_timing(timing_path, timing.batches, timing.facts, gpu_summary)
+    metrics = t.build_tables(runs, _methods(), NAMES).metrics.set_index(["model", "variant"])
+    measured = metrics.loc[(timing.facts.model, timing.facts.variant)]
+    assert measured["gpu_energy_joules"] == 3.0
+    assert measured["images_per_joule"] == pytest.approx(gpu_summary.timed_images / 3.0)
+    others = metrics.drop(index=(timing.facts.model, timing.facts.variant))
+    assert others["gpu_energy_joules"].isna().all() and others["images_per_joule"].isna().all()

@@ -100,6 +100,18 @@ def test_speed_draws_throughput_and_latency_per_run(metrics):
     assert throughput.yaxis_inverted()  # first run at the top
 
 
+def test_speed_adds_images_per_joule_where_the_gpu_energy_was_measured(metrics):
+    measured = metrics.assign(images_per_joule=[40.0, 125.0, float("nan")])  # the CPU run: none
+    figure = plots.speed_figure(measured)
+    assert len(figure.axes) == 3
+    energy = figure.axes[2]
+    assert energy.get_xlabel() == "images per joule of GPU energy (higher is better)"
+    assert _widths(_bars(energy)[0]) == pytest.approx([40.0, 125.0, 0.0])
+    assert _texts(energy) == ["40.0", "125.0", "n/a"]
+    nothing = metrics.assign(images_per_joule=float("nan"))  # CPU runs: two panels, as before
+    assert len(plots.speed_figure(nothing).axes) == 2
+
+
 def test_speed_draws_each_run_once_whatever_the_methods(metrics):
     figure = plots.speed_figure(_with_second_method(metrics))
     throughput = figure.axes[0]

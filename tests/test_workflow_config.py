@@ -49,6 +49,10 @@ def test_shipped_configurations_are_valid():
         ({"device": "gpu"}, r"'device' has a bad value 'gpu'.*'auto'.*'cuda'.*'cpu'"),
         ({"dataset": "cifar100"}, r"'dataset' has a bad value 'cifar100'.*'synthetic'"),
         ({"pooling": "vote"}, r"'pooling' has a bad value 'vote'.*max_logit"),
+        (
+            {"runtime": ["tensorrt"]},
+            r"'runtime' has a bad value \['tensorrt'\].*Allowed: 'torch'.*'onnxruntime'",
+        ),
         ({"models": []}, r"'models' has a bad value \[\]"),
         ({"batchsize": 8}, r"unknown config key\(s\) 'batchsize'; known keys: dataset"),
     ],
@@ -106,6 +110,20 @@ def test_models_carry_their_own_weights_and_variants_multiply():
     assert ("resnet50", "bf16-labreport") in plan.runs
 
 
+def test_runtime_multiplies_the_variants_it_can_run():
+    config = _with_defaults(
+        _config(models=["alexnet"], precision=["fp32", "bf16"], runtime=["torch", "onnxruntime"])
+    )
+    assert plan_workflow(config).runs == [
+        ("alexnet", "fp32"),
+        ("alexnet", "fp32-onnxruntime"),
+        ("alexnet", "bf16"),
+    ]
+    config.update(precision=["bf16"])
+    with pytest.raises(UserError, match="'runtime': onnxruntime runs precision fp32 or tf32"):
+        plan_workflow(config)
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -159,7 +177,10 @@ def test_schema_allows_exactly_the_values_the_code_knows():
     assert _schema_enum(properties["precision"]) == choices.PRECISIONS
     assert _schema_enum(properties["preprocess"]) == choices.PREPROCESSINGS
     assert _schema_enum(properties["pooling"]) == choices.POOLINGS
+    assert _schema_enum(properties["runtime"]) == choices.RUNTIMES
     assert choices.REFERENCE_PRECISION in choices.PRECISIONS
+    assert choices.REFERENCE_RUNTIME in choices.RUNTIMES
+    assert set(choices.ONNXRUNTIME_PRECISIONS) <= set(choices.PRECISIONS)
 
 
 def test_shipped_config_shows_the_schema_defaults():

@@ -18,7 +18,7 @@ import math
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TextIO
 
 import numpy as np
@@ -27,6 +27,7 @@ from tqdm import tqdm
 
 from cifar_zeroshot.batch_clock import BatchClock, Mark
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.gpu_energy import EnergyMeter
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.preprocess import PreprocessSpec, preprocess_batch
 from cifar_zeroshot.variants import Variant
@@ -46,7 +47,9 @@ class PassSetup:
 
     model_name: str  # for messages
     variant: Variant  # its compile flag and, for messages, its name
-    model: torch.nn.Module  # on ``device``, in ``dtype`` (channels-last if asked)
+    # A torch module on ``device`` in ``dtype`` (channels-last if asked), or any callable with
+    # its signature (onnx_forward.OnnxForward for the onnxruntime runtime).
+    model: Callable[[torch.Tensor], torch.Tensor]
     images: torch.Tensor  # the uint8 test set [N, 32, 32, 3], already on ``device``
     labels: np.ndarray  # [N]
     spec: PreprocessSpec
@@ -55,6 +58,9 @@ class PassSetup:
     device: torch.device
     batch_size: int
     warmup_batches: int
+    # Reads the GPU's energy over the timed batches (from the first one's launch, when the
+    # warm-ups have finished and the GPU is idle, until the last one's logits are back).
+    energy_meter: EnergyMeter = field(default_factory=lambda: EnergyMeter(gpu_index=None))
 
 
 @dataclass(frozen=True)
@@ -62,6 +68,7 @@ class PassResult:
     rows: list[dict[str, Any]]  # one per batch, warm-ups included: logits_io.TIMING_COLUMNS
     compile_seconds: float | None  # the first (compiling) call; None without torch.compile
     timed_start: float | None  # perf_counter at the first timed batch; None without one
+    gpu_energy_joules: float | None  # over the timed batches; None where NVML cannot say
 
 
 @dataclass
@@ -148,6 +155,8 @@ class _Loop:
         """Queue one batch: preprocessing, forward, and the copy of its logits to the host."""
         setup, clock = self.setup, self.clock
         start = batch * setup.batch_size
+        if not warmup and self.timed_start is None:
+            setup.energy_meter.start()  # the warm-ups have finished: the GPU is idle
         wall_start = time.perf_counter()
         m0 = clock.mark()
         x = preprocess_batch(
@@ -246,4 +255,7 @@ def run_pass(
             pending.wall_end = time.perf_counter()
             progress.update(1)
     loop.clock.sync()  # every CUDA event has been reached: the rows can read them
-    return PassResult([loop.row(b) for b in batches], loop.compile_seconds, loop.timed_start)
+    joules = setup.energy_meter.stop()
+    return PassResult(
+        [loop.row(b) for b in batches], loop.compile_seconds, loop.timed_start, joules
+    )

@@ -10,6 +10,11 @@ PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")  # fp32 (TF32 off) is the
 REFERENCE_PRECISION = "fp32"
 PREPROCESSINGS: tuple[str, ...] = ("weights", "labreport")
 POOLINGS: tuple[str, ...] = ("max_logit", "mean_prob", "sum_prob")
+# What runs the forward pass: torch (the reference) or ONNX Runtime on a torch.onnx.export file.
+RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime")
+REFERENCE_RUNTIME = "torch"
+# The precisions ONNX Runtime runs: the exported graph is fp32 (tf32 differs only on CUDA).
+ONNXRUNTIME_PRECISIONS: tuple[str, ...] = ("fp32", "tf32")
 
 # Images in CIFAR-10's test batch (the archive's test_batch.bin).
 CIFAR10_TEST_IMAGES = 10_000

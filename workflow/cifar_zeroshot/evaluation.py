@@ -3,7 +3,8 @@
 Nothing here runs a model: every number comes from the Parquet files written by inference, so
 metrics can be recomputed (for instance with another pooling) without touching the GPU. Runs
 are refused when they cannot be compared: a logits file paired with another run's timing file,
-a model and variant listed twice, or runs on different test images.
+a model and variant listed twice, or runs on different test images; and, given a RunCheck per
+run (run_verification.py), when a file is not the run the configuration asks for.
 """
 
 import dataclasses
@@ -12,6 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
@@ -57,6 +59,14 @@ class MethodResult:
         return self.run.facts.model, self.run.facts.variant, self.method
 
 
+class RunCheck(Protocol):
+    """What one run must be before it is scored (run_verification.RunCheck)."""
+
+    def check_facts(self, path: Path, facts: RunFacts) -> None: ...
+
+    def check_rows(self, path: Path, outputs: RunOutputs) -> None: ...
+
+
 def check_paired_facts(
     logits_path: Path, timing_path: Path, logits: RunFacts, timing: RunFacts
 ) -> None:
@@ -74,10 +84,16 @@ def check_paired_facts(
         raise UserError(f"{logits_path}: {error}") from None
 
 
-def read_run(logits_path: str | Path, timing_path: str | Path) -> StoredRun:
+def read_run(
+    logits_path: str | Path, timing_path: str | Path, check: RunCheck | None = None
+) -> StoredRun:
     logits_path, timing_path = Path(logits_path), Path(timing_path)
     table = read_logits(logits_path)
     timing = read_timing(timing_path)
+    if check is not None:
+        # Each file on its own first, so a message names the one that is wrong.
+        check.check_facts(logits_path, table.facts)
+        check.check_facts(timing_path, timing.facts)
     check_paired_facts(logits_path, timing_path, table.facts, timing.facts)
     order = np.argsort(table.image_index, kind="stable")  # align runs image by image
     outputs = RunOutputs(
@@ -86,6 +102,8 @@ def read_run(logits_path: str | Path, timing_path: str | Path) -> StoredRun:
         labels=table.labels[order].astype(np.int64),
         logits=table.logits[order],
     )
+    if check is not None:
+        check.check_rows(logits_path, outputs)
     log.info(
         "read %d images of %s %s from %s",
         len(outputs.labels),
@@ -119,14 +137,21 @@ def check_same_images(runs: Sequence[StoredRun]) -> None:
             )
 
 
-def read_runs(runs: Sequence[tuple[str | Path, str | Path]]) -> list[StoredRun]:
-    """Every (logits_path, timing_path) pair, read and checked; one pair per model+variant."""
+def read_runs(
+    runs: Sequence[tuple[str | Path, str | Path]], checks: Sequence[RunCheck] | None = None
+) -> list[StoredRun]:
+    """Every (logits_path, timing_path) pair, read and checked; one pair per model+variant.
+
+    ``checks``, one per pair in the same order, verify each run against the configuration.
+    """
     if not runs:
         raise UserError("No inference runs to evaluate: list at least one model in config models.")
+    if checks is not None and len(checks) != len(runs):
+        raise ValueError(f"{len(runs)} runs but {len(checks)} checks")
     stored: list[StoredRun] = []
     seen: dict[tuple[str, str], Path] = {}
-    for logits_path, timing_path in runs:
-        run = read_run(logits_path, timing_path)
+    for number, (logits_path, timing_path) in enumerate(runs):
+        run = read_run(logits_path, timing_path, None if checks is None else checks[number])
         key = (run.facts.model, run.facts.variant)
         if key in seen:
             raise UserError(
@@ -169,13 +194,19 @@ def with_agreement(results: Sequence[MethodResult]) -> list[MethodResult]:
     return updated
 
 
-def evaluate(
-    runs: Sequence[tuple[str | Path, str | Path]], methods: Sequence[ScoringMethod]
-) -> list[MethodResult]:
-    """Every run scored by every method, sorted by model, variant and method."""
+def score_runs(stored: Sequence[StoredRun], methods: Sequence[ScoringMethod]) -> list[MethodResult]:
+    """Every run (from read_runs) scored by every method, sorted by model, variant and method."""
     if not methods:
         raise UserError("No scoring methods to evaluate the runs with.")
-    stored = read_runs(runs)
     results = with_agreement([score_run(run, method) for run in stored for method in methods])
     log.info("scored %d runs with %s", len(stored), ", ".join(m.name for m in methods))
     return sorted(results, key=lambda result: result.key)
+
+
+def evaluate(
+    runs: Sequence[tuple[str | Path, str | Path]], methods: Sequence[ScoringMethod]
+) -> list[MethodResult]:
+    """Every (logits_path, timing_path) pair read and scored by every method."""
+    if not methods:
+        raise UserError("No scoring methods to evaluate the runs with.")
+    return score_runs(read_runs(runs), methods)

@@ -1,6 +1,6 @@
 """Run one model in one variant over the test set: logits and per-batch timing as Parquet.
 
-What makes it fast on a GPU (see shared/anchors): the uint8 test set goes to the device once and
+What makes it fast on a GPU: the uint8 test set goes to the device once and
 is preprocessed there; the batch loop (batch_loop.py) keeps the GPU's queue full, and the Parquet
 encoding runs in LogitsWriter's own thread. An out-of-memory error halves the batch size and
 runs the pass again (oom_retry.py).
@@ -9,12 +9,13 @@ runs the pass again (oom_retry.py).
 import dataclasses
 import logging
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TextIO
 
 import numpy as np
 import pandas as pd
+import psutil
 import torch
 import torchvision
 from torchvision.models import WeightsEnum
@@ -27,7 +28,8 @@ from cifar_zeroshot.device_setup import (
     start_device,
     synchronize,
 )
-from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.forward_loading import ForwardLoader, ModelLoader, forward_loader
+from cifar_zeroshot.gpu_energy import EnergyMeter
 from cifar_zeroshot.inference_request import InferenceRequest, check_request
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
 from cifar_zeroshot.memory_use import peak_memory
@@ -35,12 +37,10 @@ from cifar_zeroshot.models import load_model, resolve_weights, weights_label
 from cifar_zeroshot.oom_retry import halve_until_it_fits
 from cifar_zeroshot.preprocess import PreprocessSpec, spec_for
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
-from cifar_zeroshot.test_set import load_test_set
+from cifar_zeroshot.test_set import first_images, images_digest, load_test_set
 from cifar_zeroshot.timing import summarise_batches
 
 log = logging.getLogger(__name__)
-
-ModelLoader = Callable[[str, WeightsEnum | None], torch.nn.Module]
 
 
 @dataclass(frozen=True)
@@ -59,14 +59,8 @@ class _Loaded:
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
     images, labels = load_test_set(request.test_set)
-    if request.limit is not None:
-        if request.limit > len(images):
-            raise UserError(
-                f"limit {request.limit} is more than the {len(images)} images in "
-                f"{request.test_set}. Lower limit, or set it to null to use all images."
-            )
-        images, labels = images[: request.limit], labels[: request.limit]
-    return images, labels
+    # The same selection the metrics rule digests to check this run's test_set_sha256.
+    return first_images(images, labels, request.limit, request.test_set)
 
 
 def run_inference(
@@ -74,21 +68,26 @@ def run_inference(
     *,
     model_loader: ModelLoader = load_model,
     progress_file: TextIO | None = None,
+    exported_model: Path | None = None,
 ) -> InferenceOutcome:
     """Write the logits and timing files of ``request``; return the facts and the summary.
 
     ``model_loader`` builds the model from (name, weights); tests pass one that wraps the
     model to inject NaN or out-of-memory errors. ``progress_file`` receives the progress bar
-    (default: stderr).
+    (default: stderr). ``exported_model`` is the torch.onnx.export file that the onnxruntime
+    runtime runs (onnx_export.py).
     """
+    # Interpreter start, imports and Snakemake's script preamble: a cost every job pays.
+    startup_seconds = time.time() - psutil.Process().create_time()
     check_request(request)
     weights = resolve_weights(request.model, request.weights)  # checks the model name too
     spec = spec_for(weights, request.variant.preprocess)
     images, labels = _load_images(request)
     held = job_device(request.device, request.gpu_lock_dir, request.gpu_wait_seconds)
     with held as (device, gpu_index):
-        loaded = _load(request, weights, spec, (images, labels), device, gpu_index, model_loader)
-        return _execute(request, loaded, progress_file)
+        loader = forward_loader(request.variant, exported_model, request.threads, model_loader)
+        loaded = _load(request, weights, spec, (images, labels), device, gpu_index, loader)
+        return _execute(request, loaded, progress_file, startup_seconds)
 
 
 def _load(
@@ -98,7 +97,7 @@ def _load(
     test_set: tuple[np.ndarray, np.ndarray],
     device: torch.device,
     gpu_index: int | None,
-    model_loader: ModelLoader,
+    model_loader: ForwardLoader,
 ) -> _Loaded:
     """Set torch up for the device, put the model and the test set on it, state the facts."""
     images, labels = test_set
@@ -116,10 +115,7 @@ def _load(
         len(images),
     )
     begin = time.perf_counter()
-    model = model_loader(request.model, weights).eval()
-    model = model.to(device=device, dtype=dtype)
-    if channels_last:
-        model = model.to(memory_format=torch.channels_last)
+    model = model_loader(request.model, weights, device, dtype, channels_last)
     images_on_device = torch.from_numpy(images).to(device)  # once, as uint8
     synchronize(device)
     model_load_seconds = time.perf_counter() - begin
@@ -135,8 +131,10 @@ def _load(
         device=device,
         batch_size=request.batch_size,
         warmup_batches=request.warmup_batches,
+        energy_meter=EnergyMeter(gpu_index),
     )
-    facts = _run_facts(request, weights, setup, device_name, gpu_index)
+    digest = images_digest(images, labels)  # after the timed load: it costs no figure
+    facts = _run_facts(request, weights, setup, device_name, gpu_index, digest)
     return _Loaded(setup, facts, model_load_seconds, gpu_index)
 
 
@@ -146,6 +144,7 @@ def _run_facts(
     setup: PassSetup,
     device_name: str,
     gpu_index: int | None,
+    test_set_sha256: str,
 ) -> RunFacts:
     """The facts before any pass has run: batch_size is None until one fits."""
     return RunFacts(
@@ -167,11 +166,15 @@ def _run_facts(
         dataset=request.dataset,
         threads=request.threads,
         limit=request.limit,
+        test_set_sha256=test_set_sha256,
     )
 
 
 def _execute(
-    request: InferenceRequest, loaded: _Loaded, progress_file: TextIO | None
+    request: InferenceRequest,
+    loaded: _Loaded,
+    progress_file: TextIO | None,
+    startup_seconds: float,
 ) -> InferenceOutcome:
     """The pass (halving the batch size on out-of-memory), then the timing file."""
 
@@ -184,9 +187,10 @@ def _execute(
         return result, time.perf_counter() - timed_start if timed_start else None
 
     device = loaded.setup.device
+    # Never a batch larger than the test set: padding past the data only costs memory.
     fitted = halve_until_it_fits(
         attempt,
-        request.batch_size,
+        min(request.batch_size, loaded.facts.image_count),
         what=f"{request.model} ({request.variant.name})",
         cuda=device.type == "cuda",
         compiled=request.variant.compile,
@@ -200,12 +204,14 @@ def _execute(
         end_to_end_images_per_second=(
             image_count / end_to_end_seconds if end_to_end_seconds else None
         ),
+        startup_seconds=startup_seconds,
         model_load_seconds=loaded.model_load_seconds,
         compile_seconds=result.compile_seconds,
         batch_size=batch_size,
         batch_size_requested=request.batch_size,
         oom_retries=fitted.retries,
         **dataclasses.asdict(peak_memory(device, loaded.gpu_index)),
+        gpu_energy_joules=result.gpu_energy_joules,
     )
     write_timing(request.timing_path, batches, facts, summary)
     rate = summary.images_per_second

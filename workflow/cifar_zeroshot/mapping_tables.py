@@ -14,6 +14,7 @@ from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 __all__ = [
     "MAPPING_CSV_COLUMNS",
     "SUMMARY_CSV_COLUMNS",
+    "check_mapping_matches",
     "read_mapping_csv",
     "write_mapping_csv",
     "write_mapping_summary",
@@ -80,3 +81,42 @@ def read_mapping_csv(path: str | Path) -> tuple[list[np.ndarray], dict[int, str]
     )
     log.info("read %d mapped ImageNet classes from %s", len(names), path)
     return groups, names
+
+
+def _differences(
+    groups: list[np.ndarray], names: dict[int, str], mapping: ClassMapping
+) -> list[str]:
+    """How the CSV's groups and names differ from the mapping's, one phrase per difference."""
+    found: list[str] = []
+    for group, mapped in zip(groups, mapping.classes, strict=True):
+        in_csv, in_yaml = set(group.tolist()), set(mapped.indices)
+        if in_csv - in_yaml:
+            found.append(f"{mapped.name} has ImageNet {sorted(in_csv - in_yaml)} only in the CSV")
+        if in_yaml - in_csv:
+            found.append(f"{mapped.name} lacks ImageNet {sorted(in_yaml - in_csv)} of the YAML")
+    for mapped in mapping.classes:
+        for index, name in zip(mapped.indices, mapped.names, strict=True):
+            if names.get(index, name) != name:
+                found.append(
+                    f"ImageNet {index} is {names[index]!r} in the CSV, {name!r} in the YAML"
+                )
+    return found
+
+
+def check_mapping_matches(
+    path: str | Path, groups: list[np.ndarray], names: dict[int, str], mapping: ClassMapping
+) -> None:
+    """The CSV's groups and names (read_mapping_csv) are those of its YAML, else a UserError.
+
+    Metrics read the CSV; a hand edit of it, or a CSV left from another mapping file, would
+    otherwise score under a mapping the configuration does not name.
+    """
+    found = _differences(groups, names, mapping)
+    if found:
+        shown = "; ".join(found[:3]) + (f"; and {len(found) - 3} more" if len(found) > 3 else "")
+        raise UserError(
+            f"{path} does not match the class mapping {mapping.source}: {shown}. It was edited "
+            f"by hand or comes from another mapping file. Fix: delete {path} and rerun "
+            "snakemake (or rerun with `snakemake --forcerun class_mapping`); change the "
+            f"mapping in {mapping.source}, not in the CSV."
+        )

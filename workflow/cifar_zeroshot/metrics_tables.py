@@ -17,7 +17,8 @@ import numpy as np
 import pandas as pd
 
 from cifar_zeroshot.csv_output import write_csv
-from cifar_zeroshot.evaluation import TOP_K, MethodResult, StoredRun, evaluate
+from cifar_zeroshot.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
+from cifar_zeroshot.gpu_energy import images_per_joule
 from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.scoring import confusion_matrix, share, wilson_interval
 from cifar_zeroshot.scoring_method import ScoringMethod
@@ -39,6 +40,7 @@ _SUMMARY_COLUMNS = (
     "batch_size",
     "model_load_seconds",
     "compile_seconds",
+    "gpu_energy_joules",  # over the timed batches; empty on the CPU or where NVML cannot say
 )
 # metrics column -> timing summary field (bytes), reported in MiB.
 _MEMORY_COLUMNS = {
@@ -64,6 +66,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     *FIGURE_COLUMNS,
     "agreement_with_fp32",
     *_SUMMARY_COLUMNS,
+    "images_per_joule",
     *_MEMORY_COLUMNS,
 )
 PER_CLASS_COLUMNS = (
@@ -135,6 +138,9 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
     row["agreement_with_fp32"] = result.agreement_with_fp32
     for column in _SUMMARY_COLUMNS:
         row[column] = _number(getattr(summary, column))
+    row["images_per_joule"] = _number(
+        images_per_joule(summary.timed_images, summary.gpu_energy_joules)
+    )
     for column, field in _MEMORY_COLUMNS.items():
         row[column] = _number(getattr(summary, field)) / _MIB
     return row
@@ -224,15 +230,24 @@ def tables_from_results(
     return tables
 
 
-def build_tables(
-    runs: Sequence[tuple[str | Path, str | Path]],
+def tables_for_runs(
+    stored: Sequence[StoredRun],
     methods: Sequence[ScoringMethod],
     imagenet_names: Mapping[int, str] | Sequence[str],
 ) -> MetricsTables:
-    """Every metrics table from (logits_path, timing_path) pairs, one pair per model+variant.
+    """Every metrics table from runs already read (and verified) by evaluation.read_runs.
 
     imagenet_names: all 1000 names (a sequence) or index -> name (missing: "imagenet_<i>").
     Rows are sorted by model, variant, method (and class), so equal inputs give equal tables.
     """
     names = imagenet_name_list(imagenet_names)
-    return tables_from_results(evaluate(runs, methods), names)
+    return tables_from_results(score_runs(stored, methods), names)
+
+
+def build_tables(
+    runs: Sequence[tuple[str | Path, str | Path]],
+    methods: Sequence[ScoringMethod],
+    imagenet_names: Mapping[int, str] | Sequence[str],
+) -> MetricsTables:
+    """Every metrics table from (logits_path, timing_path) pairs, one pair per model+variant."""
+    return tables_for_runs(read_runs(runs), methods, imagenet_names)

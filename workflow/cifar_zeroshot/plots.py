@@ -39,15 +39,22 @@ MEMORY_SERIES: dict[str, str] = {
 
 
 def speed_figure(metrics: pd.DataFrame) -> Figure:
-    """Throughput (images/s) and per-image latency (ms) per model and variant."""
+    """Throughput (images/s) and per-image latency (ms) per model and variant; where NVML
+    measured the GPU's energy, images per joule as a third panel."""
     runs = runs_only(metrics)
     labels = run_labels(runs)
-    figure = bar_height_figure(len(labels))
-    throughput, latency = figure.subplots(1, 2, sharey=True)
+    energy = runs.get("images_per_joule", pd.Series(dtype=float)).to_numpy(float)
+    panels = 3 if np.isfinite(energy).any() else 2
+    figure = bar_height_figure(len(labels), width=11.0 * panels / 2)
+    axes = figure.subplots(1, panels, sharey=True)
+    throughput, latency = axes[0], axes[1]
     hbar(throughput, labels, runs["images_per_second"].to_numpy(float), "{:,.0f}", COLOURS[0])
     throughput.set_xlabel("throughput (images/s, higher is better)")
     hbar(latency, labels, runs["ms_per_image"].to_numpy(float), "{:#.3g}", COLOURS[1])
     latency.set_xlabel("time per image (ms, lower is better)")
+    if panels == 3:
+        hbar(axes[2], labels, energy, "{:,.1f}", COLOURS[2])
+        axes[2].set_xlabel("images per joule of GPU energy (higher is better)")
     figure.suptitle(f"Inference speed on {device_title(runs)} (warm-up batches excluded)")
     return figure
 

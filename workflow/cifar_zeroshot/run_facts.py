@@ -56,6 +56,8 @@ class RunFacts:
     dataset: str
     threads: int
     limit: int | None
+    # test_set.images_digest of the images and labels this run scored (after the limit).
+    test_set_sha256: str
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
@@ -82,6 +84,8 @@ class TimingSummary:
     timed_images: int
     timed_batches: int
     warmup_batches: int
+    # From the job's process start to its work: interpreter, imports, Snakemake's preamble.
+    startup_seconds: float
     model_load_seconds: float
     compile_seconds: float | None
     batch_size: int
@@ -91,6 +95,9 @@ class TimingSummary:
     torch_peak_reserved_bytes: int | None  # CUDA only
     nvml_process_bytes: int | None  # CUDA only, where NVML can see this process
     host_peak_rss_bytes: int
+    # The GPU's energy over the timed batches (NVML's counter); None on the CPU or where NVML
+    # cannot say.
+    gpu_energy_joules: float | None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

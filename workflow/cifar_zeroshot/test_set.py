@@ -1,11 +1,16 @@
-"""The test set as the workflow keeps it: data/<dataset>/test_set.npz (images and labels).
+"""The test set as the workflow keeps it: data/<dataset>/test_set.npz.
 
-It is built once from the verified archive, and checked again whenever it is loaded, so a
-foreign or damaged file is reported rather than benchmarked.
+It holds the images and labels, and where they came from: the MD5 of the archive they were read
+from and that archive's image count, so that a file cut, edited or left over from another
+archive can be told from the one the workflow built. It is checked again whenever it is loaded,
+so a foreign or damaged file is reported rather than benchmarked. The digest of the images and
+labels a run scored (images_digest) goes into that run's facts.
 """
 
+import hashlib
 import logging
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +21,22 @@ from cifar_zeroshot.cifar_archive import CHANNELS, IMAGE_SIZE, NUM_CLASSES, read
 from cifar_zeroshot.errors import UserError
 
 log = logging.getLogger(__name__)
+
+# The arrays beside images and labels that say which archive the file was read from.
+ORIGIN_ARRAYS = ("archive_md5", "archive_images")
+
+
+@dataclass(frozen=True)
+class ArchiveOrigin:
+    """What a test set file says about itself without loading its images."""
+
+    images: int  # the rows the file holds (its labels)
+    archive_md5: str  # of the archive it was read from
+    archive_images: int  # the test images that archive holds
+
+
+def _fix(path: Path) -> str:
+    return f"Fix: delete {path} and rerun snakemake to rebuild it from the archive."
 
 
 def _validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
@@ -31,8 +52,10 @@ def _validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
     return None
 
 
-def save_test_set(path: str | Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """Write images/labels to an .npz atomically (after validating them)."""
+def save_test_set(
+    path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str
+) -> None:
+    """Write images/labels and their archive's MD5 to an .npz atomically (after validating)."""
     problem = _validate_arrays(np.asarray(images), np.asarray(labels))
     if problem is not None:
         raise UserError(
@@ -40,14 +63,18 @@ def save_test_set(path: str | Path, images: np.ndarray, labels: np.ndarray) -> N
             "with the workflow."
         )
     with atomic_path(path) as temp, open(temp, "wb") as out:
-        np.savez(out, images=images, labels=labels)
+        np.savez(
+            out,
+            images=images,
+            labels=labels,
+            archive_md5=np.array(archive_md5.lower()),
+            archive_images=np.array(len(labels), dtype=np.int64),
+        )
     log.info("wrote %d test images to %s", len(labels), path)
 
 
-def load_test_set(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
-    """Load (images uint8 [N,32,32,3], labels uint8 [N]) written by save_test_set."""
-    path = Path(path)
-    fix = f"Fix: delete {path} and rerun the workflow to rebuild it from the archive."
+def _read_arrays(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+    """The named arrays of the .npz at ``path`` (and its origin arrays where it has them)."""
     try:
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError as error:
@@ -55,22 +82,88 @@ def load_test_set(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
             f"Test set {path} not found. Fix: run the workflow to build it from the archive."
         ) from error
     except (OSError, ValueError, EOFError) as error:
-        raise UserError(f"Test set {path} is not a readable .npz ({error}). {fix}") from error
+        raise UserError(
+            f"Test set {path} is not a readable .npz ({error}). {_fix(path)}"
+        ) from error
     if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise UserError(f"Test set {path} holds a single array, not an .npz archive. {fix}")
+        raise UserError(f"Test set {path} holds a single array, not an .npz archive. {_fix(path)}")
     try:
         with loaded as npz:
-            missing = {"images", "labels"} - set(npz.files)
+            missing = set(names) - set(npz.files)
             if missing:
-                raise UserError(f"Test set {path} lacks arrays {sorted(missing)}. {fix}")
-            images, labels = npz["images"], npz["labels"]
+                raise UserError(f"Test set {path} lacks arrays {sorted(missing)}. {_fix(path)}")
+            return {name: npz[name] for name in (*names, *ORIGIN_ARRAYS) if name in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise UserError(f"Test set {path} is not a readable .npz ({error}). {fix}") from error
+        raise UserError(
+            f"Test set {path} is not a readable .npz ({error}). {_fix(path)}"
+        ) from error
+
+
+def _origin(path: Path, arrays: dict[str, np.ndarray]) -> ArchiveOrigin:
+    """The file's origin; refused when it records none or holds other rows than its archive."""
+    if not set(ORIGIN_ARRAYS) <= set(arrays):
+        raise UserError(
+            f"Test set {path} records no archive MD5: it was written by an older version of "
+            f"this workflow or by hand, so nothing shows which images it holds. {_fix(path)}"
+        )
+    md5, count = arrays["archive_md5"], arrays["archive_images"]
+    if md5.shape or md5.dtype.kind != "U" or count.shape or count.dtype.kind not in "iu":
+        raise UserError(f"Test set {path} records its archive in another form. {_fix(path)}")
+    origin = ArchiveOrigin(len(arrays["labels"]), str(md5[()]), int(count[()]))
+    if origin.images != origin.archive_images:
+        raise UserError(
+            f"Test set {path} holds {origin.images} images, but the archive it was read from "
+            f"has {origin.archive_images}: the file was cut or altered. {_fix(path)}"
+        )
+    return origin
+
+
+def read_origin(path: str | Path) -> ArchiveOrigin:
+    """The origin of a test set file, reading its labels but not its images (cheap)."""
+    path = Path(path)
+    return _origin(path, _read_arrays(path, ("labels",)))
+
+
+def load_test_set(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """Load (images uint8 [N,32,32,3], labels uint8 [N]) written by save_test_set.
+
+    A file without origin arrays (written by hand, as tests do) loads; one whose row count
+    differs from its recorded archive's is refused.
+    """
+    path = Path(path)
+    arrays = _read_arrays(path, ("images", "labels"))
+    images, labels = arrays["images"], arrays["labels"]
     problem = _validate_arrays(images, labels)
     if problem is not None:
-        raise UserError(f"Test set {path} is invalid: {problem}. {fix}")
+        raise UserError(f"Test set {path} is invalid: {problem}. {_fix(path)}")
+    if set(ORIGIN_ARRAYS) & set(arrays):
+        _origin(path, arrays)
     log.info("read %d test images from %s", len(labels), path)
     return images, labels
+
+
+def first_images(
+    images: np.ndarray, labels: np.ndarray, limit: int | None, path: str | Path
+) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``limit`` images and labels (all for None): what a run with that limit scores."""
+    if limit is None:
+        return images, labels
+    if limit > len(images):
+        raise UserError(
+            f"limit {limit} is more than the {len(images)} images in {path}. Lower limit, or set "
+            f"it to null to use all images. If the dataset has more images than that, {path} is "
+            f"damaged or stale: delete it and rerun snakemake to rebuild it from the archive."
+        )
+    return images[:limit], labels[:limit]
+
+
+def images_digest(images: np.ndarray, labels: np.ndarray) -> str:
+    """SHA-256 over the images and labels (dtype and shape first, so no two sets share bytes)."""
+    digest = hashlib.sha256()
+    for array in (images, labels):
+        digest.update(f"{array.dtype.str}{array.shape}".encode("ascii"))
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
 
 
 def prepare_test_set(
@@ -79,4 +172,4 @@ def prepare_test_set(
     """Verify the archive's checksum, read its test batch, and save it as an .npz."""
     verify_archive(archive, expected_md5, expected_size)
     images, labels = read_test_batch(archive)
-    save_test_set(out_path, images, labels)
+    save_test_set(out_path, images, labels, expected_md5)

@@ -29,6 +29,7 @@ class ModelChoice:
 class WorkflowPlan:
     models: tuple[ModelChoice, ...]
     variants: tuple[Variant, ...]
+    image_count: int  # test images each run scores: the limit, or the whole test set
 
     @property
     def runs(self) -> list[tuple[str, str]]:
@@ -208,9 +209,21 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             f"config key 'limit': {limit} is more than the {size} test images of dataset "
             f"{config['dataset']!r}. Allowed: null or an integer from 1 to {size}."
         )
+    # Snakemake would keep using results/class_mapping.csv from the last mapping file.
+    mapping = Path(config["class_mapping"])
+    if not mapping.is_file():
+        problems.append(
+            f"config key 'class_mapping': {mapping} is not an existing file (relative paths "
+            f"start at {Path.cwd()}). Fix: point it at a mapping file, e.g. the default "
+            "config/class_mapping.yaml."
+        )
     if problems:
         raise UserError("Invalid configuration:\n  - " + "\n  - ".join(problems))
     variants = variants_from_config(
-        _as_list(config["precision"]), _as_list(config["compile"]), _as_list(config["preprocess"])
+        _as_list(config["precision"]),
+        _as_list(config["compile"]),
+        _as_list(config["preprocess"]),
+        _as_list(config["runtime"]),
     )
-    return WorkflowPlan(tuple(choices), tuple(variants))
+    image_count = size if limit is None else limit
+    return WorkflowPlan(tuple(choices), tuple(variants), image_count)

@@ -17,10 +17,18 @@ os.environ.update(
 from cifar_zeroshot.workflow_config import (
     check_against_schema,
     coerce_command_line_values,
+    dataset_size,
     load_config_file,
     plan_workflow,
 )
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.test_set_checks import check_built_test_set
+from cifar_zeroshot.workspace_checks import (
+    LOGITS_BYTES_PER_IMAGE,
+    check_cuda_for_local_jobs,
+    check_free_space,
+    check_output_folders,
+)
 
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
@@ -34,9 +42,25 @@ try:
     check_against_schema(config, SCHEMA)
     validate(config, str(SCHEMA))
     PLAN = plan_workflow(config)
+    # Where the jobs write: refused now rather than after Snakemake deleted older outputs.
+    check_output_folders(["data", f"data/{config['dataset']}", "results", "logs"])
+    check_free_space("results", len(PLAN.runs) * PLAN.image_count * LOGITS_BYTES_PER_IMAGE)
+    # A test set already built but cut, hand-made or from another archive: no rule replaces it.
+    check_built_test_set(
+        f"data/{config['dataset']}/test_set.npz", config["dataset"], dataset_size(config)
+    )
 except UserError as error:
     # One clear message, without a Snakemake stack in front of it.
     sys.exit(f"ERROR: {error}")
 
 RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
 MODEL_WEIGHTS = PLAN.model_weights
+
+
+onstart:
+    # Only now is it known whether jobs run on this host (not on a cluster's nodes), and no job
+    # has started, so no older output has been deleted yet.
+    try:
+        check_cuda_for_local_jobs(config["device"], workflow.local_exec)
+    except UserError as error:
+        sys.exit(f"ERROR: {error}")

@@ -20,6 +20,14 @@ _TEST_SET_CHECKSUM = {
     "cifar10": (cifar_archive.CIFAR10_MD5, cifar_archive.CIFAR10_ARCHIVE_BYTES),
     "synthetic": (None, None),
 }
+# What a rule that checks the test set reads (metrics): the .npz and, for synthetic, the
+# sidecar with its archive's MD5, which the .npz must record.
+TEST_SET_CHECK_INPUT = {
+    dataset: {"test_set": f"data/{dataset}/test_set.npz"}
+    | ({"archive_md5": inputs["md5"]} if "md5" in inputs else {})
+    for dataset, inputs in _TEST_SET_INPUT.items()
+}
+TEST_SET_ARCHIVE_MD5 = {dataset: md5 for dataset, (md5, _) in _TEST_SET_CHECKSUM.items()}
 
 
 # A user without network may place the archive at the output path; Snakemake then skips this

@@ -1,13 +1,16 @@
 # Inference stage: one job per (model, variant) -> results/logits/{model}/{variant}.parquet and
 # results/timing/{model}/{variant}.parquet.
-# Needs MODEL_WEIGHTS ({model name: weights string}) from the Snakefile. Only the test set is an
-# input: editing the class mapping or the metrics never reruns a model.
+# Needs MODEL_WEIGHTS ({model name: weights string}) from common.smk. Only the test set (and,
+# for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing the
+# class mapping or the metrics never reruns a model.
 
-from cifar_zeroshot.variants import VARIANT_NAME_PATTERN
+from cifar_zeroshot.onnx_file import exported_inputs
+from cifar_zeroshot.variants import VARIANT_NAME_PATTERN, Variant
 
 
 rule inference:
     input:
+        unpack(lambda wc: exported_inputs(wc.model, Variant.parse(wc.variant))),
         test_set=f"data/{config['dataset']}/test_set.npz",
     output:
         logits="results/logits/{model}/{variant}.parquet",

@@ -1,13 +1,21 @@
 # Metrics stage: every run's stored logits and timing -> accuracy tables (per model, variant and
-# scoring method) and results/summary.md. Needs RUNS (list of (model, variant) tuples) from the
-# Snakefile; never reruns inference.
+# scoring method) and results/summary.md. Needs RUNS and MODEL_WEIGHTS (common.smk) and
+# TEST_SET_CHECK_INPUT / TEST_SET_ARCHIVE_MD5 (data.smk); never reruns inference.
+# Before scoring, the test set, the class mapping CSV and every run file are checked against
+# the configuration (the test set and the mapping YAML are inputs for that, the requested runs
+# params), so a copied, restored or edited file stops the metrics instead of being reported.
+
+from cifar_zeroshot.run_verification import requested_run
+from cifar_zeroshot.workflow_config import dataset_size
 
 
 rule metrics:
     input:
+        unpack(lambda wildcards: TEST_SET_CHECK_INPUT[config["dataset"]]),
         logits=[f"results/logits/{model}/{variant}.parquet" for model, variant in RUNS],
         timing=[f"results/timing/{model}/{variant}.parquet" for model, variant in RUNS],
         mapping="results/class_mapping.csv",
+        mapping_yaml=config["class_mapping"],
     output:
         metrics=report("results/metrics.csv", caption="../report/metrics.rst", category="Metrics"),
         per_class=report(
@@ -29,5 +37,16 @@ rule metrics:
         "../envs/benchmark.yaml"
     params:
         pooling=config["pooling"],
+        dataset=config["dataset"],
+        dataset_size=dataset_size(config),
+        limit=config["limit"],
+        archive_md5=TEST_SET_ARCHIVE_MD5[config["dataset"]],  # None: read from the sidecar
+        # What each job in RUNS order was asked to run (weights resolved as the facts say).
+        requested=[
+            requested_run(
+                model, MODEL_WEIGHTS[model], variant, config["dataset"], config["limit"]
+            ).to_params()
+            for model, variant in RUNS
+        ],
     script:
         "../scripts/metrics.py"

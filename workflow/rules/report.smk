@@ -4,6 +4,9 @@
 rule run_info:
     input:
         logits=[f"results/logits/{model}/{variant}.parquet" for model, variant in RUNS],
+        # Only after the metrics rule has verified every run file against the configuration,
+        # so no run it refuses is reported here.
+        verified="results/metrics.csv",
     output:
         report(
             "results/run_info.yaml",

@@ -26,4 +26,8 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         gpu_wait_seconds=params.gpu_wait_seconds,
     )
     # The progress bar goes to the job's log, beside the logging records.
-    run_inference(request, progress_file=progress)
+    # Namedlist's `in` tests values, not names, hence .get; onnxruntime variants have it.
+    exported = snakemake.input.get("onnx")
+    run_inference(
+        request, progress_file=progress, exported_model=Path(exported) if exported else None
+    )

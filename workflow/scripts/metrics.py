@@ -1,18 +1,38 @@
-"""Snakemake adapter: stored logits + timing -> metrics CSVs and results/summary.md."""
+"""Snakemake adapter: stored logits + timing -> metrics CSVs and results/summary.md.
 
+Nothing is scored until the test set, the class mapping CSV and every run file are shown to be
+the ones the configuration asks for (test_set_checks, mapping_tables, run_verification).
+"""
+
+from cifar_zeroshot.checksums import read_md5_sidecar
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
+from cifar_zeroshot.evaluation import read_runs
 from cifar_zeroshot.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.mapping_tables import read_mapping_csv
-from cifar_zeroshot.metrics_tables import build_tables
+from cifar_zeroshot.mapping_tables import check_mapping_matches, read_mapping_csv
+from cifar_zeroshot.mapping_yaml import load_mapping
+from cifar_zeroshot.metrics_tables import tables_for_runs
+from cifar_zeroshot.run_verification import run_checks
 from cifar_zeroshot.summary import write_summary_markdown
+from cifar_zeroshot.test_set_checks import load_configured_test_set
 
 with job_log(snakemake.log[0], snakemake.output):
-    groups, mapped_names = read_mapping_csv(snakemake.input.mapping)
+    inputs, params = snakemake.input, snakemake.params
+    # The synthetic archive's MD5 is in its sidecar; the real one's is a constant.
+    # (Namedlist's `in` tests values, not names, hence .get.)
+    sidecar = inputs.get("archive_md5")
+    archive_md5 = read_md5_sidecar(sidecar) if sidecar is not None else params.archive_md5
+    test_set = load_configured_test_set(
+        inputs.test_set, params.dataset, params.dataset_size, archive_md5, params.limit
+    )
+    runs = list(zip(inputs.logits, inputs.timing, strict=True))
+    # First, before torchvision is imported for the mapping's names (seconds).
+    stored = read_runs(runs, run_checks(runs, params.requested, test_set))
+    groups, mapped_names = read_mapping_csv(inputs.mapping)
+    check_mapping_matches(inputs.mapping, groups, mapped_names, load_mapping(inputs.mapping_yaml))
     # The scoring methods to evaluate every run with (see cifar_zeroshot.scoring_method).
-    methods = [ClassMappingMethod(groups, snakemake.params.pooling)]
-    runs = list(zip(snakemake.input.logits, snakemake.input.timing, strict=True))
-    tables = build_tables(runs, methods, all_imagenet_names(mapped_names))
+    methods = [ClassMappingMethod(groups, params.pooling)]
+    tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
     write_summary_markdown(tables.metrics, out.summary)
