@@ -8,7 +8,10 @@
 #   4. a small inference job per model and precision through run_inference (untrained weights,
 #      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences;
 #   5. ResNet50 fp32 on ONNX Runtime's CUDA execution provider against torch fp32 (or the
-#      refusal that names onnxruntime-gpu, where only the CPU build is installed).
+#      refusal that names onnxruntime-gpu, where only the CPU build is installed);
+#   6. the whole default workflow through snakemake (bench/workflow_timing.py), fp32 and
+#      bf16-compile, 10,000 images: wall time and each job's phases and GPU energy. Needs
+#      snakemake on the machine (carried wheels); about 2 more minutes.
 # Everything is logged to $OUT/gpu_check.log; JSON results go to $OUT (at most 8 files come back).
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -140,5 +143,17 @@ with tempfile.TemporaryDirectory() as tmp:
         print(f"max |diff| {np.abs(a - b).max():.3g}, argmax agreement "
               f"{np.mean(a.argmax(1) == b.argmax(1)):.4f}")
 PY
+  echo "== the whole default workflow, as a user runs it (10,000 synthetic images, untrained)"
+  # The GPU machine has no snakemake: carry its wheels (docs/performance.md says how).
+  if python3 -c 'import snakemake' 2>/dev/null; then
+    for variant in "precision=[fp32] compile=[false]" "precision=[bf16] compile=[true]"; do
+      # shellcheck disable=SC2086  # the variant is a list of key=value words
+      python3 bench/workflow_timing.py --config dataset=synthetic \
+        synthetic_images_per_class=1000 weights=none device=cuda $variant \
+        --json "$OUT/workflow_${variant//[^a-z0-9]/_}.json"
+    done
+  else
+    echo "snakemake is not importable here: whole-workflow timing skipped"
+  fi
   echo "== done"
 } 2>&1 | tee "$OUT/gpu_check.log"
