@@ -96,6 +96,8 @@ def gpu_slot(
     CUDA. The index is the physical one (CUDA_VISIBLE_DEVICES's entry when numeric, else its
     position in that list).
     """
+    # One function, longer than most: the lock is held across the ``yield``, so choosing,
+    # waiting, taking and releasing a GPU share one frame.
     count = detect_gpu_count() if gpu_count is None else gpu_count
     candidates = _candidates(count) if count > 0 else []
     if not candidates:
