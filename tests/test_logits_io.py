@@ -6,7 +6,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from run_files import make_summary
+from run_files import make_facts, make_summary
 
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.logits_io import (
@@ -24,28 +24,7 @@ from cifar_zeroshot.run_facts import RunFacts, TimingSummary
 
 
 def _facts(image_count: int, **changes) -> RunFacts:
-    facts = RunFacts(
-        model="m",
-        weights="none",
-        variant="fp32",
-        precision="fp32",
-        compile=False,
-        preprocess="weights",
-        preprocess_spec={"resize_size": 256, "crop_size": 224},
-        device="cpu",
-        device_name="test CPU",
-        gpu_index=None,
-        torch_version="2.x",
-        torchvision_version="0.x",
-        batch_size=4,
-        batch_size_requested=4,
-        image_count=image_count,
-        dataset="synthetic",
-        threads=1,
-        limit=None,
-        test_set_sha256="0" * 64,
-    )
-    return dataclasses.replace(facts, **changes)
+    return make_facts("m", image_count=image_count, **changes)
 
 
 def _summary() -> TimingSummary:
