@@ -90,3 +90,17 @@ def test_bad_md5_sidecar(tmp_path, content):
 def test_missing_md5_sidecar(tmp_path):
     with pytest.raises(UserError, match="Cannot read checksum file .*Fix: delete it"):
         read_md5_sidecar(tmp_path / "absent.md5")
+
+
+def test_verify_archive_names_the_sidecar_when_the_md5_came_from_it(tmp_path, synthetic):
+    path, md5 = synthetic
+    sidecar = tmp_path / "cifar-10-binary.tar.gz.md5"
+    wrong = "0" * 32
+    sidecar.write_text(f"{wrong}\n")
+    with pytest.raises(UserError) as caught:
+        verify_archive(path, read_md5_sidecar(sidecar), md5_source=sidecar)
+    message = str(caught.value)
+    # Not blamed on the archive alone: both files are named, and the fix deletes both.
+    assert f"does not match its checksum file {sidecar}" in message
+    assert f"{md5} but {wrong} was expected" in message
+    assert f"delete both {path} and {sidecar}" in message

@@ -12,7 +12,9 @@ import torch
 import torchvision
 from PIL import Image
 
+from cifar_zeroshot import host_memory, inference
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.host_memory import traced_bytes_per_image
 from cifar_zeroshot.inference import run_inference
 from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import read_logits, read_timing
@@ -268,6 +270,22 @@ def test_a_batch_larger_than_the_test_set_is_one_batch_of_the_test_set(
     assert (outcome.facts.batch_size, outcome.facts.batch_size_requested) == (12, 100_000)
     assert (outcome.summary.batch_size, outcome.summary.batch_size_requested) == (12, 100_000)
     assert read_logits(request.logits_path).facts == outcome.facts
+
+
+def test_a_cpu_batch_that_would_not_fit_in_host_memory_is_halved_until_it_does(
+    test_set: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    per_image = traced_bytes_per_image(
+        lambda: torchvision.models.get_model(MODEL, weights=None), (3, 224, 224), torch.float32
+    )
+    assert per_image is not None
+    # Room (after the usable share and the safety factor) for 5 images, not for 16 or 8.
+    room = int(5.5 * per_image * host_memory.SAFETY_FACTOR / host_memory.USABLE_SHARE)
+    monkeypatch.setattr(inference, "available_host_bytes", lambda: room)
+    request = _request(test_set, tmp_path, batch_size=16, limit=12)
+    outcome = run_inference(request)
+    assert (outcome.facts.batch_size, outcome.facts.batch_size_requested) == (3, 16)
+    assert read_logits(request.logits_path).logits.shape == (12, 1000)
 
 
 @pytest.mark.parametrize(

@@ -39,12 +39,29 @@ def archive_not_found(path: Path) -> UserError:
     )
 
 
-def verify_archive(path: str | Path, expected_md5: str, expected_size: int | None = None) -> None:
-    """Raise UserError unless ``path`` exists with the expected size and MD5."""
+def verify_archive(
+    path: str | Path,
+    expected_md5: str,
+    expected_size: int | None = None,
+    md5_source: str | Path | None = None,
+) -> None:
+    """Raise UserError unless ``path`` exists with the expected size and MD5.
+
+    ``md5_source`` is the sidecar the expected MD5 was read from, if any: a mismatch may then be
+    the sidecar's fault as much as the archive's, and both are named.
+    """
     path = Path(path)
     if not path.is_file():
         raise archive_not_found(path)
     problem = describe_mismatch(path, expected_md5, expected_size)
+    if problem is not None and md5_source is not None:
+        # They are written together: either may be the damaged one, and deleting the archive
+        # alone would leave the wrong sidecar in place (it is not rewritten while it exists).
+        raise UserError(
+            f"Archive {path} does not match its checksum file {md5_source}: {problem}. One of "
+            f"the two was edited or replaced. Fix: delete both {path} and {md5_source} and "
+            "rerun to regenerate them."
+        )
     if problem is not None:
         raise UserError(
             f"Archive {path} is not the expected file: {problem} (incomplete download or a "

@@ -30,12 +30,17 @@ from cifar_zeroshot.device_setup import (
 )
 from cifar_zeroshot.forward_loading import ForwardLoader, ModelLoader, forward_loader
 from cifar_zeroshot.gpu_energy import EnergyMeter
+from cifar_zeroshot.host_memory import (
+    available_host_bytes,
+    cpu_batch_that_fits,
+    traced_bytes_per_image,
+)
 from cifar_zeroshot.inference_request import InferenceRequest, check_request
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
 from cifar_zeroshot.memory_use import peak_memory
 from cifar_zeroshot.models import load_model, resolve_weights, weights_label
 from cifar_zeroshot.oom_retry import halve_until_it_fits
-from cifar_zeroshot.preprocess import PreprocessSpec, spec_for
+from cifar_zeroshot.preprocess import PreprocessSpec, output_shape, spec_for
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.test_set import first_images, images_digest, load_test_set
 from cifar_zeroshot.timing import summarise_batches
@@ -170,6 +175,16 @@ def _run_facts(
     )
 
 
+def _cpu_batch_size(model: str, setup: PassSetup, batch_size: int, what: str) -> int:
+    """The batch size lowered (halved) until the host-memory estimate says it fits."""
+    height, width = setup.images.shape[1:3]
+    shape = (3, *output_shape(setup.spec, height, width))
+    per_image = traced_bytes_per_image(
+        lambda: torchvision.models.get_model(model, weights=None), shape, setup.dtype
+    )
+    return cpu_batch_that_fits(batch_size, per_image, available_host_bytes(), what=what)
+
+
 def _execute(
     request: InferenceRequest,
     loaded: _Loaded,
@@ -187,11 +202,15 @@ def _execute(
         return result, time.perf_counter() - timed_start if timed_start else None
 
     device = loaded.setup.device
+    what = f"{request.model} ({request.variant.name})"
     # Never a batch larger than the test set: padding past the data only costs memory.
+    batch_size = min(request.batch_size, loaded.facts.image_count)
+    if device.type == "cpu":  # no out-of-memory exception to catch: estimate instead
+        batch_size = _cpu_batch_size(request.model, loaded.setup, batch_size, what)
     fitted = halve_until_it_fits(
         attempt,
-        min(request.batch_size, loaded.facts.image_count),
-        what=f"{request.model} ({request.variant.name})",
+        batch_size,
+        what=what,
         cuda=device.type == "cuda",
         compiled=request.variant.compile,
     )

@@ -83,6 +83,13 @@ def resized_shape(height: int, width: int, resize: int | tuple[int, int]) -> tup
     return int(resize * height / width), resize
 
 
+def output_shape(spec: PreprocessSpec, height: int, width: int) -> tuple[int, int]:
+    """(h, w) of a preprocessed image: the crop, or the resized image when there is none."""
+    if spec.crop_size is not None:
+        return spec.crop_size, spec.crop_size
+    return resized_shape(height, width, spec.resize_size)
+
+
 def _crop_window(size: int, crop: int | None) -> slice:
     """torchvision's CenterCrop offsets along one axis."""
     if crop is None:

@@ -167,9 +167,16 @@ def images_digest(images: np.ndarray, labels: np.ndarray) -> str:
 
 
 def prepare_test_set(
-    archive: str | Path, expected_md5: str, expected_size: int | None, out_path: str | Path
+    archive: str | Path,
+    expected_md5: str,
+    expected_size: int | None,
+    out_path: str | Path,
+    md5_source: str | Path | None = None,
 ) -> None:
-    """Verify the archive's checksum, read its test batch, and save it as an .npz."""
-    verify_archive(archive, expected_md5, expected_size)
+    """Verify the archive's checksum, read its test batch, and save it as an .npz.
+
+    ``md5_source``: the sidecar ``expected_md5`` was read from, named if they disagree.
+    """
+    verify_archive(archive, expected_md5, expected_size, md5_source)
     images, labels = read_test_batch(archive)
     save_test_set(out_path, images, labels, expected_md5)

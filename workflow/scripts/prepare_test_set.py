@@ -10,5 +10,9 @@ with job_log(snakemake.log[0], snakemake.output):
     sidecar = snakemake.input.get("md5")
     expected_md5 = read_md5_sidecar(sidecar) if sidecar is not None else snakemake.params.md5
     prepare_test_set(
-        snakemake.input.archive, expected_md5, snakemake.params.size, snakemake.output[0]
+        snakemake.input.archive,
+        expected_md5,
+        snakemake.params.size,
+        snakemake.output[0],
+        md5_source=sidecar,
     )
