@@ -54,6 +54,12 @@ def test_shipped_configurations_are_valid():
             r"'runtime' has a bad value \['tensorrt'\].*Allowed: 'torch'.*'onnxruntime'",
         ),
         ({"models": []}, r"'models' has a bad value \[\]"),
+        (
+            {"linear_probe": "yes-please"},
+            r"'linear_probe' has a bad value 'yes-please' .*not of type 'boolean'.*true or false",
+        ),
+        ({"linear_probe_regularisations": [0.1, 0]}, r"'linear_probe_regularisations.1' has a"),
+        ({"linear_probe_validation_fraction": 1}, r"'linear_probe_validation_fraction' has a"),
         ({"batchsize": 8}, r"unknown config key\(s\) 'batchsize'; known keys: dataset"),
     ],
 )

@@ -58,6 +58,9 @@ class PassSetup:
     device: torch.device
     batch_size: int
     warmup_batches: int
+    # Values per image the forward returns: the logits, or logits and penultimate features side
+    # by side (penultimate.WithFeatures), or features or embeddings alone.
+    output_width: int = NUM_IMAGENET_CLASSES
     # Reads the GPU's energy over the timed batches (from the first one's launch, when the
     # warm-ups have finished and the GPU is idle, until the last one's logits are back).
     energy_meter: EnergyMeter = field(default_factory=lambda: EnergyMeter(gpu_index=None))
@@ -78,7 +81,7 @@ class _Batch:
     start: int
     images: int  # real images (padding excluded)
     marks: tuple[Mark, Mark, Mark, Mark]  # before input, forward, read-back; after read-back
-    host: torch.Tensor  # float32 logits [batch_size, 1000] in host memory (once marks[3])
+    host: torch.Tensor  # float32 outputs [batch_size, width] in host memory (once marks[3])
     wall_start: float
     wall_end: float = 0.0
 
@@ -93,12 +96,12 @@ def batch_input(images: torch.Tensor, start: int, batch_size: int) -> torch.Tens
 
 
 class _HostLogits:
-    """Brings a batch's logits to the host without waiting for them (on CUDA)."""
+    """Brings a batch's outputs to the host without waiting for them (on CUDA)."""
 
-    def __init__(self, device: torch.device, batch_size: int) -> None:
+    def __init__(self, device: torch.device, batch_size: int, width: int) -> None:
         # Two buffers: batch i+1's copy is queued while batch i's buffer is still being read.
         self.buffers = [
-            torch.empty((batch_size, NUM_IMAGENET_CLASSES), dtype=torch.float32, pin_memory=True)
+            torch.empty((batch_size, width), dtype=torch.float32, pin_memory=True)
             for _ in range(2 if device.type == "cuda" else 0)
         ]
 
@@ -124,7 +127,7 @@ class _Loop:
         self.setup = setup
         self.writer = writer
         self.clock = BatchClock(setup.device)
-        self.host_logits = _HostLogits(setup.device, setup.batch_size)
+        self.host_logits = _HostLogits(setup.device, setup.batch_size, setup.output_width)
         compiled = setup.variant.compile
         self.forward: Callable[[torch.Tensor], Any] = (
             torch.compile(setup.model) if compiled else setup.model
@@ -142,12 +145,14 @@ class _Loop:
 
     def _checked_forward(self, x: torch.Tensor) -> torch.Tensor:
         y = self.forward(x)
-        expected = (self.setup.batch_size, NUM_IMAGENET_CLASSES)
+        width = self.setup.output_width
+        expected = (self.setup.batch_size, width)
         if not isinstance(y, torch.Tensor) or tuple(y.shape) != expected:
             shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
+            what = "ImageNet logits" if width == NUM_IMAGENET_CLASSES else "values"
             raise UserError(
-                f"{self.setup.model_name} returned {shape}, not {NUM_IMAGENET_CLASSES} ImageNet "
-                "logits per image: it is not an ImageNet classifier. Choose another model."
+                f"{self.setup.model_name} returned {shape}, not {width} {what} per image: it is "
+                "not an ImageNet classifier. Choose another model."
             )
         return y
 

@@ -6,9 +6,11 @@ encoding runs in LogitsWriter's own thread. An out-of-memory error halves the ba
 runs the pass again (oom_retry.py).
 """
 
+import contextlib
 import dataclasses
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -20,7 +22,7 @@ import torch
 import torchvision
 from torchvision.models import WeightsEnum
 
-from cifar_zeroshot.batch_loop import PassResult, PassSetup, run_pass
+from cifar_zeroshot.batch_loop import BatchWriter, PassResult, PassSetup, run_pass
 from cifar_zeroshot.device_setup import (
     job_device,
     set_precision,
@@ -28,6 +30,7 @@ from cifar_zeroshot.device_setup import (
     start_device,
     synchronize,
 )
+from cifar_zeroshot.features_io import FeaturesWriter, SplitWriter
 from cifar_zeroshot.forward_loading import ForwardLoader, ModelLoader, forward_loader
 from cifar_zeroshot.gpu_energy import EnergyMeter
 from cifar_zeroshot.host_memory import (
@@ -36,10 +39,12 @@ from cifar_zeroshot.host_memory import (
     traced_bytes_per_image,
 )
 from cifar_zeroshot.inference_request import InferenceRequest, check_request
+from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
 from cifar_zeroshot.memory_use import peak_memory
 from cifar_zeroshot.models import load_model, resolve_weights, weights_label
 from cifar_zeroshot.oom_retry import halve_until_it_fits
+from cifar_zeroshot.penultimate import WithFeatures
 from cifar_zeroshot.preprocess import PreprocessSpec, output_shape, spec_for
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.test_set import first_images, images_digest, load_test_set
@@ -88,11 +93,22 @@ def run_inference(
     weights = resolve_weights(request.model, request.weights)  # checks the model name too
     spec = spec_for(weights, request.variant.preprocess)
     images, labels = _load_images(request)
+    if request.features_path is not None:
+        model_loader = _with_features(model_loader, logits=request.logits_path is not None)
     held = job_device(request.device, request.gpu_lock_dir, request.gpu_wait_seconds)
     with held as (device, gpu_index):
         loader = forward_loader(request.variant, exported_model, request.threads, model_loader)
         loaded = _load(request, weights, spec, (images, labels), device, gpu_index, loader)
         return _execute(request, loaded, progress_file, startup_seconds)
+
+
+def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
+    """``model_loader`` whose models also return their penultimate features (or only those)."""
+
+    def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
+        return WithFeatures(model_loader(name, weights), name, logits=logits)
+
+    return load
 
 
 def _load(
@@ -136,6 +152,8 @@ def _load(
         device=device,
         batch_size=request.batch_size,
         warmup_batches=request.warmup_batches,
+        # penultimate.WithFeatures says how wide its output is; every other forward gives logits.
+        output_width=getattr(model, "output_width", NUM_IMAGENET_CLASSES),
         energy_meter=EnergyMeter(gpu_index),
     )
     digest = images_digest(images, labels)  # after the timed load: it costs no figure
@@ -185,6 +203,23 @@ def _cpu_batch_size(model: str, setup: PassSetup, batch_size: int, what: str) ->
     return cpu_batch_that_fits(batch_size, per_image, available_host_bytes(), what=what)
 
 
+@contextlib.contextmanager
+def _output_writers(
+    request: InferenceRequest, facts: RunFacts, width: int
+) -> Iterator[BatchWriter]:
+    """The writer of each output file the request asks for, fed from one [B, width] output."""
+    with contextlib.ExitStack() as stack:
+        logits = None
+        if request.logits_path is not None:  # entered first, so it is closed last
+            logits = stack.enter_context(LogitsWriter(request.logits_path, facts))
+        if request.features_path is None:
+            yield logits
+            return
+        feature_width = width - (NUM_IMAGENET_CLASSES if logits is not None else 0)
+        features = stack.enter_context(FeaturesWriter(request.features_path, facts, feature_width))
+        yield SplitWriter([(width - feature_width, logits), (feature_width, features)])
+
+
 def _execute(
     request: InferenceRequest,
     loaded: _Loaded,
@@ -195,9 +230,10 @@ def _execute(
 
     def attempt(batch_size: int) -> tuple[PassResult, float | None]:
         setup = dataclasses.replace(loaded.setup, batch_size=batch_size)
-        with LogitsWriter(request.logits_path, loaded.facts.with_batch_size(batch_size)) as writer:
+        facts = loaded.facts.with_batch_size(batch_size)
+        with _output_writers(request, facts, setup.output_width) as writer:
             result = run_pass(setup, writer, progress_file)
-        # End to end: from the first timed batch until the logits file is complete on disk.
+        # End to end: from the first timed batch until the output files are complete on disk.
         timed_start = result.timed_start
         return result, time.perf_counter() - timed_start if timed_start else None
 

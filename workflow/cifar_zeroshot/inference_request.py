@@ -17,9 +17,9 @@ class InferenceRequest:
     model: str
     weights: str  # "DEFAULT", "IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V1" or "none"
     variant: Variant
-    test_set: Path
+    test_set: Path  # the images (.npz): the test set, or the training set for a features job
     dataset: str
-    logits_path: Path
+    logits_path: Path | None  # None: a features-only job (the training set, for the probe)
     timing_path: Path
     limit: int | None  # the first N images; None = all
     batch_size: int
@@ -28,6 +28,8 @@ class InferenceRequest:
     warmup_batches: int
     gpu_lock_dir: Path
     gpu_wait_seconds: float | None  # how long to wait for a free GPU; None: forever
+    # The penultimate features (penultimate.py) too, from the same pass, for the linear probe.
+    features_path: Path | None = None
 
 
 def check_request(request: InferenceRequest) -> None:
@@ -41,6 +43,8 @@ def check_request(request: InferenceRequest) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise UserError(f"{key} must be an integer >= {minimum}, not {value!r}.")
+    if request.logits_path is None and request.features_path is None:
+        raise ValueError("an inference request must ask for logits, features or both")
     limit = request.limit
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UserError(f"limit must be a positive integer or null (all images), not {limit!r}.")

@@ -5,6 +5,7 @@ its violations into one message per bad key, then checks what a schema cannot: m
 names against torchvision, and `limit` against the dataset's size.
 """
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,11 +31,25 @@ class WorkflowPlan:
     models: tuple[ModelChoice, ...]
     variants: tuple[Variant, ...]
     image_count: int  # test images each run scores: the limit, or the whole test set
+    # Models the linear probe reads features from (empty when it is off) and, for each model it
+    # cannot read, why (their zero-shot runs still go ahead).
+    probed_models: tuple[str, ...] = ()
+    unprobed_reasons: tuple[str, ...] = ()
 
     @property
     def runs(self) -> list[tuple[str, str]]:
         """Every (model, variant name) pair: one inference job each."""
         return [(m.name, v.name) for m in self.models for v in self.variants]
+
+    @property
+    def probe_variants(self) -> list[str]:
+        """The variants the probe runs on: the torch runtime's (exports hold only logits)."""
+        return [v.name for v in self.variants if v.runtime == "torch"]
+
+    @property
+    def probe_runs(self) -> list[tuple[str, str]]:
+        """Every (model, variant name) pair with features and a linear probe."""
+        return [(m, v) for m in self.probed_models for v in self.probe_variants]
 
     @property
     def model_weights(self) -> dict[str, str]:
@@ -226,4 +241,25 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         _as_list(config["runtime"]),
     )
     image_count = size if limit is None else limit
-    return WorkflowPlan(tuple(choices), tuple(variants), image_count)
+    plan = WorkflowPlan(tuple(choices), tuple(variants), image_count)
+    if not config["linear_probe"]:
+        return plan
+    probed, reasons = _probe_ready_models([choice.name for choice in choices])
+    return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
+
+
+def _probe_ready_models(names: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The models whose penultimate features the probe can read, and why each other one not."""
+    import torchvision  # only when the probe is on
+
+    from cifar_zeroshot.penultimate import check_probe_ready
+
+    probed, reasons = [], []
+    for name in names:
+        try:
+            check_probe_ready(lambda name=name: torchvision.models.get_model(name), name)
+        except UserError as error:
+            reasons.append(str(error))
+        else:
+            probed.append(name)
+    return tuple(probed), tuple(reasons)

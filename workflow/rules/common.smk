@@ -1,6 +1,7 @@
 # Set-up shared by every stage: the package path, the configuration (defaults, command-line
 # values, validation) and the job plan. Included first by the Snakefile.
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -55,6 +56,14 @@ except UserError as error:
 
 RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
 MODEL_WEIGHTS = PLAN.model_weights
+PROBE_RUNS = PLAN.probe_runs  # (model, variant) pairs with features and a linear probe
+# Exactly the probed models and variants, as wildcard constraints (names are plain identifiers
+# and variant names, so no escaping is needed beyond re.escape's).
+PROBED_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probed_models))
+PROBE_VARIANT_PATTERN = "|".join(map(re.escape, PLAN.probe_variants))
+if workflow.is_main_process:
+    for reason in PLAN.unprobed_reasons:
+        print(f"WARNING: {reason}", file=sys.stderr)
 
 
 onstart:

@@ -1,8 +1,9 @@
 # Inference stage: one job per (model, variant) -> results/logits/{model}/{variant}.parquet and
-# results/timing/{model}/{variant}.parquet.
-# Needs MODEL_WEIGHTS ({model name: weights string}) from common.smk. Only the test set (and,
-# for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing the
-# class mapping or the metrics never reruns a model.
+# results/timing/{model}/{variant}.parquet; with the linear probe on, the same pass also writes
+# the penultimate features, results/features/{model}/{variant}/test.parquet.
+# Needs MODEL_WEIGHTS ({model name: weights string}) and PLAN from common.smk. Only the test set
+# (and, for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing
+# the class mapping, the probe's settings or the metrics never reruns a model.
 
 from cifar_zeroshot.onnx_file import exported_inputs
 from cifar_zeroshot.variants import VARIANT_NAME_PATTERN, Variant
@@ -42,3 +43,19 @@ rule inference:
         gpu_wait_seconds=config["gpu_wait_seconds"],
     script:
         "../scripts/inference.py"
+
+
+# The runs the probe reads (PLAN.probe_runs) also write their features. ruleorder makes this
+# rule take those runs; its wildcard constraints keep it off every other run.
+if PLAN.probe_runs:
+
+    ruleorder: inference_with_features > inference
+
+    use rule inference as inference_with_features with:
+        output:
+            logits="results/logits/{model}/{variant}.parquet",
+            timing="results/timing/{model}/{variant}.parquet",
+            features="results/features/{model}/{variant}/test.parquet",
+        wildcard_constraints:
+            model=PROBED_MODEL_PATTERN,
+            variant=PROBE_VARIANT_PATTERN,
