@@ -1,6 +1,7 @@
 """Archives for the data tests: built by hand (independent of the package's writer), or the
 package's synthetic one."""
 
+import gzip
 import io
 import tarfile
 from pathlib import Path
@@ -28,10 +29,26 @@ def tar_special(name: str, kind: bytes, linkname: str = "") -> Member:
     return info, None
 
 
-def build_tar(path: Path, members: list[Member]) -> Path:
-    with tarfile.open(path, "w:gz", format=tarfile.GNU_FORMAT) as tar:
+def _tar_bytes(members: list[Member]) -> bytes:
+    raw = io.BytesIO()
+    with tarfile.open(fileobj=raw, mode="w", format=tarfile.GNU_FORMAT) as tar:
         for info, payload in members:
             tar.addfile(info, io.BytesIO(payload) if payload is not None else None)
+    return raw.getvalue()
+
+
+def build_tar(path: Path, members: list[Member]) -> Path:
+    path.write_bytes(gzip.compress(_tar_bytes(members)))
+    return path
+
+
+def build_cut_tar(path: Path, members: list[Member], cut_member: str) -> Path:
+    """A tar.gz whose tar ends halfway through ``cut_member``'s data, as a download cut short
+    and then compressed whole (so only the tar, not the gzip stream, is cut)."""
+    data = _tar_bytes(members)
+    with tarfile.open(fileobj=io.BytesIO(data)) as tar:
+        member = tar.getmember(cut_member)
+    path.write_bytes(gzip.compress(data[: member.offset_data + member.size // 2]))
     return path
 
 
@@ -57,6 +74,11 @@ def valid_members(test_bytes: bytes) -> list[Member]:
         tar_file(f"{DIR}/batches.meta.txt", META_TEXT),
         tar_file(f"{DIR}/test_batch.bin", test_bytes),
     ]
+
+
+def train_members(payloads: list[bytes]) -> list[Member]:
+    """The training batches data_batch_1.bin .. data_batch_<n>.bin holding these payloads."""
+    return [tar_file(f"{DIR}/data_batch_{i}.bin", data) for i, data in enumerate(payloads, 1)]
 
 
 def synthetic_archive(folder: Path) -> tuple[Path, str]:

@@ -18,3 +18,5 @@ ONNXRUNTIME_PRECISIONS: tuple[str, ...] = ("fp32", "tf32")
 
 # Images in CIFAR-10's test batch (the archive's test_batch.bin).
 CIFAR10_TEST_IMAGES = 10_000
+# Images in CIFAR-10's five training batches together (data_batch_1.bin .. data_batch_5.bin).
+CIFAR10_TRAIN_IMAGES = 50_000

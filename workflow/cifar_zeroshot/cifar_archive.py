@@ -118,14 +118,25 @@ def _check_member(archive: Path, member: tarfile.TarInfo) -> None:
 def _vetted_members(archive: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
     """Check every member (and that none repeats) before anything is read; map name -> member."""
     by_name: dict[str, tarfile.TarInfo] = {}
-    for member in tar.getmembers():
-        _check_member(archive, member)
-        if member.name in by_name:
-            raise UserError(
-                f"Archive {archive} has an unexpected member {member.name!r}: it appears "
-                f"twice. {_corrupt_fix(archive)}"
-            )
-        by_name[member.name] = member
+    last: str | None = None
+    try:
+        # Headers are read one at a time, so a cut archive can be blamed on the member it cuts.
+        for member in tar:
+            _check_member(archive, member)
+            if member.name in by_name:
+                raise UserError(
+                    f"Archive {archive} has an unexpected member {member.name!r}: it appears "
+                    f"twice. {_corrupt_fix(archive)}"
+                )
+            by_name[member.name] = member
+            last = member.name
+    except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
+        if last is None:
+            raise
+        raise UserError(
+            f"Archive {archive} is truncated or corrupt in or after member {last!r} ({error}). "
+            f"{_corrupt_fix(archive)}"
+        ) from error
     return by_name
 
 
@@ -211,4 +222,11 @@ def read_test_batch(archive: str | Path) -> tuple[np.ndarray, np.ndarray]:
     """The test batch: (images uint8 [N,32,32,3] RGB, labels uint8 [N])."""
     images, labels = read_batches(archive, [TEST_MEMBER])
     log.info("read %d test images from %s", len(labels), archive)
+    return images, labels
+
+
+def read_train_batches(archive: str | Path) -> tuple[np.ndarray, np.ndarray]:
+    """The five training batches in order: (images uint8 [N,32,32,3] RGB, labels uint8 [N])."""
+    images, labels = read_batches(archive, TRAIN_MEMBERS)
+    log.info("read %d training images from %s", len(labels), archive)
     return images, labels

@@ -1,7 +1,9 @@
 """A small synthetic stand-in for the CIFAR-10 archive, for running the workflow offline.
 
 It has CIFAR-10's binary format and class list, and is byte-for-byte reproducible from
-(images_per_class, seed): the same inputs give the same archive and so the same MD5.
+(images_per_class, train_images_per_class, seed): the same inputs give the same archive and so
+the same MD5. Training batches (for the linear probe) are optional; their images come from a
+random stream of their own, so adding them leaves the test batch as it was.
 """
 
 import gzip
@@ -14,13 +16,14 @@ import numpy as np
 
 from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.checksums import write_md5_sidecar
-from cifar_zeroshot.choices import CIFAR10_TEST_IMAGES
+from cifar_zeroshot.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.cifar_archive import (
     ARCHIVE_DIR,
     IMAGE_SIZE,
     META_MEMBER,
     NUM_CLASSES,
     TEST_MEMBER,
+    TRAIN_MEMBERS,
     encode_records,
 )
 from cifar_zeroshot.errors import UserError
@@ -28,8 +31,12 @@ from cifar_zeroshot.labels import CIFAR10_CLASSES
 
 log = logging.getLogger(__name__)
 
-# At most as many images as the real test set.
+# At most as many images as the real test set, and as the real training set.
 MAX_IMAGES_PER_CLASS = CIFAR10_TEST_IMAGES // NUM_CLASSES
+MAX_TRAIN_IMAGES_PER_CLASS = CIFAR10_TRAIN_IMAGES // NUM_CLASSES
+# The training images' stream is this child of the seed's; the test images use the seed's own
+# stream, exactly as before training batches existed.
+_TRAIN_STREAM = 1
 
 # Distinct base colours (RGB) and stripe geometry per class so classes are separable.
 _PALETTE = np.array(
@@ -86,6 +93,42 @@ def _tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
     return info
 
 
+def _labelled_images(
+    images_per_class: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
+    """Balanced, shuffled labels and their images (uint8 [N,32,32,3], uint8 [N])."""
+    labels = rng.permutation(np.repeat(np.arange(NUM_CLASSES, dtype=np.uint8), images_per_class))
+    images = np.stack([_synthetic_image(int(label), rng) for label in labels])
+    return images, labels
+
+
+def _train_members(train_images_per_class: int, seed: int) -> list[tuple[str, bytes]]:
+    """The five training batches (none for 0), the images split as evenly as possible."""
+    if train_images_per_class == 0:
+        return []
+    rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TRAIN_STREAM,)))
+    images, labels = _labelled_images(train_images_per_class, rng)
+    parts = np.array_split(np.arange(len(labels)), len(TRAIN_MEMBERS))
+    return [
+        (name, encode_records(images[part], labels[part]))
+        for name, part in zip(TRAIN_MEMBERS, parts, strict=True)
+    ]
+
+
+def _check_train_images(train_images_per_class: int) -> None:
+    if isinstance(train_images_per_class, bool) or not isinstance(train_images_per_class, int):
+        raise UserError(
+            f"synthetic_train_images_per_class must be an integer, got "
+            f"{train_images_per_class!r}. Fix: set it to a whole number between 0 (no training "
+            f"batches) and {MAX_TRAIN_IMAGES_PER_CLASS} in the config."
+        )
+    if not 0 <= train_images_per_class <= MAX_TRAIN_IMAGES_PER_CLASS:
+        raise UserError(
+            f"synthetic_train_images_per_class={train_images_per_class} is out of range. Fix: set "
+            f"it between 0 (no training batches) and {MAX_TRAIN_IMAGES_PER_CLASS} in the config."
+        )
+
+
 def _check_settings(images_per_class: int, seed: int) -> None:
     if isinstance(images_per_class, bool) or not isinstance(images_per_class, int):
         raise UserError(
@@ -104,18 +147,23 @@ def _check_settings(images_per_class: int, seed: int) -> None:
         )
 
 
-def write_synthetic_archive(dest: str | Path, images_per_class: int, seed: int) -> str:
+def write_synthetic_archive(
+    dest: str | Path, images_per_class: int, seed: int, *, train_images_per_class: int = 0
+) -> str:
     """Write a small, byte-for-byte deterministic archive in CIFAR-10's binary format.
 
-    Also writes ``<dest>.md5`` (one line: the hex digest). Returns the digest.
+    With ``train_images_per_class`` > 0 it also holds the five training batches. Also writes
+    ``<dest>.md5`` (one line: the hex digest). Returns the digest.
     """
     _check_settings(images_per_class, seed)
-    rng = np.random.default_rng(seed)
-    labels = rng.permutation(np.repeat(np.arange(NUM_CLASSES, dtype=np.uint8), images_per_class))
-    images = np.stack([_synthetic_image(int(label), rng) for label in labels])
+    _check_train_images(train_images_per_class)
+    images, labels = _labelled_images(images_per_class, np.random.default_rng(seed))
+    train = _train_members(train_images_per_class, seed)
+    # Training batches go last, so an archive without them is byte-identical to earlier ones.
     members = [
         (META_MEMBER, ("\n".join(CIFAR10_CLASSES) + "\n\n").encode("ascii")),
         (TEST_MEMBER, encode_records(images, labels)),
+        *train,
     ]
 
     dest = Path(dest)
@@ -130,5 +178,12 @@ def write_synthetic_archive(dest: str | Path, images_per_class: int, seed: int) 
         for name, payload in members:
             tar.addfile(_tar_info(name, len(payload)), io.BytesIO(payload))
     md5 = write_md5_sidecar(dest)
-    log.info("wrote %s with %d images (seed %d), MD5 %s", dest, len(labels), seed, md5)
+    log.info(
+        "wrote %s with %d images and %d training images (seed %d), MD5 %s",
+        dest,
+        len(labels),
+        train_images_per_class * NUM_CLASSES,
+        seed,
+        md5,
+    )
     return md5

@@ -2,126 +2,40 @@
 
 It holds the images and labels, and where they came from: the MD5 of the archive they were read
 from and that archive's image count, so that a file cut, edited or left over from another
-archive can be told from the one the workflow built. It is checked again whenever it is loaded,
-so a foreign or damaged file is reported rather than benchmarked. The digest of the images and
+archive can be told from the one the workflow built (cifar_zeroshot.image_set, shared with the
+training set, does the writing and checking). It is checked again whenever it is loaded, so a
+foreign or damaged file is reported rather than benchmarked. The digest of the images and
 labels a run scored (images_digest) goes into that run's facts.
 """
 
 import hashlib
-import logging
-import zipfile
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.checksums import verify_archive
-from cifar_zeroshot.cifar_archive import CHANNELS, IMAGE_SIZE, NUM_CLASSES, read_test_batch
+from cifar_zeroshot.cifar_archive import read_test_batch
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.image_set import (
+    ArchiveOrigin,
+    load_image_set,
+    read_image_origin,
+    save_image_set,
+)
 
-log = logging.getLogger(__name__)
-
-# The arrays beside images and labels that say which archive the file was read from.
-ORIGIN_ARRAYS = ("archive_md5", "archive_images")
-
-
-@dataclass(frozen=True)
-class ArchiveOrigin:
-    """What a test set file says about itself without loading its images."""
-
-    images: int  # the rows the file holds (its labels)
-    archive_md5: str  # of the archive it was read from
-    archive_images: int  # the test images that archive holds
-
-
-def _fix(path: Path) -> str:
-    return f"Fix: delete {path} and rerun snakemake to rebuild it from the archive."
-
-
-def _validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
-    """Describe what is wrong with the arrays, or None if they form a valid test set."""
-    if images.dtype != np.uint8 or labels.dtype != np.uint8:
-        return f"dtypes are images {images.dtype}, labels {labels.dtype} (both must be uint8)"
-    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, CHANNELS):
-        return f"images have shape {images.shape}, expected (N, 32, 32, 3)"
-    if labels.shape != (images.shape[0],) or images.shape[0] == 0:
-        return f"labels have shape {labels.shape} for {images.shape[0]} images (need N > 0)"
-    if labels.max() >= NUM_CLASSES:
-        return f"label {int(labels.max())} is outside 0..{NUM_CLASSES - 1}"
-    return None
+_KIND = "test"
 
 
 def save_test_set(
     path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str
 ) -> None:
     """Write images/labels and their archive's MD5 to an .npz atomically (after validating)."""
-    problem = _validate_arrays(np.asarray(images), np.asarray(labels))
-    if problem is not None:
-        raise UserError(
-            f"Refusing to write test set {path}: {problem}. Fix: rebuild it from the archive "
-            "with the workflow."
-        )
-    with atomic_path(path) as temp, open(temp, "wb") as out:
-        np.savez(
-            out,
-            images=images,
-            labels=labels,
-            archive_md5=np.array(archive_md5.lower()),
-            archive_images=np.array(len(labels), dtype=np.int64),
-        )
-    log.info("wrote %d test images to %s", len(labels), path)
-
-
-def _read_arrays(path: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """The named arrays of the .npz at ``path`` (and its origin arrays where it has them)."""
-    try:
-        loaded = np.load(path, allow_pickle=False)
-    except FileNotFoundError as error:
-        raise UserError(
-            f"Test set {path} not found. Fix: run the workflow to build it from the archive."
-        ) from error
-    except (OSError, ValueError, EOFError) as error:
-        raise UserError(
-            f"Test set {path} is not a readable .npz ({error}). {_fix(path)}"
-        ) from error
-    if not isinstance(loaded, np.lib.npyio.NpzFile):
-        raise UserError(f"Test set {path} holds a single array, not an .npz archive. {_fix(path)}")
-    try:
-        with loaded as npz:
-            missing = set(names) - set(npz.files)
-            if missing:
-                raise UserError(f"Test set {path} lacks arrays {sorted(missing)}. {_fix(path)}")
-            return {name: npz[name] for name in (*names, *ORIGIN_ARRAYS) if name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
-        raise UserError(
-            f"Test set {path} is not a readable .npz ({error}). {_fix(path)}"
-        ) from error
-
-
-def _origin(path: Path, arrays: dict[str, np.ndarray]) -> ArchiveOrigin:
-    """The file's origin; refused when it records none or holds other rows than its archive."""
-    if not set(ORIGIN_ARRAYS) <= set(arrays):
-        raise UserError(
-            f"Test set {path} records no archive MD5: it was written by an older version of "
-            f"this workflow or by hand, so nothing shows which images it holds. {_fix(path)}"
-        )
-    md5, count = arrays["archive_md5"], arrays["archive_images"]
-    if md5.shape or md5.dtype.kind != "U" or count.shape or count.dtype.kind not in "iu":
-        raise UserError(f"Test set {path} records its archive in another form. {_fix(path)}")
-    origin = ArchiveOrigin(len(arrays["labels"]), str(md5[()]), int(count[()]))
-    if origin.images != origin.archive_images:
-        raise UserError(
-            f"Test set {path} holds {origin.images} images, but the archive it was read from "
-            f"has {origin.archive_images}: the file was cut or altered. {_fix(path)}"
-        )
-    return origin
+    save_image_set(path, images, labels, archive_md5, _KIND)
 
 
 def read_origin(path: str | Path) -> ArchiveOrigin:
     """The origin of a test set file, reading its labels but not its images (cheap)."""
-    path = Path(path)
-    return _origin(path, _read_arrays(path, ("labels",)))
+    return read_image_origin(path, _KIND)
 
 
 def load_test_set(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
@@ -130,16 +44,7 @@ def load_test_set(path: str | Path) -> tuple[np.ndarray, np.ndarray]:
     A file without origin arrays (written by hand, as tests do) loads; one whose row count
     differs from its recorded archive's is refused.
     """
-    path = Path(path)
-    arrays = _read_arrays(path, ("images", "labels"))
-    images, labels = arrays["images"], arrays["labels"]
-    problem = _validate_arrays(images, labels)
-    if problem is not None:
-        raise UserError(f"Test set {path} is invalid: {problem}. {_fix(path)}")
-    if set(ORIGIN_ARRAYS) & set(arrays):
-        _origin(path, arrays)
-    log.info("read %d test images from %s", len(labels), path)
-    return images, labels
+    return load_image_set(path, _KIND)
 
 
 def first_images(
