@@ -1,6 +1,7 @@
 # Zero-shot benchmark of ImageNet-pretrained classifiers on CIFAR-10.
 # Stages (one .smk each): data -> class mapping -> inference (one job per model and variant)
-# -> metrics -> plots; `snakemake --report results/report.html` bundles them.
+# -> linear probe (optional) -> metrics -> plots; `snakemake --report results/report.html`
+# bundles them.
 from snakemake.utils import min_version
 
 min_version("9.0")
@@ -15,6 +16,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/inference.smk"
+include: "workflow/rules/probe.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/report.smk"
@@ -26,3 +28,4 @@ rule all:
         rules.metrics.output,
         rules.plots.output,
         rules.run_info.output,
+        rules.probe_plot.output if PROBE_RUNS else [],

@@ -9,4 +9,5 @@ ruff check .
 ruff format --check .
 snakefmt --check Snakefile workflow/rules
 snakemake --lint --configfile config/presets/demo.yaml
-pytest -ra "$@"
+# Two workers by default (the CI machine's two cores); PYTEST_WORKERS=0 runs in one process.
+pytest -ra -n "${PYTEST_WORKERS:-2}" --dist loadfile "$@"

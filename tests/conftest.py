@@ -4,14 +4,27 @@ import shutil
 from pathlib import Path
 
 import pytest
+from filelock import FileLock
 from workflow_runner import SMALL_CONFIG, copy_workflow, snakemake
 
 
 @pytest.fixture(scope="session")
-def _pristine_small_run(tmp_path_factory) -> Path:
-    """One finished workflow run with SMALL_CONFIG, made once per session; never modified."""
-    workdir = copy_workflow(tmp_path_factory.mktemp("pristine"), SMALL_CONFIG)
-    snakemake(workdir)
+def _pristine_small_run(tmp_path_factory, worker_id) -> Path:
+    """One finished workflow run with SMALL_CONFIG, made once per session; never modified.
+
+    Under pytest-xdist every worker has its own session: the first to get here makes the run
+    in the folder the workers share, under a lock, and the others wait for it and reuse it.
+    """
+    shared = tmp_path_factory.getbasetemp()
+    if worker_id != "master":
+        shared = shared.parent
+    workdir = shared / "pristine-small-run"
+    with FileLock(f"{workdir}.lock"):
+        if not (shared / "pristine-small-run.done").exists():
+            shutil.rmtree(workdir, ignore_errors=True)  # a worker that failed half-way
+            workdir.mkdir()
+            snakemake(copy_workflow(workdir, SMALL_CONFIG))
+            (shared / "pristine-small-run.done").touch()
     return workdir
 
 

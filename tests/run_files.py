@@ -145,6 +145,9 @@ class FirstMemberMethod:
     setting_columns: ClassVar[tuple[str, ...]] = ()
     figure_columns: ClassVar[tuple[str, ...]] = ()
 
+    def applies_to(self, run: RunOutputs) -> bool:
+        return run.facts.model != "vit"  # a method that skips a run, as the probe may
+
     def score(self, run: RunOutputs) -> MethodScores:
         return MethodScores(run.logits[:, [int(g[0]) for g in GROUPS]].astype(float), {}, {})
 

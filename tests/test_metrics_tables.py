@@ -65,12 +65,21 @@ def runs(tmp_path):
     return write_three_runs(tmp_path)
 
 
-def test_metrics_columns_are_the_old_ones_plus_method_and_energy():
+def test_metrics_columns_are_the_old_ones_plus_method_probe_and_energy():
+    settings_end = OLD_METRICS_COLUMNS.index("pooling") + 1
+    figures_end = OLD_METRICS_COLUMNS.index("outside_mapped_share") + 1
     energy = OLD_METRICS_COLUMNS.index("compile_seconds") + 1
     assert list(t.METRICS_COLUMNS) == [
         *OLD_METRICS_COLUMNS[:2],
         "method",
-        *OLD_METRICS_COLUMNS[2:energy],
+        *OLD_METRICS_COLUMNS[2:settings_end],
+        "probe_regularisation",
+        *OLD_METRICS_COLUMNS[settings_end:figures_end],
+        "probe_validation_top1",
+        "probe_train_images",
+        "probe_fit_seconds",
+        "probe_train_images_per_second",
+        *OLD_METRICS_COLUMNS[figures_end:energy],
         "gpu_energy_joules",
         "images_per_joule",
         *OLD_METRICS_COLUMNS[energy:],
@@ -171,8 +180,7 @@ def test_every_method_gets_its_rows_and_leaves_others_columns_empty(runs, tmp_pa
         ("resnet", "bf16", "first_member"),
         ("resnet", "fp32", "class_mapping"),
         ("resnet", "fp32", "first_member"),
-        ("vit", "fp32", "class_mapping"),
-        ("vit", "fp32", "first_member"),
+        ("vit", "fp32", "class_mapping"),  # the method does not apply to vit: no row
     ]
     row = metrics.set_index(["model", "variant", "method"]).loc
     # Only the first member scores: the first 10 images (an unmapped winner) go to class 0.
@@ -182,9 +190,10 @@ def test_every_method_gets_its_rows_and_leaves_others_columns_empty(runs, tmp_pa
     for column in ("pooling", "top1_max_logit", "unrestricted_top1", "outside_mapped_share"):
         assert metrics.loc[metrics["method"] == "first_member", column].isna().all(), column
     # Timing belongs to the run: the same for both methods.
-    assert row[("vit", "fp32", "first_member"), "images_per_second"] == 300.0
-    assert len(tables.per_class) == 60 and len(tables.confusion) == 600
-    assert tables.confusion.groupby("method")["count"].sum().tolist() == [90, 90]
+    for method in ("class_mapping", "first_member"):
+        assert row[("resnet", "bf16", method), "images_per_second"] == 200.0
+    assert len(tables.per_class) == 50 and len(tables.confusion) == 500
+    assert tables.confusion.groupby("method")["count"].sum().tolist() == [90, 60]
     assert len(tables.top_confusions) == len(t.build_tables(runs, _methods(), NAMES).top_confusions)
 
     path = tmp_path / "metrics.csv"

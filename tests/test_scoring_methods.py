@@ -7,6 +7,7 @@ from run_files import GROUPS, make_facts
 from cifar_zeroshot import scoring_methods
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.linear_probe_method import LinearProbeMethod
 from cifar_zeroshot.scoring import pool
 from cifar_zeroshot.scoring_method import RunOutputs
 
@@ -63,5 +64,9 @@ def test_registry_names_and_columns():
     assert scoring_methods.method_class("class_mapping") is ClassMappingMethod
     with pytest.raises(ValueError, match="unknown scoring method 'clip'"):
         scoring_methods.method_class("clip")
-    assert scoring_methods.SETTING_COLUMNS == ("pooling",)
-    assert ClassMappingMethod.figure_columns == scoring_methods.FIGURE_COLUMNS
+    assert scoring_methods.method_class("linear_probe") is LinearProbeMethod
+    assert scoring_methods.SETTING_COLUMNS == ("pooling", "probe_regularisation")
+    assert (
+        *ClassMappingMethod.figure_columns,
+        *LinearProbeMethod.figure_columns,
+    ) == scoring_methods.FIGURE_COLUMNS

@@ -45,6 +45,9 @@ class ClassMappingMethod:
                 f"{len(CIFAR10_CLASSES)} classes: rebuild results/class_mapping.csv."
             )
 
+    def applies_to(self, run: RunOutputs) -> bool:
+        return True  # every run has ImageNet logits
+
     def score(self, run: RunOutputs) -> MethodScores:
         labels, n = run.labels, len(run.labels)
         pooled = pool_all(run.logits, self.groups)

@@ -198,7 +198,14 @@ def score_runs(stored: Sequence[StoredRun], methods: Sequence[ScoringMethod]) ->
     """Every run (from read_runs) scored by every method, sorted by model, variant and method."""
     if not methods:
         raise UserError("No scoring methods to evaluate the runs with.")
-    results = with_agreement([score_run(run, method) for run in stored for method in methods])
+    results = with_agreement(
+        [
+            score_run(run, method)
+            for run in stored
+            for method in methods
+            if method.applies_to(run.outputs)
+        ]
+    )
     log.info("scored %d runs with %s", len(stored), ", ".join(m.name for m in methods))
     return sorted(results, key=lambda result: result.key)
 

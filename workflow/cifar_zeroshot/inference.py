@@ -38,6 +38,7 @@ from cifar_zeroshot.host_memory import (
     cpu_batch_that_fits,
     traced_bytes_per_image,
 )
+from cifar_zeroshot.image_set import load_image_set
 from cifar_zeroshot.inference_request import InferenceRequest, check_request
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
@@ -47,7 +48,7 @@ from cifar_zeroshot.oom_retry import halve_until_it_fits
 from cifar_zeroshot.penultimate import WithFeatures
 from cifar_zeroshot.preprocess import PreprocessSpec, output_shape, spec_for
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
-from cifar_zeroshot.test_set import first_images, images_digest, load_test_set
+from cifar_zeroshot.test_set import first_images, images_digest
 from cifar_zeroshot.timing import summarise_batches
 
 log = logging.getLogger(__name__)
@@ -68,7 +69,8 @@ class _Loaded:
 
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = load_test_set(request.test_set)
+    kind = "training" if request.image_set == "train" else "test"
+    images, labels = load_image_set(request.test_set, kind)
     # The same selection the metrics rule digests to check this run's test_set_sha256.
     return first_images(images, labels, request.limit, request.test_set)
 

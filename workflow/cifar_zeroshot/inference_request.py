@@ -11,6 +11,8 @@ from cifar_zeroshot.choices import DEVICES
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.variants import Variant
 
+IMAGE_SETS = ("test", "train")
+
 
 @dataclass(frozen=True)
 class InferenceRequest:
@@ -30,6 +32,7 @@ class InferenceRequest:
     gpu_wait_seconds: float | None  # how long to wait for a free GPU; None: forever
     # The penultimate features (penultimate.py) too, from the same pass, for the linear probe.
     features_path: Path | None = None
+    image_set: str = "test"  # which images ``test_set`` holds: "test" or "train"
 
 
 def check_request(request: InferenceRequest) -> None:
@@ -45,6 +48,10 @@ def check_request(request: InferenceRequest) -> None:
             raise UserError(f"{key} must be an integer >= {minimum}, not {value!r}.")
     if request.logits_path is None and request.features_path is None:
         raise ValueError("an inference request must ask for logits, features or both")
+    if request.image_set not in IMAGE_SETS:
+        raise ValueError(f"image_set must be one of {IMAGE_SETS}, not {request.image_set!r}")
+    if request.image_set == "train" and (request.logits_path or request.limit is not None):
+        raise ValueError("a training-set request asks for features of every image, no logits")
     limit = request.limit
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UserError(f"limit must be a positive integer or null (all images), not {limit!r}.")

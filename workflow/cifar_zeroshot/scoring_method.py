@@ -5,6 +5,8 @@ better), from which top-1/top-5 accuracy, intervals, per-class accuracy, confusi
 are computed the same way for all methods. A method may add its own settings (such as the
 pooling) and figures (such as unrestricted top-1); those columns stay empty for other methods.
 
+A method may score only some runs (``applies_to``); runs it skips have no rows for it.
+
 To add a method: write a class that satisfies ``ScoringMethod``, list it in
 ``cifar_zeroshot.scoring_methods.METHODS`` (which fixes its columns in metrics.csv) and build it
 from its configuration in workflow/scripts/metrics.py. Tables, plots and the summary need no
@@ -47,6 +49,10 @@ class ScoringMethod(Protocol):
     # columns, figures after them.
     setting_columns: ClassVar[tuple[str, ...]]
     figure_columns: ClassVar[tuple[str, ...]]
+
+    def applies_to(self, run: RunOutputs) -> bool:
+        """Whether this method scores ``run`` (a probe needs the run's features, for one)."""
+        ...
 
     def score(self, run: RunOutputs) -> MethodScores: ...
 

@@ -1,10 +1,11 @@
 """Every scoring method this workflow knows, in the order their columns appear in metrics.csv."""
 
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
+from cifar_zeroshot.linear_probe_method import LinearProbeMethod
 from cifar_zeroshot.scoring_method import ScoringMethod
 
 # Adding a method: append its class here (see cifar_zeroshot.scoring_method).
-METHODS: tuple[type[ScoringMethod], ...] = (ClassMappingMethod,)
+METHODS: tuple[type[ScoringMethod], ...] = (ClassMappingMethod, LinearProbeMethod)
 
 
 def method_class(name: str) -> type[ScoringMethod]:

@@ -23,10 +23,17 @@ _KIND = "training"
 
 
 def prepare_train_set(
-    archive: str | Path, expected_md5: str, expected_size: int | None, out_path: str | Path
+    archive: str | Path,
+    expected_md5: str,
+    expected_size: int | None,
+    out_path: str | Path,
+    md5_source: str | Path | None = None,
 ) -> None:
-    """Verify the archive's checksum, read its five training batches, and save them as an .npz."""
-    verify_archive(archive, expected_md5, expected_size)
+    """Verify the archive's checksum, read its five training batches, and save them as an .npz.
+
+    ``md5_source``: the sidecar ``expected_md5`` was read from, named if they disagree.
+    """
+    verify_archive(archive, expected_md5, expected_size, md5_source)
     images, labels = read_train_batches(archive)
     save_image_set(out_path, images, labels, expected_md5, _KIND)
 

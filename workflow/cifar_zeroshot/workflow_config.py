@@ -224,6 +224,16 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             f"config key 'limit': {limit} is more than the {size} test images of dataset "
             f"{config['dataset']!r}. Allowed: null or an integer from 1 to {size}."
         )
+    if (
+        config["linear_probe"]
+        and config["dataset"] == "synthetic"
+        and not config["synthetic_train_images_per_class"]
+    ):
+        problems.append(
+            "config key 'linear_probe': the probe is fitted on the training set, and "
+            "synthetic_train_images_per_class is 0. Fix: set it to at least 10 (e.g. 100), or "
+            "turn linear_probe off."
+        )
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():

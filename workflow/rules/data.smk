@@ -1,4 +1,5 @@
-# Data stage: the CIFAR-10 binary archive (or a synthetic stand-in) -> data/{dataset}/test_set.npz.
+# Data stage: the CIFAR-10 binary archive (or a synthetic stand-in) -> data/{dataset}/test_set.npz
+# and, for the linear probe, data/{dataset}/train_set.npz.
 
 from cifar_zeroshot import cifar_archive
 from cifar_zeroshot.checksums import md5_sidecar_path
@@ -60,6 +61,7 @@ rule synthetic_archive:
         "../envs/benchmark.yaml"
     params:
         images_per_class=config["synthetic_images_per_class"],
+        train_images_per_class=config["synthetic_train_images_per_class"],
         seed=config["synthetic_seed"],
     script:
         "../scripts/make_synthetic_archive.py"
@@ -81,4 +83,12 @@ rule test_set:
         md5=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][0],
         size=lambda wildcards: _TEST_SET_CHECKSUM[wildcards.dataset][1],
     script:
-        "../scripts/prepare_test_set.py"
+        "../scripts/prepare_image_set.py"
+
+
+# The same archive, checked the same way; its five training batches.
+use rule test_set as train_set with:
+    output:
+        "data/{dataset}/train_set.npz",
+    log:
+        "logs/data/train_set_{dataset}.log",

@@ -16,6 +16,8 @@ rule metrics:
         timing=[f"results/timing/{model}/{variant}.parquet" for model, variant in RUNS],
         mapping="results/class_mapping.csv",
         mapping_yaml=config["class_mapping"],
+        # The linear probe's scores (probe.smk), for the runs it reads; none when it is off.
+        probes=[f"results/probe/{model}/{variant}.parquet" for model, variant in PROBE_RUNS],
     output:
         metrics=report("results/metrics.csv", caption="../report/metrics.rst", category="Metrics"),
         per_class=report(

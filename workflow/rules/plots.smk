@@ -41,3 +41,22 @@ rule plots:
         runs=[[model, variant] for model, variant in RUNS],
     script:
         "../scripts/plots.py"
+
+
+# Only with the linear probe on (rule all asks for it then).
+rule probe_plot:
+    input:
+        metrics="results/metrics.csv",
+    output:
+        report(
+            "results/plots/probe_vs_zero_shot.png",
+            caption="../report/probe_vs_zero_shot.rst",
+            category="Plots",
+        ),
+    log:
+        "logs/plots/probe_plot.log",
+    localrule: True
+    conda:
+        "../envs/benchmark.yaml"
+    script:
+        "../scripts/probe_plot.py"

@@ -1,4 +1,6 @@
-"""Snakemake adapter: run one model in one variant -> logits and timing Parquet files."""
+"""Snakemake adapter: run one model in one variant -> logits, timing and (for the linear probe)
+features Parquet files. The rule train_features runs it over the training set for features only.
+"""
 
 from pathlib import Path
 
@@ -7,16 +9,25 @@ from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.job_log import job_log
 from cifar_zeroshot.variants import Variant
 
+
+def _optional_path(files, name: str) -> Path | None:
+    # Namedlist's `in` tests values, not names, hence .get.
+    value = files.get(name)
+    return Path(value) if value else None
+
+
 with job_log(snakemake.log[0], snakemake.output) as progress:
-    params = snakemake.params
+    params, inputs, outputs = snakemake.params, snakemake.input, snakemake.output
+    train_set = _optional_path(inputs, "train_set")  # the rule train_features
+    images = train_set or Path(inputs.test_set)
     request = InferenceRequest(
         model=snakemake.wildcards.model,
         weights=params.weights,
         variant=Variant.parse(snakemake.wildcards.variant),
-        test_set=Path(snakemake.input.test_set),
+        test_set=images,
         dataset=params.dataset,
-        logits_path=Path(snakemake.output.logits),
-        timing_path=Path(snakemake.output.timing),
+        logits_path=_optional_path(outputs, "logits"),
+        timing_path=Path(outputs.timing),
         limit=params.limit,
         batch_size=params.batch_size,
         device=params.device,
@@ -24,10 +35,9 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         warmup_batches=params.warmup_batches,
         gpu_lock_dir=Path(params.gpu_lock_dir),
         gpu_wait_seconds=params.gpu_wait_seconds,
+        features_path=_optional_path(outputs, "features"),
+        image_set="test" if train_set is None else "train",
     )
-    # The progress bar goes to the job's log, beside the logging records.
-    # Namedlist's `in` tests values, not names, hence .get; onnxruntime variants have it.
-    exported = snakemake.input.get("onnx")
-    run_inference(
-        request, progress_file=progress, exported_model=Path(exported) if exported else None
-    )
+    # The progress bar goes to the job's log, beside the logging records; onnxruntime variants
+    # have the export as an input.
+    run_inference(request, progress_file=progress, exported_model=_optional_path(inputs, "onnx"))

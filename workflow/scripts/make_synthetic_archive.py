@@ -8,4 +8,5 @@ with job_log(snakemake.log[0], snakemake.output):
         snakemake.output.archive,
         snakemake.params.images_per_class,
         snakemake.params.seed,
+        train_images_per_class=snakemake.params.train_images_per_class,
     )

@@ -9,10 +9,12 @@ from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.evaluation import read_runs
 from cifar_zeroshot.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.linear_probe_method import LinearProbeMethod
 from cifar_zeroshot.mapping_tables import check_mapping_matches, read_mapping_csv
 from cifar_zeroshot.mapping_yaml import load_mapping
 from cifar_zeroshot.metrics_tables import tables_for_runs
 from cifar_zeroshot.run_verification import run_checks
+from cifar_zeroshot.scoring_method import ScoringMethod
 from cifar_zeroshot.summary import write_summary_markdown
 from cifar_zeroshot.test_set_checks import load_configured_test_set
 
@@ -31,7 +33,9 @@ with job_log(snakemake.log[0], snakemake.output):
     groups, mapped_names = read_mapping_csv(inputs.mapping)
     check_mapping_matches(inputs.mapping, groups, mapped_names, load_mapping(inputs.mapping_yaml))
     # The scoring methods to evaluate every run with (see cifar_zeroshot.scoring_method).
-    methods = [ClassMappingMethod(groups, params.pooling)]
+    methods: list[ScoringMethod] = [ClassMappingMethod(groups, params.pooling)]
+    if inputs.probes:
+        methods.append(LinearProbeMethod.from_files(inputs.probes))
     tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)

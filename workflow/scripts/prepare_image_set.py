@@ -1,15 +1,18 @@
-"""Snakemake adapter: verify an archive and save its test batch as data/<dataset>/test_set.npz."""
+"""Snakemake adapter: verify an archive and save its test batch (or, for the rule train_set, its
+five training batches) as data/<dataset>/test_set.npz (train_set.npz)."""
 
 from cifar_zeroshot.checksums import read_md5_sidecar
 from cifar_zeroshot.job_log import job_log
 from cifar_zeroshot.test_set import prepare_test_set
+from cifar_zeroshot.train_set import prepare_train_set
 
 with job_log(snakemake.log[0], snakemake.output):
     # The synthetic archive has no fixed checksum: it is checked against its sidecar instead.
     # (Namedlist's `in` tests values, not names, hence .get.)
     sidecar = snakemake.input.get("md5")
     expected_md5 = read_md5_sidecar(sidecar) if sidecar is not None else snakemake.params.md5
-    prepare_test_set(
+    prepare = prepare_train_set if snakemake.rule == "train_set" else prepare_test_set
+    prepare(
         snakemake.input.archive,
         expected_md5,
         snakemake.params.size,

@@ -1,0 +1,50 @@
+# Linear-probe stage (config linear_probe): for each run in PROBE_RUNS (common.smk), the
+# penultimate features of the training set -> results/features/{model}/{variant}/train.parquet
+# (one job per model and variant, on the inference rule's fast path and GPU resource), then a
+# probe fitted on them and scored on the test features the inference job wrote ->
+# results/probe/{model}/{variant}.parquet. Probe settings are params of the probe alone, so
+# changing them refits without running any model; the class mapping is no input here.
+
+
+use rule inference as train_features with:
+    input:
+        train_set=f"data/{config['dataset']}/train_set.npz",
+    output:
+        features="results/features/{model}/{variant}/train.parquet",
+        timing="results/features/{model}/{variant}/train_timing.parquet",
+    log:
+        "logs/train_features/{model}/{variant}.log",
+    wildcard_constraints:
+        model=PROBED_MODEL_PATTERN,
+        variant=PROBE_VARIANT_PATTERN,
+    params:
+        limit=None,  # every training image: `limit` is the test set's
+
+
+rule linear_probe:
+    input:
+        train_features=rules.train_features.output.features,
+        train_timing=rules.train_features.output.timing,
+        test_features="results/features/{model}/{variant}/test.parquet",
+        # Its digest must be the one the training features record.
+        train_set=f"data/{config['dataset']}/train_set.npz",
+    output:
+        "results/probe/{model}/{variant}.parquet",
+    log:
+        "logs/probe/{model}/{variant}.log",
+    wildcard_constraints:
+        model=PROBED_MODEL_PATTERN,
+        variant=PROBE_VARIANT_PATTERN,
+    conda:
+        "../envs/benchmark.yaml"
+    threads: config["threads"]
+    resources:
+        mem_mb=config["inference_mem_mb"],
+        runtime=config["inference_runtime_min"],
+    params:
+        validation_fraction=config["linear_probe_validation_fraction"],
+        regularisations=config["linear_probe_regularisations"],
+        max_iterations=config["linear_probe_max_iterations"],
+        seed=config["linear_probe_seed"],
+    script:
+        "../scripts/linear_probe.py"

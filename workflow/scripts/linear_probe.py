@@ -1,0 +1,28 @@
+"""Snakemake adapter: a run's training and test features -> its linear probe's test scores."""
+
+from pathlib import Path
+
+import torch
+
+from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.probe_job import ProbeInputs, run_probe
+from cifar_zeroshot.probe_settings import ProbeSettings
+
+with job_log(snakemake.log[0], snakemake.output):
+    torch.set_num_threads(snakemake.threads)
+    inputs, params = snakemake.input, snakemake.params
+    run_probe(
+        ProbeInputs(
+            train_features=Path(inputs.train_features),
+            train_timing=Path(inputs.train_timing),
+            test_features=Path(inputs.test_features),
+            train_set=Path(inputs.train_set),
+        ),
+        ProbeSettings(
+            validation_fraction=params.validation_fraction,
+            regularisations=tuple(params.regularisations),
+            max_iterations=params.max_iterations,
+            seed=params.seed,
+        ),
+        snakemake.output[0],
+    )

@@ -1,0 +1,11 @@
+"""Snakemake adapter: metrics.csv -> results/plots/probe_vs_zero_shot.png."""
+
+import pandas as pd
+
+from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.plot_parts import save_figure
+from cifar_zeroshot.probe_plot import probe_vs_zero_shot_figure
+
+with job_log(snakemake.log[0], snakemake.output):
+    metrics = pd.read_csv(snakemake.input.metrics)
+    save_figure(probe_vs_zero_shot_figure(metrics), snakemake.output[0])
