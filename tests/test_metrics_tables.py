@@ -65,7 +65,7 @@ def runs(tmp_path):
     return write_three_runs(tmp_path)
 
 
-def test_metrics_columns_are_the_old_ones_plus_method_probe_and_energy():
+def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
     settings_end = OLD_METRICS_COLUMNS.index("pooling") + 1
     figures_end = OLD_METRICS_COLUMNS.index("outside_mapped_share") + 1
     energy = OLD_METRICS_COLUMNS.index("compile_seconds") + 1
@@ -74,6 +74,7 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_and_energy():
         "method",
         *OLD_METRICS_COLUMNS[2:settings_end],
         "probe_regularisation",
+        "prompt_templates",
         *OLD_METRICS_COLUMNS[settings_end:figures_end],
         "probe_validation_top1",
         "probe_train_images",

@@ -8,6 +8,7 @@ from cifar_zeroshot import scoring_methods
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.linear_probe_method import LinearProbeMethod
+from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
 from cifar_zeroshot.scoring import pool
 from cifar_zeroshot.scoring_method import RunOutputs
 
@@ -65,7 +66,12 @@ def test_registry_names_and_columns():
     with pytest.raises(ValueError, match="unknown scoring method 'clip'"):
         scoring_methods.method_class("clip")
     assert scoring_methods.method_class("linear_probe") is LinearProbeMethod
-    assert scoring_methods.SETTING_COLUMNS == ("pooling", "probe_regularisation")
+    assert scoring_methods.method_class("prompt_similarity") is PromptSimilarityMethod
+    assert scoring_methods.SETTING_COLUMNS == (
+        "pooling",
+        "probe_regularisation",
+        "prompt_templates",
+    )
     assert (
         *ClassMappingMethod.figure_columns,
         *LinearProbeMethod.figure_columns,

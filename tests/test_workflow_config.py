@@ -6,11 +6,13 @@ import pytest
 import yaml
 
 from cifar_zeroshot import choices
-from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.workflow_config import (
+from cifar_zeroshot.config_schema import (
     check_against_schema,
     coerce_command_line_values,
     load_config_file,
+)
+from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.workflow_config import (
     plan_workflow,
 )
 

@@ -46,9 +46,11 @@ class ClassMappingMethod:
             )
 
     def applies_to(self, run: RunOutputs) -> bool:
-        return True  # every run has ImageNet logits
+        return run.logits is not None  # a classifier's run (a CLIP run has embeddings)
 
     def score(self, run: RunOutputs) -> MethodScores:
+        if run.logits is None:
+            raise ValueError(f"{run.facts.model} has no ImageNet logits to pool")
         labels, n = run.labels, len(run.labels)
         pooled = pool_all(run.logits, self.groups)
         figures: dict[str, float] = {}

@@ -170,6 +170,10 @@ class ImageTower(torch.nn.Module):
     def __init__(self, model: torch.nn.Module) -> None:
         super().__init__()
         self.model = model
+        # What the inference job reads off its forward (a torchvision model has neither):
+        # the width of each output row, and the preprocessing the weights expect.
+        self.output_width = embedding_width(model)
+        self.preprocess_spec = clip_preprocess_spec(model)
 
     def forward(self, images: torch.Tensor) -> torch.Tensor:
         return F.normalize(self.model.encode_image(images).float(), dim=-1)

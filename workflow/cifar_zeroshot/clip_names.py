@@ -30,6 +30,7 @@ __all__ = [
     "CLIP_SLUG_PATTERN",
     "ClipSpec",
     "check_clip_spec",
+    "clip_weights_label",
     "parse_clip_name",
     "spec_from_slug",
     "untrained_weights",
@@ -176,6 +177,11 @@ def untrained_weights(spec: ClipSpec, weights: str) -> bool:
         f"tag in the model: {CLIP_PREFIX}{spec.architecture}/<tag>, <tag> one of "
         f"{', '.join(tags)}."
     )
+
+
+def clip_weights_label(spec: ClipSpec, weights: str) -> str:
+    """The weights as run facts record them: 'none', or '<architecture>/<tag>'."""
+    return _NONE_WEIGHTS if untrained_weights(spec, weights) else f"{spec.architecture}/{spec.tag}"
 
 
 def check_clip_spec(spec: ClipSpec, weights: str) -> None:

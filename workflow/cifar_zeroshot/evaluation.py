@@ -17,8 +17,10 @@ from typing import Protocol
 
 import numpy as np
 
+from cifar_zeroshot.embeddings_io import EMBEDDINGS_COLUMN, read_embeddings
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.logits_io import read_logits, read_timing
+from cifar_zeroshot.parquet_rows import RowsTable, open_parquet
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary, field_names
 from cifar_zeroshot.scoring import agreement, top1, topk_correct
 from cifar_zeroshot.scoring_method import RunOutputs, ScoringMethod
@@ -84,11 +86,19 @@ def check_paired_facts(
         raise UserError(f"{logits_path}: {error}") from None
 
 
+def _read_outputs(path: Path) -> tuple[RowsTable, bool]:
+    """A run's per-image file: a classifier's logits, or a CLIP model's embeddings (True)."""
+    if EMBEDDINGS_COLUMN in open_parquet(path).schema_arrow.names:
+        return read_embeddings(path), True
+    logits = read_logits(path)
+    return RowsTable(logits.image_index, logits.labels, logits.logits, logits.facts), False
+
+
 def read_run(
     logits_path: str | Path, timing_path: str | Path, check: RunCheck | None = None
 ) -> StoredRun:
     logits_path, timing_path = Path(logits_path), Path(timing_path)
-    table = read_logits(logits_path)
+    table, is_clip = _read_outputs(logits_path)
     timing = read_timing(timing_path)
     if check is not None:
         # Each file on its own first, so a message names the one that is wrong.
@@ -96,11 +106,13 @@ def read_run(
         check.check_facts(timing_path, timing.facts)
     check_paired_facts(logits_path, timing_path, table.facts, timing.facts)
     order = np.argsort(table.image_index, kind="stable")  # align runs image by image
+    values = table.values[order]
     outputs = RunOutputs(
         facts=table.facts,
         image_index=table.image_index[order],
         labels=table.labels[order].astype(np.int64),
-        logits=table.logits[order],
+        logits=None if is_clip else values,
+        embeddings=values if is_clip else None,
     )
     if check is not None:
         check.check_rows(logits_path, outputs)

@@ -6,11 +6,9 @@ encoding runs in LogitsWriter's own thread. An out-of-memory error halves the ba
 runs the pass again (oom_retry.py).
 """
 
-import contextlib
 import dataclasses
 import logging
 import time
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
@@ -20,9 +18,8 @@ import pandas as pd
 import psutil
 import torch
 import torchvision
-from torchvision.models import WeightsEnum
 
-from cifar_zeroshot.batch_loop import BatchWriter, PassResult, PassSetup, run_pass
+from cifar_zeroshot.batch_loop import PassResult, PassSetup, run_pass
 from cifar_zeroshot.device_setup import (
     job_device,
     set_precision,
@@ -30,7 +27,6 @@ from cifar_zeroshot.device_setup import (
     start_device,
     synchronize,
 )
-from cifar_zeroshot.features_io import FeaturesWriter, SplitWriter
 from cifar_zeroshot.forward_loading import ForwardLoader, ModelLoader, forward_loader
 from cifar_zeroshot.gpu_energy import EnergyMeter
 from cifar_zeroshot.host_memory import (
@@ -40,13 +36,14 @@ from cifar_zeroshot.host_memory import (
 )
 from cifar_zeroshot.image_set import load_image_set
 from cifar_zeroshot.inference_request import InferenceRequest, check_request
+from cifar_zeroshot.job_outputs import output_writers
 from cifar_zeroshot.labels import NUM_IMAGENET_CLASSES
-from cifar_zeroshot.logits_io import LogitsWriter, write_timing
+from cifar_zeroshot.logits_io import write_timing
 from cifar_zeroshot.memory_use import peak_memory
-from cifar_zeroshot.models import load_model, resolve_weights, weights_label
+from cifar_zeroshot.model_source import ModelSource, model_source
+from cifar_zeroshot.models import load_model
 from cifar_zeroshot.oom_retry import halve_until_it_fits
-from cifar_zeroshot.penultimate import WithFeatures
-from cifar_zeroshot.preprocess import PreprocessSpec, output_shape, spec_for
+from cifar_zeroshot.preprocess import output_shape
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.test_set import first_images, images_digest
 from cifar_zeroshot.timing import summarise_batches
@@ -92,31 +89,18 @@ def run_inference(
     # Interpreter start, imports and Snakemake's script preamble: a cost every job pays.
     startup_seconds = time.time() - psutil.Process().create_time()
     check_request(request)
-    weights = resolve_weights(request.model, request.weights)  # checks the model name too
-    spec = spec_for(weights, request.variant.preprocess)
+    source = model_source(request, model_loader)  # checks the model and weights names
     images, labels = _load_images(request)
-    if request.features_path is not None:
-        model_loader = _with_features(model_loader, logits=request.logits_path is not None)
     held = job_device(request.device, request.gpu_lock_dir, request.gpu_wait_seconds)
     with held as (device, gpu_index):
-        loader = forward_loader(request.variant, exported_model, request.threads, model_loader)
-        loaded = _load(request, weights, spec, (images, labels), device, gpu_index, loader)
-        return _execute(request, loaded, progress_file, startup_seconds)
-
-
-def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
-    """``model_loader`` whose models also return their penultimate features (or only those)."""
-
-    def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
-        return WithFeatures(model_loader(name, weights), name, logits=logits)
-
-    return load
+        loader = forward_loader(request.variant, exported_model, request.threads, source.loader)
+        loaded = _load(request, source, (images, labels), device, gpu_index, loader)
+        return _execute(request, loaded, source, progress_file, startup_seconds)
 
 
 def _load(
     request: InferenceRequest,
-    weights: WeightsEnum | None,
-    spec: PreprocessSpec,
+    source: ModelSource,
     test_set: tuple[np.ndarray, np.ndarray],
     device: torch.device,
     gpu_index: int | None,
@@ -138,7 +122,7 @@ def _load(
         len(images),
     )
     begin = time.perf_counter()
-    model = model_loader(request.model, weights, device, dtype, channels_last)
+    model = model_loader(request.model, source.weights, device, dtype, channels_last)
     images_on_device = torch.from_numpy(images).to(device)  # once, as uint8
     synchronize(device)
     model_load_seconds = time.perf_counter() - begin
@@ -148,24 +132,25 @@ def _load(
         model=model,
         images=images_on_device,
         labels=labels,
-        spec=spec,
+        # A CLIP tower states its own preprocessing and output width (model_source.py); a
+        # classifier's come from its weights, and its output is the logits (+ features).
+        spec=source.spec or model.preprocess_spec,
         dtype=dtype,
         channels_last=channels_last,
         device=device,
         batch_size=request.batch_size,
         warmup_batches=request.warmup_batches,
-        # penultimate.WithFeatures says how wide its output is; every other forward gives logits.
         output_width=getattr(model, "output_width", NUM_IMAGENET_CLASSES),
         energy_meter=EnergyMeter(gpu_index),
     )
     digest = images_digest(images, labels)  # after the timed load: it costs no figure
-    facts = _run_facts(request, weights, setup, device_name, gpu_index, digest)
+    facts = _run_facts(request, source.weights_label, setup, device_name, gpu_index, digest)
     return _Loaded(setup, facts, model_load_seconds, gpu_index)
 
 
 def _run_facts(
     request: InferenceRequest,
-    weights: WeightsEnum | None,
+    weights: str,
     setup: PassSetup,
     device_name: str,
     gpu_index: int | None,
@@ -174,7 +159,7 @@ def _run_facts(
     """The facts before any pass has run: batch_size is None until one fits."""
     return RunFacts(
         model=request.model,
-        weights=weights_label(weights),
+        weights=weights,
         variant=request.variant.name,
         precision=request.variant.precision,
         compile=request.variant.compile,
@@ -195,36 +180,20 @@ def _run_facts(
     )
 
 
-def _cpu_batch_size(model: str, setup: PassSetup, batch_size: int, what: str) -> int:
+def _cpu_batch_size(source: ModelSource, setup: PassSetup, batch_size: int, what: str) -> int:
     """The batch size lowered (halved) until the host-memory estimate says it fits."""
+    if source.meta_build is None:
+        return batch_size
     height, width = setup.images.shape[1:3]
     shape = (3, *output_shape(setup.spec, height, width))
-    per_image = traced_bytes_per_image(
-        lambda: torchvision.models.get_model(model, weights=None), shape, setup.dtype
-    )
+    per_image = traced_bytes_per_image(source.meta_build, shape, setup.dtype)
     return cpu_batch_that_fits(batch_size, per_image, available_host_bytes(), what=what)
-
-
-@contextlib.contextmanager
-def _output_writers(
-    request: InferenceRequest, facts: RunFacts, width: int
-) -> Iterator[BatchWriter]:
-    """The writer of each output file the request asks for, fed from one [B, width] output."""
-    with contextlib.ExitStack() as stack:
-        logits = None
-        if request.logits_path is not None:  # entered first, so it is closed last
-            logits = stack.enter_context(LogitsWriter(request.logits_path, facts))
-        if request.features_path is None:
-            yield logits
-            return
-        feature_width = width - (NUM_IMAGENET_CLASSES if logits is not None else 0)
-        features = stack.enter_context(FeaturesWriter(request.features_path, facts, feature_width))
-        yield SplitWriter([(width - feature_width, logits), (feature_width, features)])
 
 
 def _execute(
     request: InferenceRequest,
     loaded: _Loaded,
+    source: ModelSource,
     progress_file: TextIO | None,
     startup_seconds: float,
 ) -> InferenceOutcome:
@@ -233,7 +202,7 @@ def _execute(
     def attempt(batch_size: int) -> tuple[PassResult, float | None]:
         setup = dataclasses.replace(loaded.setup, batch_size=batch_size)
         facts = loaded.facts.with_batch_size(batch_size)
-        with _output_writers(request, facts, setup.output_width) as writer:
+        with output_writers(request, facts, setup.output_width) as writer:
             result = run_pass(setup, writer, progress_file)
         # End to end: from the first timed batch until the output files are complete on disk.
         timed_start = result.timed_start
@@ -244,7 +213,7 @@ def _execute(
     # Never a batch larger than the test set: padding past the data only costs memory.
     batch_size = min(request.batch_size, loaded.facts.image_count)
     if device.type == "cpu":  # no out-of-memory exception to catch: estimate instead
-        batch_size = _cpu_batch_size(request.model, loaded.setup, batch_size, what)
+        batch_size = _cpu_batch_size(source, loaded.setup, batch_size, what)
     fitted = halve_until_it_fits(
         attempt,
         batch_size,

@@ -33,6 +33,7 @@ class InferenceRequest:
     # The penultimate features (penultimate.py) too, from the same pass, for the linear probe.
     features_path: Path | None = None
     image_set: str = "test"  # which images ``test_set`` holds: "test" or "train"
+    embeddings_path: Path | None = None  # a CLIP model's image embeddings (instead of logits)
 
 
 def check_request(request: InferenceRequest) -> None:
@@ -46,8 +47,9 @@ def check_request(request: InferenceRequest) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise UserError(f"{key} must be an integer >= {minimum}, not {value!r}.")
-    if request.logits_path is None and request.features_path is None:
-        raise ValueError("an inference request must ask for logits, features or both")
+    outputs = (request.logits_path, request.features_path, request.embeddings_path)
+    if not any(outputs) or (request.embeddings_path and any(outputs[:2])):
+        raise ValueError("an inference request asks for logits and/or features, or embeddings")
     if request.image_set not in IMAGE_SETS:
         raise ValueError(f"image_set must be one of {IMAGE_SETS}, not {request.image_set!r}")
     if request.image_set == "train" and (request.logits_path or request.limit is not None):

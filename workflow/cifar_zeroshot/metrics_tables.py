@@ -176,6 +176,8 @@ def confusion_rows(result: MethodResult) -> list[tuple[str, str, str, str, str, 
 def top_confusion_rows(run: StoredRun, imagenet_names: Sequence[str]) -> list[dict[str, Any]]:
     """Per CIFAR-10 class: the ImageNet classes its images are most often predicted as."""
     outputs = run.outputs
+    if outputs.logits is None:  # a CLIP run predicts no ImageNet classes
+        return []
     imagenet_top1 = np.argmax(outputs.logits, axis=1)
     rows = []
     for k, name in enumerate(CIFAR10_CLASSES):

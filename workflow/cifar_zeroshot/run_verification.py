@@ -21,6 +21,7 @@ from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.run_facts import RunFacts
 from cifar_zeroshot.scoring_method import RunOutputs
 from cifar_zeroshot.test_set_checks import ConfiguredTestSet
+from cifar_zeroshot.workflow_config import CLIP_SLUG_PREFIX
 
 
 @dataclass(frozen=True)
@@ -41,9 +42,14 @@ def requested_run(
     model: str, weights: str, variant: str, dataset: str, limit: int | None
 ) -> RequestedRun:
     """The job for a model as configured (``weights`` as written: DEFAULT, a member, none)."""
-    from cifar_zeroshot.models import resolve_weights, weights_label  # imports torchvision
+    if model.startswith(CLIP_SLUG_PREFIX):
+        from cifar_zeroshot.clip_names import clip_weights_label, spec_from_slug  # open_clip
 
-    label = weights_label(resolve_weights(model, weights))
+        label = clip_weights_label(spec_from_slug(model), weights)
+    else:
+        from cifar_zeroshot.models import resolve_weights, weights_label  # imports torchvision
+
+        label = weights_label(resolve_weights(model, weights))
     return RequestedRun(model, label, variant, dataset, limit)
 
 

@@ -29,7 +29,8 @@ class RunOutputs:
     facts: RunFacts
     image_index: np.ndarray
     labels: np.ndarray  # int64, CIFAR-10 label order
-    logits: np.ndarray  # float32 [N, 1000] ImageNet logits
+    logits: np.ndarray | None  # float32 [N, 1000] ImageNet logits; None for a CLIP run
+    embeddings: np.ndarray | None = None  # float32 [N, D] a CLIP run's image embeddings
 
 
 @dataclass(frozen=True)

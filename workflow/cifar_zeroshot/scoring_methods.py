@@ -2,10 +2,15 @@
 
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.linear_probe_method import LinearProbeMethod
+from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
 from cifar_zeroshot.scoring_method import ScoringMethod
 
 # Adding a method: append its class here (see cifar_zeroshot.scoring_method).
-METHODS: tuple[type[ScoringMethod], ...] = (ClassMappingMethod, LinearProbeMethod)
+METHODS: tuple[type[ScoringMethod], ...] = (
+    ClassMappingMethod,
+    LinearProbeMethod,
+    PromptSimilarityMethod,
+)
 
 
 def method_class(name: str) -> type[ScoringMethod]:

@@ -1,8 +1,8 @@
-"""Checks the workflow configuration before anything runs and derives the job list from it.
+"""The job plan: what the configuration asks for, checked where a schema cannot check it.
 
-The JSON schema (workflow/schemas/config.schema.yaml) states the allowed values; this module turns
-its violations into one message per bad key, then checks what a schema cannot: model and weights
-names against torchvision, and `limit` against the dataset's size.
+After config_schema has checked the values, this module checks model and weights names against
+torchvision and open_clip, `limit` against the dataset's size, the class mapping and prompts
+files, and which models the linear probe can read; then it lists the inference jobs.
 """
 
 import dataclasses
@@ -11,19 +11,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import jsonschema
-import yaml
-
 from cifar_zeroshot.choices import CIFAR10_TEST_IMAGES
+from cifar_zeroshot.config_schema import MODEL_SYNTAX
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.variants import Variant, variants_from_config
-from cifar_zeroshot.yaml_reading import StrictLoader, excerpt, yaml_problem
+
+# As clip_names has them (imported lazily: open_clip takes a second to import).
+CLIP_PREFIX = "clip:"
+CLIP_SLUG_PREFIX = "clip-"
 
 
 @dataclass(frozen=True)
 class ModelChoice:
-    name: str
+    name: str  # the results folder name: a torchvision name, or a CLIP model's slug
     weights: str  # as the user wrote it: DEFAULT, an enum member name, or none
+    config_name: str = ""  # a CLIP model's name in the config (clip:ViT-B-32/openai)
+
+    @property
+    def is_clip(self) -> bool:
+        return bool(self.config_name)
+
+    def runs_variant(self, variant: Variant) -> bool:
+        """CLIP models run on torch with their own preprocessing (no export, no lab protocol)."""
+        return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
 
 
 @dataclass(frozen=True)
@@ -39,7 +49,12 @@ class WorkflowPlan:
     @property
     def runs(self) -> list[tuple[str, str]]:
         """Every (model, variant name) pair: one inference job each."""
-        return [(m.name, v.name) for m in self.models for v in self.variants]
+        return [(m.name, v.name) for m in self.models for v in self.variants if m.runs_variant(v)]
+
+    @property
+    def clip_models(self) -> list[str]:
+        """The CLIP models' names (slugs): they are scored by prompt similarity."""
+        return [m.name for m in self.models if m.is_clip]
 
     @property
     def probe_variants(self) -> list[str]:
@@ -56,124 +71,10 @@ class WorkflowPlan:
         return {m.name: m.weights for m in self.models}
 
 
-def load_config_file(path: str | Path) -> dict[str, Any]:
-    """Read a YAML configuration file; a syntax error names the file, the line and the fix."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(
-            f"Configuration file {path} is missing. Restore it (git checkout {path}) or pass "
-            "your own with --configfile."
-        ) from None
-    try:
-        loaded = yaml.load(text, Loader=StrictLoader)
-    except yaml.YAMLError as error:
-        raise UserError(
-            f"Configuration file {path} is not valid YAML{yaml_problem(error)}. Fix that line "
-            "(an unclosed bracket or quote is the usual cause)."
-        ) from None
-    if loaded is None:
-        return {}
-    if not isinstance(loaded, dict):
-        raise UserError(
-            f"Configuration file {path} must be a mapping of keys to values (key: value lines), "
-            f"not a {type(loaded).__name__}."
-        )
-    return loaded
-
-
-def _accepts_text(spec: Mapping[str, Any]) -> bool:
-    """Whether a schema property admits a plain string (then text stays text)."""
-    options = spec.get("oneOf") or spec.get("anyOf") or [spec]
-    for option in options:
-        types = option.get("type")
-        types = types if isinstance(types, list) else [types]
-        if "string" in types or any(isinstance(v, str) for v in option.get("enum", [])):
-            return True
-        if "array" in types and _accepts_text(option.get("items", {})):
-            return True
-    return False
-
-
-def _parse_scalar(value: Any) -> Any:
-    if not isinstance(value, str):
-        return value
-    try:
-        return yaml.load(value, Loader=StrictLoader)
-    except yaml.YAMLError:
-        return value
-
-
-def coerce_command_line_values(config: Mapping[str, Any], schema_path: str | Path) -> dict:
-    """Undo `--config`'s text-only parsing where the schema expects no text.
-
-    Snakemake reads `--config compile=[false,true]` as ['false', 'true'] and `limit=null` as
-    'null'; for keys that take no strings, such text is read as YAML (true, null, 12).
-    """
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
-    coerced = dict(config)
-    for key, spec in schema["properties"].items():
-        if key not in coerced or _accepts_text(spec):
-            continue
-        value = coerced[key]
-        if isinstance(value, list):
-            coerced[key] = [_parse_scalar(item) for item in value]
-        else:
-            coerced[key] = _parse_scalar(value)
-    return coerced
-
-
-def _key_path(error: jsonschema.ValidationError) -> str:
-    return ".".join(str(part) for part in error.absolute_path) or "(top level)"
-
-
-def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> str:
-    """Name the key, the bad value and what is allowed (the schema's description)."""
-    if error.validator == "additionalProperties" and not error.absolute_path:
-        unknown = sorted(set(error.instance) - set(schema["properties"]))
-        return (
-            f"unknown config key(s) {', '.join(map(repr, unknown))}; known keys: "
-            f"{', '.join(schema['properties'])}."
-        )
-    top_key = error.absolute_path[0] if error.absolute_path else None
-    if top_key == "models" and isinstance(error.instance, Mapping) and "name" not in error.instance:
-        return _describe_model_mapping(_key_path(error), error.instance)
-    allowed = schema["properties"].get(top_key, {}).get("description") if top_key else None
-    text = f"config key '{_key_path(error)}' has a bad value {excerpt(error.instance)}"
-    if error.validator not in ("oneOf", "anyOf"):
-        # jsonschema's message repeats the value in full: quote it as the excerpt instead.
-        text += f" ({error.message.replace(repr(error.instance), excerpt(error.instance))})"
-    if allowed:
-        text += f". Allowed: {' '.join(str(allowed).split())}"
-    return text + "."
-
-
-_MODEL_SYNTAX = (
-    "write a model as 'name' or 'name:WEIGHTS' (for example alexnet or alexnet:IMAGENET1K_V1), "
-    "or as {name: alexnet, weights: IMAGENET1K_V1}"
-)
-
-
-def _describe_model_mapping(key: str, instance: Mapping[str, Any]) -> str:
-    """A model entry YAML read as a mapping: 'alexnet:' or 'alexnet: V1' without quotes."""
-    if len(instance) == 1:
-        name, weights = next(iter(instance.items()))
-        if weights in ("", None):
-            return f"config key '{key}': {name}: names no weights after the ':'; {_MODEL_SYNTAX}."
-    return f"config key '{key}' has a bad value {excerpt(instance)}; {_MODEL_SYNTAX}."
-
-
-def check_against_schema(config: Mapping[str, Any], schema_path: str | Path) -> None:
-    """Raise one UserError that lists every schema violation, key by key."""
-    schema = yaml.safe_load(Path(schema_path).read_text(encoding="utf-8"))
-    validator = jsonschema.Draft202012Validator(schema)
-    errors = sorted(validator.iter_errors(dict(config)), key=lambda e: list(e.absolute_path))
-    if errors:
-        lines = [_describe(error, schema) for error in errors]
-        raise UserError(
-            "Invalid configuration (config/config.yaml or --config):\n  - " + "\n  - ".join(lines)
-        )
+def run_output_path(model: str, variant: str) -> str:
+    """The per-image file of a run: a classifier's logits, or a CLIP model's embeddings."""
+    kind = "embeddings" if model.startswith(CLIP_SLUG_PREFIX) else "logits"
+    return f"results/{kind}/{model}/{variant}.parquet"
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -181,11 +82,20 @@ def _as_list(value: Any) -> list[Any]:
 
 
 def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
+    name = entry["name"] if isinstance(entry, Mapping) else entry
+    if name.lower().startswith(CLIP_PREFIX):
+        from cifar_zeroshot.clip_names import check_clip_spec, parse_clip_name  # open_clip
+
+        spec = parse_clip_name(name)
+        weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
+        choice = ModelChoice(spec.slug, weights or default_weights, spec.config_name)
+        check_clip_spec(spec, choice.weights)
+        return choice
     if isinstance(entry, Mapping):
         return ModelChoice(entry["name"], entry.get("weights", default_weights))
     name, sep, weights = entry.partition(":")
     if sep and not weights:
-        raise UserError(f"{entry!r} names no weights after the ':'; {_MODEL_SYNTAX}.")
+        raise UserError(f"{entry!r} names no weights after the ':'; {MODEL_SYNTAX}.")
     return ModelChoice(name, weights if sep else default_weights)
 
 
@@ -209,7 +119,8 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     seen: set[str] = set()
     for choice in choices:
         try:
-            model_registry.resolve_weights(choice.name, choice.weights)  # checks the name too
+            if not choice.is_clip:  # CLIP names are checked as they are parsed
+                model_registry.resolve_weights(choice.name, choice.weights)  # the name too
         except UserError as error:
             problems.append(f"config key 'models': {error}")
         if choice.name in seen:
@@ -252,20 +163,49 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     )
     image_count = size if limit is None else limit
     plan = WorkflowPlan(tuple(choices), tuple(variants), image_count)
+    _check_clip_runs(plan, config)
     if not config["linear_probe"]:
         return plan
-    probed, reasons = _probe_ready_models([choice.name for choice in choices])
+    probed, reasons = _probe_ready_models([choice for choice in choices])
     return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
 
 
-def _probe_ready_models(names: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
+def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> None:
+    """Every CLIP model has a variant to run, and the prompts file is sound (both refused now)."""
+    clip = [m for m in plan.models if m.is_clip]
+    if not clip:
+        return
+    if not any(clip[0].runs_variant(v) for v in plan.variants):
+        raise UserError(
+            f"config key 'models': {', '.join(m.config_name for m in clip)} run on the torch "
+            "runtime with their own preprocessing only, and no variant of the config does. Fix: "
+            "add torch to runtime and weights to preprocess."
+        )
+    from cifar_zeroshot.clip_prompts import load_prompts
+
+    try:
+        load_prompts(config["clip_prompts"])
+    except UserError as error:
+        raise UserError(f"config key 'clip_prompts': {error}") from None
+
+
+def _probe_ready_models(
+    choices: list[ModelChoice],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The models whose penultimate features the probe can read, and why each other one not."""
     import torchvision  # only when the probe is on
 
     from cifar_zeroshot.penultimate import check_probe_ready
 
     probed, reasons = [], []
-    for name in names:
+    for choice in choices:
+        name = choice.name
+        if choice.is_clip:
+            reasons.append(
+                f"{choice.config_name} is scored by prompt similarity; the linear probe reads "
+                "the penultimate features of torchvision classifiers only."
+            )
+            continue
         try:
             check_probe_ready(lambda name=name: torchvision.models.get_model(name), name)
         except UserError as error:

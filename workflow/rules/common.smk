@@ -15,13 +15,12 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join([PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
 )
 
-from cifar_zeroshot.workflow_config import (
+from cifar_zeroshot.config_schema import (
     check_against_schema,
     coerce_command_line_values,
-    dataset_size,
     load_config_file,
-    plan_workflow,
 )
+from cifar_zeroshot.workflow_config import dataset_size, plan_workflow
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.test_set_checks import check_built_test_set
 from cifar_zeroshot.workspace_checks import (

@@ -1,10 +1,12 @@
 # Inference stage: one job per (model, variant) -> results/logits/{model}/{variant}.parquet and
 # results/timing/{model}/{variant}.parquet; with the linear probe on, the same pass also writes
-# the penultimate features, results/features/{model}/{variant}/test.parquet.
+# the penultimate features, results/features/{model}/{variant}/test.parquet. A CLIP model's job
+# writes its image embeddings, results/embeddings/{model}/{variant}.parquet, instead of logits.
 # Needs MODEL_WEIGHTS ({model name: weights string}) and PLAN from common.smk. Only the test set
 # (and, for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing
 # the class mapping, the probe's settings or the metrics never reruns a model.
 
+from cifar_zeroshot.clip_names import CLIP_SLUG_PATTERN
 from cifar_zeroshot.onnx_file import exported_inputs
 from cifar_zeroshot.variants import VARIANT_NAME_PATTERN, Variant
 
@@ -59,3 +61,16 @@ if PLAN.probe_runs:
         wildcard_constraints:
             model=PROBED_MODEL_PATTERN,
             variant=PROBE_VARIANT_PATTERN,
+
+
+# A CLIP model's image side: the same job, writing unit image embeddings (clip_text.smk encodes
+# the prompts; the metrics compare the two, so a prompt edit never reruns this).
+use rule inference as clip_inference with:
+    input:
+        test_set=f"data/{config['dataset']}/test_set.npz",
+    output:
+        embeddings="results/embeddings/{model}/{variant}.parquet",
+        timing="results/timing/{model}/{variant}.parquet",
+    wildcard_constraints:
+        model=CLIP_SLUG_PATTERN,
+        variant=VARIANT_NAME_PATTERN,

@@ -1,4 +1,5 @@
-# Metrics stage: every run's stored logits and timing -> accuracy tables (per model, variant and
+# Metrics stage: every run's stored outputs (logits, or a CLIP model's embeddings) and timing ->
+# accuracy tables (per model, variant and
 # scoring method) and results/summary.md. Needs RUNS and MODEL_WEIGHTS (common.smk) and
 # TEST_SET_CHECK_INPUT / TEST_SET_ARCHIVE_MD5 (data.smk); never reruns inference.
 # Before scoring, the test set, the class mapping CSV and every run file are checked against
@@ -6,18 +7,20 @@
 # params), so a copied, restored or edited file stops the metrics instead of being reported.
 
 from cifar_zeroshot.run_verification import requested_run
-from cifar_zeroshot.workflow_config import dataset_size
+from cifar_zeroshot.workflow_config import dataset_size, run_output_path
 
 
 rule metrics:
     input:
         unpack(lambda wildcards: TEST_SET_CHECK_INPUT[config["dataset"]]),
-        logits=[f"results/logits/{model}/{variant}.parquet" for model, variant in RUNS],
+        outputs=[run_output_path(model, variant) for model, variant in RUNS],
         timing=[f"results/timing/{model}/{variant}.parquet" for model, variant in RUNS],
         mapping="results/class_mapping.csv",
         mapping_yaml=config["class_mapping"],
         # The linear probe's scores (probe.smk), for the runs it reads; none when it is off.
         probes=[f"results/probe/{model}/{variant}.parquet" for model, variant in PROBE_RUNS],
+        # Each CLIP model's class prompt embeddings (clip_text.smk).
+        clip_texts=[f"results/clip_text/{model}.parquet" for model in PLAN.clip_models],
     output:
         metrics=report("results/metrics.csv", caption="../report/metrics.rst", category="Metrics"),
         per_class=report(

@@ -1,9 +1,11 @@
 # Report stage: what `snakemake --report results/report.html` shows beside the metrics and plots.
 
+from cifar_zeroshot.workflow_config import run_output_path
+
 
 rule run_info:
     input:
-        logits=[f"results/logits/{model}/{variant}.parquet" for model, variant in RUNS],
+        outputs=[run_output_path(model, variant) for model, variant in RUNS],
         # Only after the metrics rule has verified every run file against the configuration,
         # so no run it refuses is reported here.
         verified="results/metrics.csv",

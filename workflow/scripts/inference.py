@@ -37,6 +37,7 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         gpu_wait_seconds=params.gpu_wait_seconds,
         features_path=_optional_path(outputs, "features"),
         image_set="test" if train_set is None else "train",
+        embeddings_path=_optional_path(outputs, "embeddings"),
     )
     # The progress bar goes to the job's log, beside the logging records; onnxruntime variants
     # have the export as an input.

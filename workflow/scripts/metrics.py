@@ -1,4 +1,4 @@
-"""Snakemake adapter: stored logits + timing -> metrics CSVs and results/summary.md.
+"""Snakemake adapter: stored run outputs + timing -> metrics CSVs and results/summary.md.
 
 Nothing is scored until the test set, the class mapping CSV and every run file are shown to be
 the ones the configuration asks for (test_set_checks, mapping_tables, run_verification).
@@ -13,6 +13,7 @@ from cifar_zeroshot.linear_probe_method import LinearProbeMethod
 from cifar_zeroshot.mapping_tables import check_mapping_matches, read_mapping_csv
 from cifar_zeroshot.mapping_yaml import load_mapping
 from cifar_zeroshot.metrics_tables import tables_for_runs
+from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
 from cifar_zeroshot.run_verification import run_checks
 from cifar_zeroshot.scoring_method import ScoringMethod
 from cifar_zeroshot.summary import write_summary_markdown
@@ -27,7 +28,7 @@ with job_log(snakemake.log[0], snakemake.output):
     test_set = load_configured_test_set(
         inputs.test_set, params.dataset, params.dataset_size, archive_md5, params.limit
     )
-    runs = list(zip(inputs.logits, inputs.timing, strict=True))
+    runs = list(zip(inputs.outputs, inputs.timing, strict=True))
     # First, before torchvision is imported for the mapping's names (seconds).
     stored = read_runs(runs, run_checks(runs, params.requested, test_set))
     groups, mapped_names = read_mapping_csv(inputs.mapping)
@@ -36,6 +37,8 @@ with job_log(snakemake.log[0], snakemake.output):
     methods: list[ScoringMethod] = [ClassMappingMethod(groups, params.pooling)]
     if inputs.probes:
         methods.append(LinearProbeMethod.from_files(inputs.probes))
+    if inputs.clip_texts:
+        methods.append(PromptSimilarityMethod.from_files(inputs.clip_texts))
     tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)

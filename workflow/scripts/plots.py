@@ -3,9 +3,8 @@
 import pandas as pd
 
 from cifar_zeroshot import plots
-from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.plot_parts import save_figure
+from cifar_zeroshot.plot_parts import save_figure, zero_shot_method
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = pd.read_csv(snakemake.input.metrics)
@@ -16,7 +15,7 @@ with job_log(snakemake.log[0], snakemake.output):
     save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed)
     save_figure(plots.per_class_figure(pd.read_csv(snakemake.input.per_class)), out.per_class)
     confusion = pd.read_csv(snakemake.input.confusion)
-    # One matrix per run for the class-mapping method (plots.smk lists these files).
+    # One matrix per run (plots.smk lists these files), for the run's zero-shot method.
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
-        figure = plots.confusion_figure(confusion, model, variant, ClassMappingMethod.name)
-        save_figure(figure, path)
+        method = zero_shot_method(confusion, model, variant)
+        save_figure(plots.confusion_figure(confusion, model, variant, method), path)

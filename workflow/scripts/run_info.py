@@ -4,4 +4,4 @@ from cifar_zeroshot.job_log import job_log
 from cifar_zeroshot.run_info import collect_run_info, write_run_info
 
 with job_log(snakemake.log[0], snakemake.output):
-    write_run_info(snakemake.output[0], collect_run_info(snakemake.config, snakemake.input.logits))
+    write_run_info(snakemake.output[0], collect_run_info(snakemake.config, snakemake.input.outputs))
