@@ -8,10 +8,10 @@ The demo runs untrained torchvision models (initialised from the workflow's fixe
 mode) on the synthetic archive, whose classes differ in colour and stripes. For each model this
 takes the input of its final nn.Linear for the synthetic training and test images (preprocessed
 as for weights 'none': shortest side 256, centre crop 224, ImageNet mean and std), fits the probe
-and prints its test accuracy (for the features as float32 and rounded to float16, as the
-workflow stores them), with what shows whether the features still carry the images'
-differences: how many features are zero for every image (dead ReLUs), how many are constant,
-the features' effective rank, and the share of their variance that lies between classes.
+and prints its test accuracy (for the features as float32, as the workflow stores them, and
+rounded to float16), with what shows whether the features still carry the images' differences:
+how many features are zero for every image (dead ReLUs), how many are constant, the features'
+effective rank, and the share of their variance that lies between classes.
 
 It prints what it measured and asserts nothing.
 """

@@ -93,5 +93,5 @@ def test_mapping_edits_rerun_no_probe_and_probe_settings_rerun_no_model(probe_ru
     mapping.write_text(mapping.read_text() + "\n# edited\n")
     jobs = planned_jobs(workdir)
     assert "metrics" in jobs and not set(jobs) & (MODEL_JOBS | {"linear_probe"})
-    jobs = planned_jobs(workdir, "--config", "linear_probe_max_iterations=50")
+    jobs = planned_jobs(workdir, "--config", "linear_probe_max_iterations=40")
     assert jobs.get("linear_probe") == 1 and not set(jobs) & MODEL_JOBS

@@ -9,8 +9,6 @@ import logging
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.features_io import read_features
 from cifar_zeroshot.linear_probe import fit_probe, probe_scores
@@ -68,8 +66,8 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
     timing = read_timing(inputs.train_timing)
     if timing.facts != train.facts:
         raise _refuse(inputs.train_timing, f"is not the timing of {inputs.train_features}")
-    fit = fit_probe(train.values.astype(np.float32), train.labels, settings)
-    scores = probe_scores(fit, test.values.astype(np.float32))
+    fit = fit_probe(train.values, train.labels, settings)
+    scores = probe_scores(fit, test.values)
     summary = timing.summary
     record = ProbeRecord(
         regularisation=fit.regularisation,
