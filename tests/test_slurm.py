@@ -49,6 +49,7 @@ RUN_ARGS = (
     "--config",
     "limit=40",
     "threads=1",
+    "linear_probe=false",  # the probe's jobs are tested apart (test_linear_probe_workflow.py)
     f"models=[{','.join(MODELS)}]",
 )
 # Seconds. The SLURM plugin may hang and ignore SIGTERM (e.g. when its status command fails),

@@ -92,11 +92,52 @@ def test_all_violations_are_reported_at_once():
             {"dataset": "synthetic", "synthetic_images_per_class": 5, "limit": 51},
             r"'limit': 51 is more than the 50 test images of dataset 'synthetic'",
         ),
+        (
+            {"linear_probe": True, "dataset": "synthetic", "synthetic_train_images_per_class": 0},
+            r"'linear_probe': the probe is fitted on the training set, and synthetic_train",
+        ),
+        ({"models": ["clip:ViT-B-33/openai"]}, r"unknown architecture 'ViT-B-33'.*ViT-B-32"),
+        ({"models": ["clip:ViT-B-32/opena"]}, r"ViT-B-32 has no pretrained tag 'opena'.*openai"),
+        ({"models": ["clip:ViT-B-32"]}, r"names no architecture and pretrained tag"),
+        (
+            {"models": ["clip:RN50/openai"], "weights": "IMAGENET1K_V1"},
+            r"Weights 'IMAGENET1K_V1' do not fit CLIP model clip:RN50/openai",
+        ),
+        (
+            {"models": ["clip:RN50/openai"], "runtime": ["onnxruntime"]},
+            r"clip:RN50/openai run on the torch runtime with their own preprocessing only",
+        ),
+        (
+            {"models": ["clip:RN50/openai"], "clip_prompts": "config/nope.yaml"},
+            r"config key 'clip_prompts': .*nope.yaml",
+        ),
     ],
 )
 def test_semantic_problems_name_key_and_fix(overrides, expected):
     with pytest.raises(UserError, match=expected):
         plan_workflow(_with_defaults(_config(**overrides)))
+
+
+def test_the_probe_reads_classifiers_that_end_in_a_linear_layer_and_says_why_not_others():
+    config = _with_defaults(
+        _config(
+            models=["alexnet", "squeezenet1_1", "clip:ViT-B-32/openai"],
+            linear_probe=True,
+            runtime=["torch", "onnxruntime"],
+            weights="none",
+        )
+    )
+    plan = plan_workflow(config)
+    assert plan.probed_models == ("alexnet",)
+    assert plan.probe_runs == [("alexnet", "fp32")]  # no probe on the exported model
+    squeezenet, clip = plan.unprobed_reasons
+    assert "squeezenet1_1's final layer is AdaptiveAvgPool2d, not a linear classifier" in squeezenet
+    assert "clip:ViT-B-32/openai is scored by prompt similarity" in clip
+    # The CLIP model runs on torch with its own preprocessing only.
+    assert ("clip-ViT-B-32.openai", "fp32") in plan.runs
+    assert ("clip-ViT-B-32.openai", "fp32-onnxruntime") not in plan.runs
+    assert plan.clip_models == ["clip-ViT-B-32.openai"]
+    assert plan_workflow({**config, "linear_probe": False}).probe_runs == []
 
 
 def test_models_carry_their_own_weights_and_variants_multiply():
