@@ -9,7 +9,9 @@
 #      synthetic data): facts, GPU slot, memory figures, fp32-vs-bf16 differences;
 #   5. ResNet50 fp32 on ONNX Runtime's CUDA execution provider against torch fp32 (or the
 #      refusal that names onnxruntime-gpu, where only the CPU build is installed);
-#   6. the whole default workflow through snakemake (bench/workflow_timing.py), fp32 and
+#   6. the linear probe's training-set job against the test-set job (rate ratio, >= 0.9 wanted),
+#      a CLIP image job where open_clip is installed, and the probe's fit on the GPU and CPU;
+#   7. the whole default workflow through snakemake (bench/workflow_timing.py), fp32 and
 #      bf16-compile, 10,000 images: wall time and each job's phases and GPU energy. Needs
 #      snakemake on the machine (carried wheels); about 2 more minutes.
 # Everything is logged to $OUT/gpu_check.log; JSON results go to $OUT (at most 8 files come back).
@@ -142,6 +144,63 @@ with tempfile.TemporaryDirectory() as tmp:
         a, b = logits["fp32"], logits["fp32-onnxruntime"]
         print(f"max |diff| {np.abs(a - b).max():.3g}, argmax agreement "
               f"{np.mean(a.argmax(1) == b.argmax(1)):.4f}")
+PY
+  echo "== linear probe and CLIP on the GPU: training-set rate against the test set's, the fit"
+  python3 - "$OUT" <<'PY'
+import dataclasses, json, sys, tempfile, time
+from pathlib import Path
+import numpy as np, torch
+from cifar_zeroshot.inference import run_inference
+from cifar_zeroshot.inference_request import InferenceRequest
+from cifar_zeroshot.linear_probe import fit_probe
+from cifar_zeroshot.probe_settings import ProbeSettings
+from cifar_zeroshot.variants import Variant
+
+out, report = Path(sys.argv[1]), {}
+rng = np.random.default_rng(0)
+with tempfile.TemporaryDirectory() as tmp:
+    tmp = Path(tmp)
+    for name, n in (("test", 10_000), ("train", 50_000)):
+        np.savez(tmp / f"{name}.npz", images=rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8),
+                 labels=(np.arange(n) % 10).astype(np.uint8))
+    models = ["alexnet", "resnet50"]
+    try:
+        import open_clip  # noqa: F401
+        models.append("clip-ViT-B-32.openai")
+    except ImportError:
+        print("open_clip is not importable here: the CLIP image job is skipped")
+    for model in models:
+        for variant in (Variant("bf16"),):
+            base = InferenceRequest(
+                model=model, weights="none", variant=variant, test_set=tmp / "test.npz",
+                dataset="synthetic", logits_path=tmp / "l.parquet", timing_path=tmp / "t.parquet",
+                limit=None, batch_size=256, device="cuda", threads=8, warmup_batches=2,
+                gpu_lock_dir=tmp / "locks", gpu_wait_seconds=None)
+            if model.startswith("clip-"):
+                jobs = {"test": dataclasses.replace(base, logits_path=None, embeddings_path=tmp / "e.parquet")}
+            else:
+                jobs = {
+                    "test": dataclasses.replace(base, features_path=tmp / "f.parquet"),
+                    "train": dataclasses.replace(base, logits_path=None, features_path=tmp / "ft.parquet",
+                                                 test_set=tmp / "train.npz", image_set="train"),
+                }
+            rates = {}
+            for job, request in jobs.items():
+                summary = run_inference(request).summary
+                rates[job] = summary.images_per_second
+                report[f"{model}/{variant.name}/{job}"] = dataclasses.asdict(summary)
+            text = ", ".join(f"{job} {rate:,.0f} img/s" for job, rate in rates.items())
+            ratio = rates["train"] / rates["test"] if "train" in rates else None
+            print(f"{model} {variant.name}: {text}" + (f"; train/test {ratio:.2f}" if ratio else ""))
+    features = torch.randn(50_000, 2048, generator=torch.Generator().manual_seed(0)).relu().numpy()
+    labels = np.arange(50_000) % 10
+    settings = ProbeSettings(0.2, (0.1, 0.01, 0.001, 0.0001, 0.00001), 50, 0)
+    for device in ("cuda", "cpu"):
+        begin = time.perf_counter()
+        fit = fit_probe(features, labels, settings, device=device)
+        print(f"probe fit 50,000 x 2048 on {device}: {time.perf_counter() - begin:.1f} s")
+        report[f"probe_fit_{device}_seconds"] = fit.seconds
+(out / "probe_clip_check.json").write_text(json.dumps(report, indent=2, default=str))
 PY
   echo "== the whole default workflow, as a user runs it (10,000 synthetic images, untrained)"
   # The GPU machine has no snakemake: carry its wheels (docs/performance.md says how).

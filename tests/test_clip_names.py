@@ -15,7 +15,7 @@ from cifar_zeroshot.clip_names import (
     untrained_weights,
 )
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.models import classification_model_names
+from cifar_zeroshot.model_names import classification_model_names
 
 PRETRAINED = open_clip.list_pretrained()
 

@@ -80,6 +80,8 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
         "probe_train_images",
         "probe_fit_seconds",
         "probe_train_images_per_second",
+        "probe_train_host_peak_rss_mb",
+        "probe_train_torch_peak_allocated_mb",
         *OLD_METRICS_COLUMNS[figures_end:energy],
         "gpu_energy_joules",
         "images_per_joule",

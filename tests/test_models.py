@@ -11,10 +11,12 @@ import torchvision
 from torchvision.models import ResNet50_Weights, SqueezeNet1_1_Weights
 
 from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.models import (
-    cached_weights_path,
+from cifar_zeroshot.model_names import (
     check_model_name,
     classification_model_names,
+)
+from cifar_zeroshot.models import (
+    cached_weights_path,
     load_model,
     resolve_weights,
     weights_label,
@@ -143,3 +145,36 @@ def test_untrained_model_needs_no_file_and_is_repeatable(hub_dir: Path) -> None:
     for (key, a), b in zip(first.state_dict().items(), second.state_dict().values(), strict=True):
         assert torch.equal(a, b), key
     assert not (hub_dir / "checkpoints").exists()
+
+
+@pytest.mark.parametrize(
+    "weights", ["DEFAULT", "IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V2", "none", "NONE"]
+)
+def test_the_catalog_resolves_weights_as_torchvision_does(weights: str) -> None:
+    from cifar_zeroshot.model_names import resolved_weights_label
+
+    expected = weights_label(resolve_weights("resnet50", weights))
+    assert resolved_weights_label("resnet50", weights) == expected
+
+
+def test_planning_reads_names_from_the_cache_without_importing_torch(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    check = (
+        "import sys; from cifar_zeroshot.model_names import resolved_weights_label as label; "
+        "print(label('resnet50', 'DEFAULT'), 'torch' in sys.modules)"
+    )
+    env = {**os.environ, "CIFAR_ZEROSHOT_CACHE": str(tmp_path)}
+    runs = [
+        subprocess.run(
+            [sys.executable, "-c", check], env=env, capture_output=True, text=True, check=True
+        ).stdout.split()
+        for _ in range(2)
+    ]
+    # The first run reads torchvision (and caches it); the second reads only the cache.
+    assert runs == [
+        ["ResNet50_Weights.IMAGENET1K_V2", "True"],
+        ["ResNet50_Weights.IMAGENET1K_V2", "False"],
+    ]
+    assert len(list(tmp_path.glob("torchvision-*-models.json"))) == 1

@@ -23,6 +23,12 @@ from dataclasses import dataclass
 
 import open_clip
 
+from cifar_zeroshot.clip_slugs import (
+    ARCHITECTURE_PATTERN,
+    CLIP_PREFIX,
+    CLIP_SLUG_PATTERN,
+    TAG_PATTERN,
+)
 from cifar_zeroshot.errors import UserError
 
 __all__ = [
@@ -36,11 +42,8 @@ __all__ = [
     "untrained_weights",
 ]
 
-CLIP_PREFIX = "clip:"
-_ARCHITECTURE = r"[A-Za-z0-9_-]+"
-_TAG = r"[A-Za-z0-9_]+"
-# A Snakemake wildcard constraint: matches exactly the slugs of ClipSpec.
-CLIP_SLUG_PATTERN = rf"clip-{_ARCHITECTURE}\.{_TAG}"
+_ARCHITECTURE = ARCHITECTURE_PATTERN
+_TAG = TAG_PATTERN
 _SLUG = re.compile(rf"clip-(?P<architecture>{_ARCHITECTURE})\.(?P<tag>{_TAG})")
 _SYNTAX = "write clip:<architecture>/<pretrained tag>, for example clip:ViT-B-32/openai"
 _LIST_HINT = (

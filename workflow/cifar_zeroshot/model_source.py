@@ -14,12 +14,12 @@ import torch
 import torchvision
 from torchvision.models import WeightsEnum
 
+from cifar_zeroshot.clip_slugs import is_clip_slug
 from cifar_zeroshot.forward_loading import ModelLoader
 from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.models import resolve_weights, weights_label
 from cifar_zeroshot.penultimate import WithFeatures
 from cifar_zeroshot.preprocess import PreprocessSpec, spec_for
-from cifar_zeroshot.workflow_config import CLIP_SLUG_PREFIX
 
 
 @dataclass(frozen=True)
@@ -56,7 +56,7 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
 
 def model_source(request: InferenceRequest, model_loader: ModelLoader) -> ModelSource:
     """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
-    if request.model.startswith(CLIP_SLUG_PREFIX):
+    if is_clip_slug(request.model):
         return _clip_source(request)
     weights = resolve_weights(request.model, request.weights)  # checks the model name too
     if request.features_path is not None:

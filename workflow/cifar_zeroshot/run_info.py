@@ -29,6 +29,8 @@ PACKAGES: tuple[str, ...] = (
     "pyarrow",
     "matplotlib",
     "nvidia-ml-py",
+    "onnxruntime",
+    "open-clip-torch",
 )
 
 

@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 
+from cifar_zeroshot.clip_slugs import is_clip_slug
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.model_names import resolved_weights_label
 from cifar_zeroshot.run_facts import RunFacts
 from cifar_zeroshot.scoring_method import RunOutputs
 from cifar_zeroshot.test_set_checks import ConfiguredTestSet
-from cifar_zeroshot.workflow_config import CLIP_SLUG_PREFIX
 
 
 @dataclass(frozen=True)
@@ -42,14 +43,12 @@ def requested_run(
     model: str, weights: str, variant: str, dataset: str, limit: int | None
 ) -> RequestedRun:
     """The job for a model as configured (``weights`` as written: DEFAULT, a member, none)."""
-    if model.startswith(CLIP_SLUG_PREFIX):
+    if is_clip_slug(model):
         from cifar_zeroshot.clip_names import clip_weights_label, spec_from_slug  # open_clip
 
         label = clip_weights_label(spec_from_slug(model), weights)
     else:
-        from cifar_zeroshot.models import resolve_weights, weights_label  # imports torchvision
-
-        label = weights_label(resolve_weights(model, weights))
+        label = resolved_weights_label(model, weights)
     return RequestedRun(model, label, variant, dataset, limit)
 
 

@@ -12,13 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.choices import CIFAR10_TEST_IMAGES
+from cifar_zeroshot.clip_slugs import CLIP_PREFIX, is_clip_slug
 from cifar_zeroshot.config_schema import MODEL_SYNTAX
 from cifar_zeroshot.errors import UserError
+from cifar_zeroshot.model_names import weights_member
 from cifar_zeroshot.variants import Variant, variants_from_config
-
-# As clip_names has them (imported lazily: open_clip takes a second to import).
-CLIP_PREFIX = "clip:"
-CLIP_SLUG_PREFIX = "clip-"
 
 
 @dataclass(frozen=True)
@@ -73,7 +71,7 @@ class WorkflowPlan:
 
 def run_output_path(model: str, variant: str) -> str:
     """The per-image file of a run: a classifier's logits, or a CLIP model's embeddings."""
-    kind = "embeddings" if model.startswith(CLIP_SLUG_PREFIX) else "logits"
+    kind = "embeddings" if is_clip_slug(model) else "logits"
     return f"results/{kind}/{model}/{variant}.parquet"
 
 
@@ -107,7 +105,6 @@ def dataset_size(config: Mapping[str, Any]) -> int:
 
 def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
-    from cifar_zeroshot import models as model_registry  # torchvision import: only when needed
 
     problems: list[str] = []
     choices = []
@@ -120,7 +117,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     for choice in choices:
         try:
             if not choice.is_clip:  # CLIP names are checked as they are parsed
-                model_registry.resolve_weights(choice.name, choice.weights)  # the name too
+                weights_member(choice.name, choice.weights)  # the model's name too
         except UserError as error:
             problems.append(f"config key 'models': {error}")
         if choice.name in seen:
@@ -200,11 +197,7 @@ def _probe_ready_models(
     probed, reasons = [], []
     for choice in choices:
         name = choice.name
-        if choice.is_clip:
-            reasons.append(
-                f"{choice.config_name} is scored by prompt similarity; the linear probe reads "
-                "the penultimate features of torchvision classifiers only."
-            )
+        if choice.is_clip:  # scored by prompt similarity: no probe, by design (docs/clip.md)
             continue
         try:
             check_probe_ready(lambda name=name: torchvision.models.get_model(name), name)

@@ -3,7 +3,7 @@
 # SHA-256). Needs PLAN and MODEL_WEIGHTS (common.smk). Its only trigger is the model (the
 # wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
 
-from cifar_zeroshot.models import resolve_weights, weights_label
+from cifar_zeroshot.model_names import resolved_weights_label
 from cifar_zeroshot.onnx_file import EXPORT_PATH, remove_damaged_exports
 
 # A damaged export (size or digest unlike its record) is deleted before the job graph is built,
@@ -32,6 +32,6 @@ rule export_onnx:
     params:
         # Resolved ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2"): other weights re-export,
         # another spelling of the same ones does not.
-        weights=lambda wc: weights_label(resolve_weights(wc.model, MODEL_WEIGHTS[wc.model])),
+        weights=lambda wc: resolved_weights_label(wc.model, MODEL_WEIGHTS[wc.model]),
     script:
         "../scripts/export_onnx.py"
