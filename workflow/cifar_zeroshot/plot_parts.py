@@ -13,9 +13,7 @@ from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
 
 from cifar_zeroshot.atomic import atomic_path
-from cifar_zeroshot.class_mapping_method import ClassMappingMethod
-from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
-from cifar_zeroshot.scoring_methods import method_class
+from cifar_zeroshot.scoring_methods import ZERO_SHOT_METHODS, method_class
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +26,6 @@ def save_figure(figure: Figure, path: str | Path) -> None:
     with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
     log.info("drew %s", path)
-
-
-# The methods that score without training on CIFAR-10, one per model family.
-ZERO_SHOT_METHODS = (ClassMappingMethod.name, PromptSimilarityMethod.name)
 
 
 def zero_shot_method(frame: pd.DataFrame, model: str, variant: str) -> str:

@@ -28,6 +28,7 @@ from cifar_zeroshot.plot_parts import (
     scores_text,
     several_methods,
 )
+from cifar_zeroshot.scoring_methods import accuracy_title
 
 # metrics column -> legend text (what the figure means), in MiB.
 MEMORY_SERIES: dict[str, str] = {
@@ -131,7 +132,7 @@ def accuracy_figure(metrics: pd.DataFrame) -> Figure:
     ax.grid(axis="x", alpha=0.3)
     figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
     ax.set_xlabel("accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval")
-    ax.set_title(f"Zero-shot CIFAR-10 accuracy ({scores_text(metrics)})")
+    ax.set_title(f"{accuracy_title(metrics['method'])} ({scores_text(metrics)})")
     return figure
 
 

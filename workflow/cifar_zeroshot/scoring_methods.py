@@ -1,5 +1,7 @@
 """Every scoring method this workflow knows, in the order their columns appear in metrics.csv."""
 
+from collections.abc import Iterable
+
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.linear_probe_method import LinearProbeMethod
 from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
@@ -29,3 +31,13 @@ SETTING_COLUMNS: tuple[str, ...] = tuple(
 FIGURE_COLUMNS: tuple[str, ...] = tuple(
     dict.fromkeys(column for method in METHODS for column in method.figure_columns)
 )
+
+
+# The methods that score without training on CIFAR-10 (the linear probe is trained on it).
+ZERO_SHOT_METHODS: tuple[str, ...] = (ClassMappingMethod.name, PromptSimilarityMethod.name)
+
+
+def accuracy_title(methods: Iterable[str]) -> str:
+    """ "Zero-shot CIFAR-10 accuracy", unless a method trained on CIFAR-10 is among them."""
+    zero_shot = set(methods) <= set(ZERO_SHOT_METHODS)
+    return "Zero-shot CIFAR-10 accuracy" if zero_shot else "CIFAR-10 accuracy"

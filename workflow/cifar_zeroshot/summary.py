@@ -6,7 +6,7 @@ from pathlib import Path
 import pandas as pd
 
 from cifar_zeroshot.atomic import atomic_path
-from cifar_zeroshot.scoring_methods import method_class
+from cifar_zeroshot.scoring_methods import accuracy_title, method_class
 
 log = logging.getLogger(__name__)
 
@@ -59,9 +59,10 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
     if metrics.empty:
         return "No runs.\n"
     first = metrics.iloc[0]
+    images = int(first["images"])
     header = (
-        f"Zero-shot CIFAR-10 accuracy on **{first['dataset']}** ({int(first['images'])} test "
-        f"images), {_methods_text(metrics)}; "
+        f"{accuracy_title(metrics['method'])} on **{first['dataset']}** ({images} test images), "
+        f"{_methods_text(metrics)}; "
         "95 % Wilson intervals in brackets; timings exclude warm-up batches."
     )
     several_methods = metrics["method"].nunique() > 1
