@@ -103,10 +103,8 @@ def dataset_size(config: Mapping[str, Any]) -> int:
     return CIFAR10_TEST_IMAGES
 
 
-def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
-    """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
-
-    problems: list[str] = []
+def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[ModelChoice]:
+    """The models as configured; each bad or repeated name goes to ``problems``."""
     choices = []
     for entry in config["models"]:
         try:
@@ -126,6 +124,13 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
                 "(run other weights under another configuration)."
             )
         seen.add(choice.name)
+    return choices
+
+
+def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
+    """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
+    problems: list[str] = []
+    choices = _model_choices(config, problems)
     limit, size = config["limit"], dataset_size(config)
     if limit is not None and limit > size:
         problems.append(
@@ -163,7 +168,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     _check_clip_runs(plan, config)
     if not config["linear_probe"]:
         return plan
-    probed, reasons = _probe_ready_models([choice for choice in choices])
+    probed, reasons = _probe_ready_models(choices)
     return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
 
 
