@@ -43,7 +43,7 @@ def test_probe_fit_timing_reports_each_width_and_the_float16_difference(tmp_path
         (16, "float32"),
     ]
     for row in rows:
-        assert row["images"] == 400 and row["seconds"] > 0
+        assert row["images"] == 400 and row["seconds"] > 0 and row["cpu_seconds"] > 0
         assert row["budget_ratio"] == row["seconds"] / 60
         assert row["regularisation"] in (0.1, 0.01) and len(row["validation_accuracies"]) == 2
         assert all(0 <= n <= 20 for n in row["search_iterations"])
