@@ -100,7 +100,8 @@ def test_a_probe_record_with_other_fields_is_refused(probe_file):
     metadata = dict(table.schema.metadata)
     metadata[PROBE_METADATA_KEY] = b'{"regularisation": 0.1}'
     pq.write_table(table.replace_schema_metadata(metadata), path)
-    with pytest.raises(UserError, match="probe record with other fields than this workflow"):
+    match = "records a probe record in another layout than this workflow writes .missing: "
+    with pytest.raises(UserError, match=match):
         read_probe_scores(path)
 
 

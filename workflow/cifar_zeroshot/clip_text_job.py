@@ -20,6 +20,7 @@ from cifar_zeroshot.atomic import atomic_path
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
 from cifar_zeroshot.parquet_rows import metadata_json, open_parquet
+from cifar_zeroshot.run_facts import dataclass_from_mapping
 
 log = logging.getLogger(__name__)
 
@@ -36,11 +37,7 @@ class TextRecord:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], path: Path) -> "TextRecord":
-        if set(raw) != set(cls.__dataclass_fields__):
-            raise UserError(
-                f"{path} holds a text record this workflow did not write. Delete it and rerun."
-            )
-        return cls(**raw)
+        return dataclass_from_mapping(cls, raw, path, "a text record")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from cifar_zeroshot.atomic import atomic_path
-from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
 from cifar_zeroshot.parquet_rows import (
     METADATA_KEY,
@@ -25,7 +24,7 @@ from cifar_zeroshot.parquet_rows import (
     open_parquet,
     read_rows,
 )
-from cifar_zeroshot.run_facts import RunFacts
+from cifar_zeroshot.run_facts import RunFacts, dataclass_from_mapping
 
 PROBE_METADATA_KEY = b"cifar_zeroshot_probe"
 SCORES_LAYOUT = RowsLayout("scores", pa.float32(), len(CIFAR10_CLASSES))
@@ -56,14 +55,7 @@ class ProbeRecord:
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], path: Path) -> "ProbeRecord":
-        expected = set(cls.__dataclass_fields__)
-        if set(raw) != expected:
-            raise UserError(
-                f"{path} holds a probe record with other fields than this workflow writes "
-                f"(missing {sorted(expected - set(raw))}, unknown {sorted(set(raw) - expected)}). "
-                "Delete it and rerun snakemake."
-            )
-        return cls(**raw)
+        return dataclass_from_mapping(cls, raw, path, "a probe record")
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,9 @@ from cifar_zeroshot.errors import UserError
 T = TypeVar("T")
 
 
-def _from_mapping(cls: type[T], raw: Mapping[str, Any], source: str | Path, what: str) -> T:
+def dataclass_from_mapping(
+    cls: type[T], raw: Mapping[str, Any], source: str | Path, what: str
+) -> T:
     """Build ``cls`` from decoded JSON; a file of another layout is refused, naming the keys."""
     names = {field.name for field in dataclasses.fields(cls)}  # type: ignore[arg-type]
     missing, unknown = sorted(names - set(raw)), sorted(set(raw) - names)
@@ -64,7 +66,7 @@ class RunFacts:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str | Path) -> Self:
-        return _from_mapping(cls, raw, source, "run facts")
+        return dataclass_from_mapping(cls, raw, source, "run facts")
 
     def with_batch_size(self, batch_size: int) -> Self:
         return dataclasses.replace(self, batch_size=batch_size)
@@ -104,7 +106,7 @@ class TimingSummary:
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str | Path) -> Self:
-        return _from_mapping(cls, raw, source, "a timing summary")
+        return dataclass_from_mapping(cls, raw, source, "a timing summary")
 
 
 def field_names(cls: type) -> tuple[str, ...]:
