@@ -14,13 +14,8 @@ import numpy as np
 
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.probe_io import ProbeTable, read_probe_scores
+from cifar_zeroshot.scoring import MIB, table_figure
 from cifar_zeroshot.scoring_method import MethodScores, RunOutputs
-
-_MIB = 2**20
-
-
-def _number(value: float | None, unit: float = 1.0) -> float:
-    return np.nan if value is None else value / unit
 
 
 @dataclass(frozen=True)
@@ -73,10 +68,10 @@ class LinearProbeMethod:
             "probe_validation_top1": record.validation_accuracy,
             "probe_train_images": float(record.train_images),
             "probe_fit_seconds": record.fit_seconds,
-            "probe_train_images_per_second": _number(record.train_images_per_second),
-            "probe_train_host_peak_rss_mb": record.train_host_peak_rss_bytes / _MIB,
-            "probe_train_torch_peak_allocated_mb": _number(
-                record.train_torch_peak_allocated_bytes, _MIB
+            "probe_train_images_per_second": table_figure(record.train_images_per_second),
+            "probe_train_host_peak_rss_mb": table_figure(record.train_host_peak_rss_bytes, MIB),
+            "probe_train_torch_peak_allocated_mb": table_figure(
+                record.train_torch_peak_allocated_bytes, MIB
             ),
         }
         settings = {"probe_regularisation": f"{record.regularisation:g}"}

@@ -7,7 +7,6 @@ one block per model and variant.
 """
 
 import logging
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,14 +19,13 @@ from cifar_zeroshot.csv_output import write_csv
 from cifar_zeroshot.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
 from cifar_zeroshot.gpu_energy import images_per_joule
 from cifar_zeroshot.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
-from cifar_zeroshot.scoring import confusion_matrix, share, wilson_interval
+from cifar_zeroshot.scoring import MIB, confusion_matrix, share, table_figure, wilson_interval
 from cifar_zeroshot.scoring_method import ScoringMethod
 from cifar_zeroshot.scoring_methods import FIGURE_COLUMNS, SETTING_COLUMNS
 
 log = logging.getLogger(__name__)
 
 TOP_CONFUSIONS = 5  # ImageNet classes listed per CIFAR-10 class
-_MIB = 2**20
 
 # Copied from the timing summary as they are.
 _SUMMARY_COLUMNS = (
@@ -113,10 +111,6 @@ class MetricsTables:
         write_csv(self.top_confusions, top_confusions_csv)
 
 
-def _number(value: float | None) -> float:
-    return math.nan if value is None else float(value)
-
-
 def metrics_row(result: MethodResult) -> dict[str, Any]:
     """One row of metrics.csv; the columns of other methods are left out (empty)."""
     facts, summary, n = result.run.facts, result.run.summary, len(result.predicted)
@@ -137,12 +131,12 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
     row.update(result.figures)
     row["agreement_with_fp32"] = result.agreement_with_fp32
     for column in _SUMMARY_COLUMNS:
-        row[column] = _number(getattr(summary, column))
-    row["images_per_joule"] = _number(
+        row[column] = table_figure(getattr(summary, column))
+    row["images_per_joule"] = table_figure(
         images_per_joule(summary.timed_images, summary.gpu_energy_joules)
     )
     for column, field in _MEMORY_COLUMNS.items():
-        row[column] = _number(getattr(summary, field)) / _MIB
+        row[column] = table_figure(getattr(summary, field), MIB)
     return row
 
 

@@ -94,6 +94,14 @@ def share(successes: int, trials: int) -> float:
     return successes / trials if trials else math.nan
 
 
+MIB = 2**20  # the tables state memory in MiB
+
+
+def table_figure(value: float | None, unit: float = 1.0) -> float:
+    """value / unit for a table cell; NaN (an empty cell) where the figure does not apply."""
+    return math.nan if value is None else float(value) / unit
+
+
 def imagenet_to_cifar(groups: Sequence[np.ndarray]) -> np.ndarray:
     """[1000] CIFAR-10 class of each ImageNet class, -1 where it belongs to no group."""
     lookup = np.full(NUM_IMAGENET_CLASSES, -1, dtype=np.int64)
