@@ -10,11 +10,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
-from cifar_zeroshot.yaml_reading import StrictLoader, excerpt, yaml_problem
+from cifar_zeroshot.yaml_reading import excerpt, read_yaml_file
 
 __all__ = ["ClipPrompts", "load_prompts", "prompts_digest"]
 
@@ -46,23 +44,12 @@ def prompts_digest(prompts: ClipPrompts) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(
-            f"CLIP prompts file {path} not found: create it (the repository ships "
-            "config/clip_prompts.yaml) or point the configuration at your file."
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(
-            f"cannot read CLIP prompts file {path} ({error}); make it a readable UTF-8 YAML file."
-        ) from None
-    try:
-        return yaml.load(text, Loader=StrictLoader)
-    except yaml.YAMLError as error:
-        raise UserError(
-            f"CLIP prompts file {path}: invalid YAML{yaml_problem(error)}; fix the syntax there."
-        ) from None
+    return read_yaml_file(
+        path,
+        "CLIP prompts file",
+        "create it (the repository ships config/clip_prompts.yaml) or point the configuration "
+        "at your file",
+    )
 
 
 def _template_problem(number: int, template: Any) -> str | None:

@@ -10,7 +10,7 @@ from cifar_zeroshot.class_mapping import ClassMapping, MappedClass
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.labels import CIFAR10_CLASSES
 from cifar_zeroshot.mapping_entry import Problems, parse_class
-from cifar_zeroshot.yaml_reading import StrictLoader
+from cifar_zeroshot.yaml_reading import read_yaml_file
 
 __all__ = ["load_mapping"]
 
@@ -39,21 +39,13 @@ def _yaml_error_text(path: Path, error: yaml.YAMLError) -> str:
 
 
 def _read_yaml(path: Path) -> Any:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(
-            f"class mapping file {path} not found: create it (the repository ships "
-            "config/class_mapping.yaml) or point the config key class_mapping at your file"
-        ) from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(
-            f"cannot read class mapping file {path} ({error}); make it a readable UTF-8 YAML file"
-        ) from None
-    try:
-        return yaml.load(text, Loader=StrictLoader)
-    except yaml.YAMLError as error:
-        raise UserError(_yaml_error_text(path, error)) from None
+    return read_yaml_file(
+        path,
+        "class mapping file",
+        "create it (the repository ships config/class_mapping.yaml) or point the config key "
+        "class_mapping at your file",
+        lambda error: _yaml_error_text(path, error),
+    )
 
 
 # --- the whole file ------------------------------------------------------------------------------

@@ -7,9 +7,13 @@ excerpt of a value, however large the value is.
 """
 
 import reprlib
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import yaml
+
+from cifar_zeroshot.errors import UserError
 
 _EXCERPT = reprlib.Repr()
 _EXCERPT.maxstring = 60
@@ -85,3 +89,32 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
     problem = getattr(error, "problem", None) or str(error)
     return f"{where}: {problem}"
+
+
+def read_yaml_file(
+    path: Path,
+    what: str,
+    missing_fix: str,
+    invalid_text: Callable[[yaml.YAMLError], str] | None = None,
+) -> Any:
+    """A project YAML file (``what``, e.g. "class mapping file"), read with StrictLoader.
+
+    A missing or unreadable file, or invalid YAML, is a UserError naming the file and the fix;
+    ``invalid_text`` words the invalid-YAML message where the file's own hint helps.
+    """
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} not found: {missing_fix}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(
+            f"cannot read {what} {path} ({error}); make it a readable UTF-8 YAML file"
+        ) from None
+    try:
+        return yaml.load(text, Loader=StrictLoader)
+    except yaml.YAMLError as error:
+        if invalid_text is not None:
+            raise UserError(invalid_text(error)) from None
+        raise UserError(
+            f"{what} {path}: invalid YAML{yaml_problem(error)}; fix the syntax there"
+        ) from None
