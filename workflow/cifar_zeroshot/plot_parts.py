@@ -97,6 +97,43 @@ def hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str)
     ax.grid(axis="x", alpha=0.3)
 
 
+def interval_bars(
+    ax: Axes,
+    y: np.ndarray,
+    values: np.ndarray,
+    interval: tuple[np.ndarray, np.ndarray],
+    colour: str,
+    label: str,
+) -> None:
+    """Horizontal bars of percentages with their 95 % intervals as error bars. Each value is
+    written past its interval's end, so the error bar does not cross it; a missing value is an
+    empty bar marked "n/a"."""
+    low, high = interval
+    bars = ax.barh(
+        y,
+        np.where(np.isfinite(values), values, 0.0),
+        height=0.4,
+        color=colour,
+        xerr=np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)]),
+        error_kw={"ecolor": "black", "capsize": 3, "elinewidth": 1},
+        label=label,
+    )
+    for bar, value, end in zip(bars, values, high, strict=True):
+        text = f"{value:.1f}" if np.isfinite(value) else "n/a"
+        x = end + 1 if np.isfinite(end) else 1
+        ax.text(x, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
+
+
+def percent_axes(ax: Axes, labels: list[str], xlabel: str) -> None:
+    """The 0-100 % axis (with room for the values), one row per label, first at the top."""
+    ax.set_xlim(0, 112)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    ax.set_xlabel(xlabel)
+
+
 def annotated_heatmap(
     ax: Axes, colours: np.ndarray, texts: list[list[str]], cmap: str, vmax: float
 ) -> AxesImage:

@@ -22,6 +22,8 @@ from cifar_zeroshot.plot_parts import (
     bar_height_figure,
     device_title,
     hbar,
+    interval_bars,
+    percent_axes,
     row_labels,
     run_labels,
     runs_only,
@@ -105,33 +107,13 @@ def accuracy_figure(metrics: pd.DataFrame) -> Figure:
     ax = figure.subplots()
     y = np.arange(len(labels))
     for offset, (k, colour) in zip((-0.2, 0.2), ((1, COLOURS[0]), (5, COLOURS[2])), strict=True):
-        values = 100 * metrics[f"top{k}"].to_numpy(float)
-        low = 100 * metrics[f"top{k}_ci_low"].to_numpy(float)
-        high = 100 * metrics[f"top{k}_ci_high"].to_numpy(float)
-        bars = ax.barh(
-            y + offset,
-            values,
-            height=0.4,
-            color=colour,
-            xerr=np.vstack([values - low, high - values]),
-            error_kw={"ecolor": "black", "capsize": 3, "elinewidth": 1},
-            label=f"top-{k}",
+        values, low, high = (
+            100 * metrics[column].to_numpy(float)
+            for column in (f"top{k}", f"top{k}_ci_low", f"top{k}_ci_high")
         )
-        # Labels sit past the upper CI end, so the error bar does not cross them.
-        for bar, value, end in zip(bars, values, high, strict=True):
-            ax.text(
-                end + 1,
-                bar.get_y() + bar.get_height() / 2,
-                f"{value:.1f}",
-                va="center",
-                fontsize=8,
-            )
-    ax.set_xlim(0, 112)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x", alpha=0.3)
-    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    ax.set_xlabel("accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval")
+        interval_bars(ax, y + offset, values, (low, high), colour, f"top-{k}")
+    xlabel = "accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval"
+    percent_axes(ax, labels, xlabel)
     ax.set_title(f"{accuracy_title(metrics['method'])} ({scores_text(metrics)})")
     return figure
 

@@ -10,7 +10,13 @@ from matplotlib.figure import Figure
 
 from cifar_zeroshot.class_mapping_method import ClassMappingMethod
 from cifar_zeroshot.linear_probe_method import LinearProbeMethod
-from cifar_zeroshot.plot_parts import COLOURS, bar_height_figure, run_labels
+from cifar_zeroshot.plot_parts import (
+    COLOURS,
+    bar_height_figure,
+    interval_bars,
+    percent_axes,
+    run_labels,
+)
 
 _SERIES = (
     (ClassMappingMethod.name, "zero-shot (class mapping)", COLOURS[0]),
@@ -27,32 +33,15 @@ def probe_vs_zero_shot_figure(metrics: pd.DataFrame) -> Figure:
     figure = bar_height_figure(2 * len(labels) + 1)
     ax = figure.subplots()
     y = np.arange(len(labels))
+    keys = list(zip(runs["model"], runs["variant"], strict=True))
     for offset, (method, legend, colour) in zip((-0.2, 0.2), _SERIES, strict=True):
-        by_run = rows[rows["method"] == method].set_index(["model", "variant"])
-        keys = list(zip(runs["model"], runs["variant"], strict=True))
+        by_run = rows[rows["method"] == method].set_index(["model", "variant"]).reindex(keys)
         values, low, high = (
-            100 * by_run.reindex(keys)[column].to_numpy(float)
+            100 * by_run[column].to_numpy(float)
             for column in ("top1", "top1_ci_low", "top1_ci_high")
         )
-        shown = np.where(np.isfinite(values), values, 0.0)
-        bars = ax.barh(
-            y + offset,
-            shown,
-            height=0.4,
-            color=colour,
-            xerr=np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)]),
-            error_kw={"ecolor": "black", "capsize": 3, "elinewidth": 1},
-            label=legend,
-        )
-        for bar, value, end in zip(bars, values, high, strict=True):
-            text = f"{value:.1f}" if np.isfinite(value) else "n/a"
-            x = end + 1 if np.isfinite(end) else 1
-            ax.text(x, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
-    ax.set_xlim(0, 112)
-    ax.set_yticks(y, labels)
-    ax.invert_yaxis()
-    ax.grid(axis="x", alpha=0.3)
-    figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
-    ax.set_xlabel("top-1 accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson")
+        interval_bars(ax, y + offset, values, (low, high), colour, legend)
+    xlabel = "top-1 accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson"
+    percent_axes(ax, labels, xlabel)
     ax.set_title("What the features know (linear probe) beside what the label mapping gets")
     return figure
