@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 from filelock import FileLock
-from workflow_runner import SMALL_CONFIG, copy_workflow, snakemake
+from workflow_runner import SMALL_CONFIG, copy_finished_run, copy_workflow, snakemake
 
 
 @pytest.fixture(scope="session")
@@ -31,6 +31,4 @@ def _pristine_small_run(tmp_path_factory, worker_id) -> Path:
 @pytest.fixture
 def finished_small_run(_pristine_small_run, tmp_path) -> Path:
     """A private copy of a finished SMALL_CONFIG run (file times kept, so nothing is stale)."""
-    workdir = tmp_path / "finished"
-    shutil.copytree(_pristine_small_run, workdir, symlinks=True)
-    return workdir
+    return copy_finished_run(_pristine_small_run, tmp_path / "finished")

@@ -9,6 +9,7 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
+from cifar_zeroshot.inference_request import InferenceRequest
 from cifar_zeroshot.logits_io import LogitsWriter, write_timing
 from cifar_zeroshot.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.scoring_method import MethodScores, RunOutputs
@@ -44,6 +45,31 @@ def make_facts(model: str = "resnet", variant: str = "fp32", **overrides: Any) -
         test_set_sha256="5e" * 32,
     )
     return dataclasses.replace(facts, **overrides)
+
+
+def cpu_request(
+    model: str, test_set: Path, out: Path, variant: Variant | None = None, **changes: Any
+) -> InferenceRequest:
+    """An untrained CPU inference job on a synthetic test set, its files under ``out`` named as
+    the workflow names them; ``changes`` replace any field."""
+    variant = variant or Variant("fp32")
+    request = InferenceRequest(
+        model=model,
+        weights="none",
+        variant=variant,
+        test_set=test_set,
+        dataset="synthetic",
+        logits_path=out / "logits" / model / f"{variant.name}.parquet",
+        timing_path=out / "timing" / model / f"{variant.name}.parquet",
+        limit=None,
+        batch_size=8,
+        device="cpu",
+        threads=2,
+        warmup_batches=1,
+        gpu_lock_dir=out / "locks",
+        gpu_wait_seconds=None,
+    )
+    return dataclasses.replace(request, **changes)
 
 
 def make_summary(seed: int = 0, **overrides: Any) -> TimingSummary:

@@ -5,14 +5,13 @@ Image job, text job, prompt-similarity scoring, plots and the report, on the fin
 """
 
 import csv
-import shutil
 
 import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 import yaml
-from workflow_runner import SMALL_CONFIG, planned_jobs, snakemake, write_config
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
 from cifar_zeroshot.embeddings_io import read_embeddings
 
@@ -35,8 +34,7 @@ IMAGE_JOBS = {"inference", "clip_inference"}
 
 @pytest.fixture(scope="module")
 def clip_run(tmp_path_factory, _pristine_small_run):
-    workdir = tmp_path_factory.mktemp("clip") / "run"
-    shutil.copytree(_pristine_small_run, workdir, symlinks=True)
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("clip") / "run")
     (workdir / "test-prompts.yaml").write_text(yaml.safe_dump(PROMPTS))
     config = {
         **SMALL_CONFIG,

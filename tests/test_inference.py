@@ -2,7 +2,6 @@
 
 import dataclasses
 import json
-from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +10,7 @@ import pytest
 import torch
 import torchvision
 from PIL import Image
+from run_files import cpu_request
 
 from cifar_zeroshot import host_memory, inference
 from cifar_zeroshot.errors import UserError
@@ -56,23 +56,7 @@ def test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _request(test_set: Path, out: Path, **changes) -> InferenceRequest:
-    request = InferenceRequest(
-        model=MODEL,
-        weights="none",
-        variant=Variant("fp32"),
-        test_set=test_set,
-        dataset="synthetic",
-        logits_path=out / "logits" / MODEL / "fp32.parquet",
-        timing_path=out / "timing" / MODEL / "fp32.parquet",
-        limit=None,
-        batch_size=BATCH,
-        device="cpu",
-        threads=2,
-        warmup_batches=1,
-        gpu_lock_dir=out / "locks",
-        gpu_wait_seconds=None,
-    )
-    return replace(request, **changes)
+    return dataclasses.replace(cpu_request(MODEL, test_set, out, batch_size=BATCH), **changes)
 
 
 def _files(folder: Path) -> list[Path]:

@@ -6,11 +6,10 @@ the whole probe path without real weights.
 """
 
 import csv
-import shutil
 
 import numpy as np
 import pytest
-from workflow_runner import SMALL_CONFIG, planned_jobs, snakemake, write_config
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
 from cifar_zeroshot.features_io import read_features
 from cifar_zeroshot.probe_io import read_probe_scores
@@ -26,8 +25,7 @@ MODEL_JOBS = {"inference", "inference_with_features", "train_features"}
 
 @pytest.fixture(scope="module")
 def probe_run(tmp_path_factory, _pristine_small_run):
-    workdir = tmp_path_factory.mktemp("probe") / "run"
-    shutil.copytree(_pristine_small_run, workdir, symlinks=True)
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("probe") / "run")
     write_config(workdir, PROBE_CONFIG)
     return workdir, snakemake(workdir)
 
@@ -75,8 +73,7 @@ def test_the_probe_equals_an_independent_scikit_learn_fit_on_the_stored_features
 
 
 def test_mapping_edits_rerun_no_probe_and_probe_settings_rerun_no_model(probe_run, tmp_path):
-    workdir = tmp_path / "copy"
-    shutil.copytree(probe_run[0], workdir, symlinks=True)
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
     mapping = workdir / "config/class_mapping.yaml"
     mapping.write_text(mapping.read_text() + "\n# edited\n")
     jobs = planned_jobs(workdir)

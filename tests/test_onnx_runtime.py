@@ -13,6 +13,7 @@ import numpy as np
 import onnxruntime
 import pytest
 import torch
+from run_files import cpu_request
 
 from cifar_zeroshot import onnx_file
 from cifar_zeroshot.errors import UserError
@@ -62,22 +63,7 @@ def test_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _request(test_set: Path, out: Path, variant: Variant) -> InferenceRequest:
-    return InferenceRequest(
-        model=MODEL,
-        weights="none",
-        variant=variant,
-        test_set=test_set,
-        dataset="synthetic",
-        logits_path=out / "logits" / MODEL / f"{variant.name}.parquet",
-        timing_path=out / "timing" / MODEL / f"{variant.name}.parquet",
-        limit=None,
-        batch_size=BATCH,
-        device="cpu",
-        threads=2,
-        warmup_batches=1,
-        gpu_lock_dir=out / "locks",
-        gpu_wait_seconds=None,
-    )
+    return cpu_request(MODEL, test_set, out, variant, batch_size=BATCH)
 
 
 def test_export_writes_one_file_and_a_record_of_it(exported: Path) -> None:

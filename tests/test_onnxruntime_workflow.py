@@ -4,13 +4,12 @@ Starts from the session's finished small run (its data and class mapping are reu
 squeezenet1_1, untrained, in fp32 on torch and on ONNX Runtime: one export, two inference jobs.
 """
 
-import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import SMALL_CONFIG, planned_jobs, snakemake, write_config
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
 from cifar_zeroshot.logits_io import read_logits, read_timing
 from cifar_zeroshot.onnx_file import record_path
@@ -64,8 +63,7 @@ with job_log(snakemake.log[0], snakemake.output):
 
 @pytest.fixture(scope="module")
 def workdir(_pristine_small_run, tmp_path_factory) -> Path:
-    workdir = tmp_path_factory.mktemp("onnxruntime") / "run"
-    shutil.copytree(_pristine_small_run, workdir, symlinks=True)
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("onnxruntime") / "run")
     write_config(workdir, CONFIG)
     snakemake(workdir, METRICS)
     return workdir
@@ -74,9 +72,7 @@ def workdir(_pristine_small_run, tmp_path_factory) -> Path:
 @pytest.fixture
 def own_copy(workdir, tmp_path) -> Path:
     """A private copy of the finished run (file times kept, so nothing is stale)."""
-    copy = tmp_path / "copy"
-    shutil.copytree(workdir, copy, symlinks=True)
-    return copy
+    return copy_finished_run(workdir, tmp_path / "copy")
 
 
 def test_onnxruntime_logits_agree_with_torch_fp32_in_the_same_files(workdir):

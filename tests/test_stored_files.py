@@ -16,12 +16,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 import yaml
+from run_files import cpu_request
 from workflow_runner import REPO, SMALL_CONFIG, snakemake, write_config
 
 from cifar_zeroshot.errors import UserError
 from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.variants import Variant
 from cifar_zeroshot.workflow_config import plan_workflow
 
 MODEL = "mobilenet_v3_small"
@@ -71,21 +70,14 @@ def test_files_put_back_from_a_run_with_another_limit_are_refused(finished_small
     workdir = finished_small_run
     run_info = (workdir / "results/run_info.yaml").stat().st_mtime_ns
     # The files a run with limit 20 wrote, put back over those of this run (limit null).
-    stale = InferenceRequest(
-        model=MODEL,
-        weights="none",
-        variant=Variant("fp32"),
-        test_set=workdir / TEST_SET,
-        dataset="synthetic",
-        logits_path=tmp_path / "stale/logits.parquet",
-        timing_path=tmp_path / "stale/timing.parquet",
+    stale = cpu_request(
+        MODEL,
+        workdir / TEST_SET,
+        tmp_path / "stale",
         limit=20,
         batch_size=16,
-        device="cpu",
         threads=1,
         warmup_batches=0,
-        gpu_lock_dir=tmp_path / "locks",
-        gpu_wait_seconds=None,
     )
     run_inference(stale)
     shutil.copyfile(stale.logits_path, workdir / LOGITS)

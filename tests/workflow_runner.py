@@ -38,6 +38,12 @@ def copy_workflow(destination: Path, config: dict | None = None) -> Path:
     return destination
 
 
+def copy_finished_run(source: Path, destination: Path) -> Path:
+    """A private copy of a finished run; file times are kept, so nothing in it is stale."""
+    shutil.copytree(source, destination, symlinks=True)
+    return destination
+
+
 def write_config(workdir: Path, config: dict) -> None:
     (workdir / "test-config.yaml").write_text(yaml.safe_dump(config))
 
