@@ -7,6 +7,7 @@ bash workflow/envs/setup-venv.sh
 export PATH="$PWD/.venv/bin:$PATH"
 ruff check .
 ruff format --check .
+lint-imports  # the import rule between the subpackages (pyproject.toml)
 snakefmt --check Snakefile workflow/rules
 snakemake --lint --configfile config/presets/demo.yaml
 # Two workers by default (the CI machine's two cores); PYTEST_WORKERS=0 runs in one process.

@@ -43,16 +43,16 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from cifar_zeroshot.choices import DEVICES, PRECISIONS
-from cifar_zeroshot.device_setup import cpu_name, set_precision
-from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.logits_io import LogitsWriter
-from cifar_zeroshot.onnx_export import export_onnx
-from cifar_zeroshot.onnx_forward import onnx_forward
-from cifar_zeroshot.preprocess import preprocess_batch, spec_for
-from cifar_zeroshot.run_facts import RunFacts
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.core.choices import DEVICES, PRECISIONS
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.inference.job import run_inference
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for
+from cifar_zeroshot.records.logits import LogitsWriter
+from cifar_zeroshot.records.run_facts import RunFacts
+from cifar_zeroshot.runtimes.device_setup import cpu_name, set_precision
+from cifar_zeroshot.runtimes.onnx_export import export_onnx
+from cifar_zeroshot.runtimes.onnx_forward import onnx_forward
 
 FORWARD_KINDS = ("nchw", "channels_last", "compile", "onnxruntime")
 LAB_REPORT_BATCH = 50

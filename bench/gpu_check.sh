@@ -46,7 +46,7 @@ COMPILE_LIMIT_S="${COMPILE_LIMIT_S:-150}"
   python3 - <<'PY'
 import numpy as np, torch
 from torchvision.models import ResNet50_Weights, Swin_T_Weights
-from cifar_zeroshot.preprocess import preprocess_batch, spec_for
+from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for
 images = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (64, 32, 32, 3), dtype=np.uint8))
 for weights in (None, ResNet50_Weights.IMAGENET1K_V2, Swin_T_Weights.IMAGENET1K_V1):
     for protocol in ("weights", "labreport"):
@@ -63,10 +63,10 @@ PY
 import dataclasses, json, sys, tempfile
 from pathlib import Path
 import numpy as np
-from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.logits_io import read_logits, read_timing
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.inference.job import run_inference
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.records.logits import read_logits, read_timing
+from cifar_zeroshot.core.variants import Variant
 
 out = Path(sys.argv[1])
 rng = np.random.default_rng(0)
@@ -112,12 +112,12 @@ PY
 import tempfile
 from pathlib import Path
 import numpy as np
-from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.logits_io import read_logits
-from cifar_zeroshot.onnx_export import export_onnx
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.inference.job import run_inference
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.records.logits import read_logits
+from cifar_zeroshot.runtimes.onnx_export import export_onnx
+from cifar_zeroshot.core.variants import Variant
 
 with tempfile.TemporaryDirectory() as tmp:
     tmp = Path(tmp)
@@ -150,11 +150,11 @@ PY
 import dataclasses, json, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
-from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.linear_probe import fit_probe
-from cifar_zeroshot.probe_settings import ProbeSettings
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.inference.job import run_inference
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.methods.probe.fit import fit_probe
+from cifar_zeroshot.methods.probe.settings import ProbeSettings
+from cifar_zeroshot.core.variants import Variant
 
 out, report = Path(sys.argv[1]), {}
 rng = np.random.default_rng(0)

@@ -28,8 +28,8 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from cifar_zeroshot.linear_probe import fit_probe, probe_scores  # noqa: E402
-from cifar_zeroshot.probe_settings import ProbeSettings  # noqa: E402
+from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores  # noqa: E402
+from cifar_zeroshot.methods.probe.settings import ProbeSettings  # noqa: E402
 
 BUDGET_S = 60.0
 CLASSES = 10

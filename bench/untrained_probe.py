@@ -28,13 +28,13 @@ import torch
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from cifar_zeroshot.cifar_archive import read_test_batch, read_train_batches  # noqa: E402
-from cifar_zeroshot.errors import UserError  # noqa: E402
-from cifar_zeroshot.linear_probe import fit_probe, probe_scores  # noqa: E402
-from cifar_zeroshot.models import load_model  # noqa: E402
-from cifar_zeroshot.preprocess import preprocess_batch, spec_for  # noqa: E402
-from cifar_zeroshot.probe_settings import ProbeSettings  # noqa: E402
-from cifar_zeroshot.synthetic import write_synthetic_archive  # noqa: E402
+from cifar_zeroshot.core.errors import UserError  # noqa: E402
+from cifar_zeroshot.data.archive import read_test_batch, read_train_batches  # noqa: E402
+from cifar_zeroshot.data.synthetic import write_synthetic_archive  # noqa: E402
+from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores  # noqa: E402
+from cifar_zeroshot.methods.probe.settings import ProbeSettings  # noqa: E402
+from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for  # noqa: E402
+from cifar_zeroshot.models.torchvision_models import load_model  # noqa: E402
 
 # The final nn.Linear of each model: the probe's features are its input.
 FINAL_LINEAR = {

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
-from cifar_zeroshot.logits_io import read_timing  # noqa: E402
+from cifar_zeroshot.records.logits import read_timing  # noqa: E402
 
 COPIED = ("Snakefile", "workflow", "config", "profiles")
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from cifar_zeroshot.labels import CIFAR10_CLASSES
-from cifar_zeroshot.synthetic import write_synthetic_archive
+from cifar_zeroshot.core.labels import CIFAR10_CLASSES
+from cifar_zeroshot.data.synthetic import write_synthetic_archive
 
 DIR = "cifar-10-batches-bin"
 META_TEXT = ("\n".join(CIFAR10_CLASSES) + "\n\n").encode()

@@ -9,11 +9,11 @@ from typing import Any, ClassVar
 import numpy as np
 import pandas as pd
 
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.logits_io import LogitsWriter, write_timing
-from cifar_zeroshot.run_facts import RunFacts, TimingSummary
-from cifar_zeroshot.scoring_method import MethodScores, RunOutputs
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.records.logits import LogitsWriter, write_timing
+from cifar_zeroshot.records.run_facts import RunFacts, TimingSummary
 
 # Class k pools ImageNet classes 10k and 10k+1; everything from 100 up is unmapped.
 GROUPS = [np.array([10 * k, 10 * k + 1]) for k in range(10)]

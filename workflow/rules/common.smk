@@ -15,15 +15,15 @@ os.environ.update(
     PYTHONPATH=os.pathsep.join([PACKAGE_DIR, *filter(None, [os.environ.get("PYTHONPATH")])])
 )
 
-from cifar_zeroshot.config_schema import (
+from cifar_zeroshot.config.schema import (
     check_against_schema,
     coerce_command_line_values,
     load_config_file,
 )
-from cifar_zeroshot.workflow_config import dataset_size, plan_workflow
-from cifar_zeroshot.errors import UserError
-from cifar_zeroshot.test_set_checks import check_built_test_set
-from cifar_zeroshot.workspace_checks import (
+from cifar_zeroshot.config.planning import dataset_size, plan_workflow
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.test_set_checks import check_built_test_set
+from cifar_zeroshot.config.workspace import (
     LOGITS_BYTES_PER_IMAGE,
     check_cuda_for_local_jobs,
     check_free_space,

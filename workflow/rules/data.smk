@@ -1,24 +1,24 @@
 # Data stage: the CIFAR-10 binary archive (or a synthetic stand-in) -> data/{dataset}/test_set.npz
 # and, for the linear probe, data/{dataset}/train_set.npz.
 
-from cifar_zeroshot import cifar_archive
-from cifar_zeroshot.checksums import md5_sidecar_path
+from cifar_zeroshot.data import archive
+from cifar_zeroshot.data.checksums import md5_sidecar_path
 
-_SYNTHETIC_ARCHIVE = f"data/synthetic/{cifar_archive.CIFAR10_ARCHIVE_NAME}"
+_SYNTHETIC_ARCHIVE = f"data/synthetic/{archive.CIFAR10_ARCHIVE_NAME}"
 _SYNTHETIC_MD5 = str(md5_sidecar_path(_SYNTHETIC_ARCHIVE))
 
 
 # What test_set reads per dataset: the archive, and for synthetic the sidecar holding its
 # expected MD5 (the real archive's MD5 and size are fixed constants).
 _TEST_SET_INPUT = {
-    "cifar10": {"archive": cifar_archive.CIFAR10_ARCHIVE_PATH},
+    "cifar10": {"archive": archive.CIFAR10_ARCHIVE_PATH},
     "synthetic": {
         "archive": _SYNTHETIC_ARCHIVE,
         "md5": _SYNTHETIC_MD5,
     },
 }
 _TEST_SET_CHECKSUM = {
-    "cifar10": (cifar_archive.CIFAR10_MD5, cifar_archive.CIFAR10_ARCHIVE_BYTES),
+    "cifar10": (archive.CIFAR10_MD5, archive.CIFAR10_ARCHIVE_BYTES),
     "synthetic": (None, None),
 }
 # What a rule that checks the test set reads (metrics): the .npz and, for synthetic, the
@@ -35,7 +35,7 @@ TEST_SET_ARCHIVE_MD5 = {dataset: md5 for dataset, (md5, _) in _TEST_SET_CHECKSUM
 # rule and the checksum is still verified by test_set.
 rule download_cifar10:
     output:
-        cifar_archive.CIFAR10_ARCHIVE_PATH,
+        archive.CIFAR10_ARCHIVE_PATH,
     log:
         "logs/data/download_cifar10.log",
     retries: 0
@@ -43,9 +43,9 @@ rule download_cifar10:
     conda:
         "../envs/benchmark.yaml"
     params:
-        url=cifar_archive.CIFAR10_URL,
-        md5=cifar_archive.CIFAR10_MD5,
-        size=cifar_archive.CIFAR10_ARCHIVE_BYTES,
+        url=archive.CIFAR10_URL,
+        md5=archive.CIFAR10_MD5,
+        size=archive.CIFAR10_ARCHIVE_BYTES,
     script:
         "../scripts/download_cifar10.py"
 

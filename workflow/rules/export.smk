@@ -3,8 +3,8 @@
 # SHA-256). Needs PLAN and MODEL_WEIGHTS (common.smk). Its only trigger is the model (the
 # wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
 
-from cifar_zeroshot.model_names import resolved_weights_label
-from cifar_zeroshot.onnx_file import EXPORT_PATH, remove_damaged_exports
+from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH, remove_damaged_exports
 
 # A damaged export (size or digest unlike its record) is deleted before the job graph is built,
 # so that the next job that needs it finds it missing and it is exported first; never in a

@@ -6,9 +6,9 @@
 # (and, for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing
 # the class mapping, the probe's settings or the metrics never reruns a model.
 
-from cifar_zeroshot.clip_slugs import CLIP_SLUG_PATTERN
-from cifar_zeroshot.onnx_file import exported_inputs
-from cifar_zeroshot.variants import VARIANT_NAME_PATTERN, Variant
+from cifar_zeroshot.models.clip_slugs import CLIP_SLUG_PATTERN
+from cifar_zeroshot.runtimes.onnx_file import exported_inputs
+from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN, Variant
 
 
 rule inference:

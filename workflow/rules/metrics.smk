@@ -6,8 +6,8 @@
 # the configuration (the test set and the mapping YAML are inputs for that, the requested runs
 # params), so a copied, restored or edited file stops the metrics instead of being reported.
 
-from cifar_zeroshot.run_verification import requested_run
-from cifar_zeroshot.workflow_config import dataset_size, run_output_path
+from cifar_zeroshot.report.verification import requested_run
+from cifar_zeroshot.config.planning import dataset_size, run_output_path
 
 
 rule metrics:

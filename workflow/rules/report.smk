@@ -1,6 +1,6 @@
 # Report stage: what `snakemake --report results/report.html` shows beside the metrics and plots.
 
-from cifar_zeroshot.workflow_config import run_output_path
+from cifar_zeroshot.config.planning import run_output_path
 
 
 rule run_info:

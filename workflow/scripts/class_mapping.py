@@ -2,10 +2,10 @@
 
 import logging
 
-from cifar_zeroshot.class_mapping import mapping_description, mapping_warnings
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.mapping_tables import write_mapping_csv, write_mapping_summary
-from cifar_zeroshot.mapping_yaml import load_mapping
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.mapping.definition import mapping_description, mapping_warnings
+from cifar_zeroshot.mapping.tables import write_mapping_csv, write_mapping_summary
+from cifar_zeroshot.mapping.yaml_file import load_mapping
 
 log = logging.getLogger(__name__)
 

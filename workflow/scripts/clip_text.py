@@ -2,8 +2,8 @@
 
 import torch
 
-from cifar_zeroshot.clip_text_job import run_text_job
-from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.methods.clip.text_job import run_text_job
 
 with job_log(snakemake.log[0], snakemake.output):
     torch.set_num_threads(snakemake.threads)

@@ -1,7 +1,7 @@
 """Snakemake adapter: download the CIFAR-10 binary archive and verify its checksum."""
 
-from cifar_zeroshot.download import download_archive
-from cifar_zeroshot.job_log import job_log
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.data.download import download_archive
 
 with job_log(snakemake.log[0], snakemake.output):
     download_archive(

@@ -4,9 +4,9 @@ import logging
 from contextlib import redirect_stdout
 from pathlib import Path
 
-from cifar_zeroshot.device_setup import set_threads
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.onnx_export import export_onnx
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.runtimes.device_setup import set_threads
+from cifar_zeroshot.runtimes.onnx_export import export_onnx
 
 with job_log(snakemake.log[0], snakemake.output) as stream, redirect_stdout(stream):
     # The exporter reports its steps on stdout, which belongs in the job's log; its graph

@@ -4,10 +4,10 @@ features Parquet files. The rule train_features runs it over the training set fo
 
 from pathlib import Path
 
-from cifar_zeroshot.inference import run_inference
-from cifar_zeroshot.inference_request import InferenceRequest
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.variants import Variant
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.inference.job import run_inference
+from cifar_zeroshot.inference.request import InferenceRequest
 
 
 def _optional_path(files, name: str) -> Path | None:

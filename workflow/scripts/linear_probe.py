@@ -4,9 +4,9 @@ from pathlib import Path
 
 import torch
 
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.probe_job import ProbeInputs, run_probe
-from cifar_zeroshot.probe_settings import ProbeSettings
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.methods.probe.job import ProbeInputs, run_probe
+from cifar_zeroshot.methods.probe.settings import ProbeSettings
 
 with job_log(snakemake.log[0], snakemake.output):
     torch.set_num_threads(snakemake.threads)

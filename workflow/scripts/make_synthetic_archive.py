@@ -1,7 +1,7 @@
 """Snakemake adapter: write the deterministic synthetic stand-in archive and its .md5 sidecar."""
 
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.synthetic import write_synthetic_archive
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.data.synthetic import write_synthetic_archive
 
 with job_log(snakemake.log[0], snakemake.output):
     write_synthetic_archive(

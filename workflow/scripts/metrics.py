@@ -4,20 +4,20 @@ Nothing is scored until the test set, the class mapping CSV and every run file a
 the ones the configuration asks for (test_set_checks, mapping_tables, run_verification).
 """
 
-from cifar_zeroshot.checksums import read_md5_sidecar
-from cifar_zeroshot.class_mapping_method import ClassMappingMethod
-from cifar_zeroshot.evaluation import read_runs
-from cifar_zeroshot.imagenet_classes import all_imagenet_names
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.linear_probe_method import LinearProbeMethod
-from cifar_zeroshot.mapping_tables import check_mapping_matches, read_mapping_csv
-from cifar_zeroshot.mapping_yaml import load_mapping
-from cifar_zeroshot.metrics_tables import tables_for_runs
-from cifar_zeroshot.prompt_similarity_method import PromptSimilarityMethod
-from cifar_zeroshot.run_verification import run_checks
-from cifar_zeroshot.scoring_method import ScoringMethod
-from cifar_zeroshot.summary import write_summary_markdown
-from cifar_zeroshot.test_set_checks import load_configured_test_set
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.data.checksums import read_md5_sidecar
+from cifar_zeroshot.data.test_set_checks import load_configured_test_set
+from cifar_zeroshot.mapping.imagenet_classes import all_imagenet_names
+from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_csv
+from cifar_zeroshot.mapping.yaml_file import load_mapping
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
+from cifar_zeroshot.methods.interface import ScoringMethod
+from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+from cifar_zeroshot.report.evaluation import read_runs
+from cifar_zeroshot.report.metrics_tables import tables_for_runs
+from cifar_zeroshot.report.summary import write_summary_markdown
+from cifar_zeroshot.report.verification import run_checks
 
 with job_log(snakemake.log[0], snakemake.output):
     inputs, params = snakemake.input, snakemake.params
@@ -33,7 +33,7 @@ with job_log(snakemake.log[0], snakemake.output):
     stored = read_runs(runs, run_checks(runs, params.requested, test_set))
     groups, mapped_names = read_mapping_csv(inputs.mapping)
     check_mapping_matches(inputs.mapping, groups, mapped_names, load_mapping(inputs.mapping_yaml))
-    # The scoring methods to evaluate every run with (see cifar_zeroshot.scoring_method).
+    # The scoring methods to evaluate every run with (see cifar_zeroshot.methods.interface).
     methods: list[ScoringMethod] = [ClassMappingMethod(groups, params.pooling)]
     if inputs.probes:
         methods.append(LinearProbeMethod.from_files(inputs.probes))

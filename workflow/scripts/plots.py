@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cifar_zeroshot import plots
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.plot_parts import save_figure, zero_shot_method
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.plot_parts import save_figure, zero_shot_method
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = pd.read_csv(snakemake.input.metrics)

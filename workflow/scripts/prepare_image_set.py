@@ -1,10 +1,10 @@
 """Snakemake adapter: verify an archive and save its test batch (or, for the rule train_set, its
 five training batches) as data/<dataset>/test_set.npz (train_set.npz)."""
 
-from cifar_zeroshot.checksums import read_md5_sidecar
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.test_set import prepare_test_set
-from cifar_zeroshot.train_set import prepare_train_set
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.data.checksums import read_md5_sidecar
+from cifar_zeroshot.data.test_set import prepare_test_set
+from cifar_zeroshot.data.train_set import prepare_train_set
 
 with job_log(snakemake.log[0], snakemake.output):
     # The synthetic archive has no fixed checksum: it is checked against its sidecar instead.

@@ -2,9 +2,9 @@
 
 import pandas as pd
 
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.plot_parts import save_figure
-from cifar_zeroshot.probe_plot import probe_vs_zero_shot_figure
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.report.plot_parts import save_figure
+from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = pd.read_csv(snakemake.input.metrics)

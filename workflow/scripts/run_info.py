@@ -1,7 +1,7 @@
 """Snakemake adapter: the configuration and software versions -> results/run_info.yaml."""
 
-from cifar_zeroshot.job_log import job_log
-from cifar_zeroshot.run_info import collect_run_info, write_run_info
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.report.run_info import collect_run_info, write_run_info
 
 with job_log(snakemake.log[0], snakemake.output):
     write_run_info(snakemake.output[0], collect_run_info(snakemake.config, snakemake.input.outputs))

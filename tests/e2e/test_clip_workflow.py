@@ -1,0 +1,113 @@
+"""The CLIP path end to end, offline: an untrained CLIP model beside a classifier.
+
+Image job, text job, prompt-similarity scoring, plots and the report, on the finished small run
+(its classifier is not rerun) with a two-template prompts file to keep the text job short.
+"""
+
+import csv
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+import yaml
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
+
+from cifar_zeroshot.records.embeddings import read_embeddings
+
+pytestmark = pytest.mark.e2e
+
+CLIP = "clip:ViT-B-32/openai"
+SLUG = "clip-ViT-B-32.openai"
+PROMPTS = {
+    "templates": ["a photo of a {}.", "a blurry photo of the {}."],
+    "classes": {
+        name: name
+        for name in [
+            "airplane", "automobile", "bird", "cat", "deer",
+            "dog", "frog", "horse", "ship", "truck",
+        ]
+    },
+}  # fmt: skip
+IMAGE_JOBS = {"inference", "clip_inference"}
+
+
+@pytest.fixture(scope="module")
+def clip_run(tmp_path_factory, _pristine_small_run):
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("clip") / "run")
+    (workdir / "test-prompts.yaml").write_text(yaml.safe_dump(PROMPTS))
+    config = {
+        **SMALL_CONFIG,
+        "models": [*SMALL_CONFIG["models"], CLIP],
+        "clip_prompts": "test-prompts.yaml",
+    }
+    write_config(workdir, config)
+    # The classifier's run is finished: only the CLIP jobs and what reads them are planned.
+    jobs = planned_jobs(workdir)
+    assert jobs.get("clip_inference") == 1 and jobs.get("clip_text") == 1
+    assert "inference" not in jobs
+    snakemake(workdir)
+    return workdir
+
+
+def _metrics(workdir):
+    with open(workdir / "results/metrics.csv", newline="") as handle:
+        return {(row["model"], row["method"]): row for row in csv.DictReader(handle)}
+
+
+def test_clip_rows_sit_beside_the_classifier_with_their_own_columns(clip_run):
+    metrics = _metrics(clip_run)
+    assert set(metrics) == {
+        ("mobilenet_v3_small", "class_mapping"),
+        (SLUG, "prompt_similarity"),
+    }
+    row = metrics[SLUG, "prompt_similarity"]
+    assert row["weights"] == "none" and row["prompt_templates"] == "2"
+    for empty in ("pooling", "top1_max_logit", "unrestricted_top1", "outside_mapped_share"):
+        assert row[empty] == "", empty
+    for filled in ("top1", "top1_ci_low", "top5", "images_per_second", "host_peak_rss_mb"):
+        assert row[filled] != "", filled
+    summary = (clip_run / "results/summary.md").read_text()
+    assert f"| {SLUG} | fp32 | prompt_similarity |" in summary
+    for plot in ("accuracy_vs_speed", "accuracy", "speed", f"confusion/{SLUG}-fp32"):
+        assert (clip_run / f"results/plots/{plot}.png").stat().st_size > 0
+
+
+def test_scores_equal_an_independent_numpy_computation(clip_run):
+    images = read_embeddings(clip_run / f"results/embeddings/{SLUG}/fp32.parquet")
+    table = pq.read_table(clip_run / f"results/clip_text/{SLUG}.parquet")
+    text = np.array(table.column("embedding").to_pylist(), dtype=np.float64)
+    image = images.values.astype(np.float64)
+    image /= np.linalg.norm(image, axis=1, keepdims=True)
+    text /= np.linalg.norm(text, axis=1, keepdims=True)
+    predicted = np.argmax(image @ text.T, axis=1)
+    assert float(_metrics(clip_run)[SLUG, "prompt_similarity"]["top1"]) == pytest.approx(
+        np.mean(predicted == images.labels)
+    )
+    confusion = pd.read_csv(clip_run / "results/confusion.csv")
+    counts = confusion[(confusion["model"] == SLUG)].pivot(
+        index="true_class", columns="predicted_class", values="count"
+    )
+    classes = list(PROMPTS["classes"])
+    expected = np.zeros((10, 10), int)
+    np.add.at(expected, (images.labels.astype(int), predicted), 1)
+    assert (counts.loc[classes, classes].to_numpy() == expected).all()
+
+
+def test_a_prompt_edit_reruns_the_text_job_and_no_image_job(clip_run):
+    prompts = clip_run / "test-prompts.yaml"
+    edited = {**PROMPTS, "templates": [*PROMPTS["templates"], "a good photo of a {}."]}
+    original = prompts.read_text()
+    prompts.write_text(yaml.safe_dump(edited))
+    try:
+        jobs = planned_jobs(clip_run)
+    finally:
+        prompts.write_text(original)
+    assert jobs.get("clip_text") == 1 and "metrics" in jobs
+    assert not set(jobs) & IMAGE_JOBS
+
+
+def test_the_report_holds_the_clip_run(clip_run):
+    snakemake(clip_run, "--report", "results/report.html")
+    html = (clip_run / "results/report.html").read_text(encoding="utf-8")
+    assert SLUG in html

@@ -1,0 +1,132 @@
+"""The onnxruntime runtime through snakemake: export rule, inference jobs, metrics, refusals.
+
+Starts from the session's finished small run (its data and class mapping are reused) and runs
+squeezenet1_1, untrained, in fp32 on torch and on ONNX Runtime: one export, two inference jobs.
+"""
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
+
+from cifar_zeroshot.records.logits import read_logits, read_timing
+from cifar_zeroshot.runtimes.onnx_file import record_path
+
+pytestmark = pytest.mark.e2e
+
+MODEL = "squeezenet1_1"
+CONFIG = {**SMALL_CONFIG, "models": [MODEL], "runtime": ["torch", "onnxruntime"]}
+IMAGES = 10 * CONFIG["synthetic_images_per_class"]
+METRICS = "results/metrics.csv"
+EXPORT = f"results/onnx/{MODEL}.onnx"
+TORCH_LOGITS = f"results/logits/{MODEL}/fp32.parquet"
+ONNX_LOGITS = f"results/logits/{MODEL}/fp32-onnxruntime.parquet"
+LOGITS_TOLERANCE = 1e-4  # of the largest logit (measured: 3e-7)
+
+# Replaces the export script in one test's copy: the real export, of a model whose operator
+# has no ONNX translation, so that the exporter itself gives up.
+UNCONVERTIBLE_EXPORT = """
+from pathlib import Path
+
+import torch
+
+from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.runtimes.onnx_export import export_onnx
+
+
+@torch.library.custom_op("cifar_zeroshot_test::mystery", mutates_args=())
+def mystery(x: torch.Tensor) -> torch.Tensor:
+    return x.flatten(1)[:, :1000].clone()
+
+
+@mystery.register_fake
+def _(x):
+    return x.flatten(1)[:, :1000].clone()
+
+
+class Mystery(torch.nn.Module):
+    def forward(self, x):
+        return mystery(x)
+
+
+with job_log(snakemake.log[0], snakemake.output):
+    export_onnx(
+        snakemake.wildcards.model,
+        snakemake.params.weights,
+        Path(snakemake.output.model),
+        model_loader=lambda name, weights: Mystery(),
+    )
+"""
+
+
+@pytest.fixture(scope="module")
+def workdir(_pristine_small_run, tmp_path_factory) -> Path:
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("onnxruntime") / "run")
+    write_config(workdir, CONFIG)
+    snakemake(workdir, METRICS)
+    return workdir
+
+
+@pytest.fixture
+def own_copy(workdir, tmp_path) -> Path:
+    """A private copy of the finished run (file times kept, so nothing is stale)."""
+    return copy_finished_run(workdir, tmp_path / "copy")
+
+
+def test_onnxruntime_logits_agree_with_torch_fp32_in_the_same_files(workdir):
+    torch_run = read_logits(workdir / f"results/logits/{MODEL}/fp32.parquet")
+    onnx_run = read_logits(workdir / f"results/logits/{MODEL}/fp32-onnxruntime.parquet")
+    assert onnx_run.logits.shape == (IMAGES, 1000)
+    np.testing.assert_array_equal(onnx_run.image_index, torch_run.image_index)
+    assert np.mean(onnx_run.logits.argmax(1) == torch_run.logits.argmax(1)) >= 0.99
+    scale = np.abs(torch_run.logits).max()
+    assert np.abs(onnx_run.logits - torch_run.logits).max() <= LOGITS_TOLERANCE * scale
+    assert onnx_run.facts.variant == "fp32-onnxruntime"
+    timing = read_timing(workdir / f"results/timing/{MODEL}/fp32-onnxruntime.parquet")
+    assert timing.batches["images"][~timing.batches["warmup"]].sum() == IMAGES
+
+
+def test_metrics_report_agreement_with_the_torch_fp32_run(workdir):
+    metrics = pd.read_csv(workdir / METRICS).set_index("variant")
+    assert sorted(metrics.index) == ["fp32", "fp32-onnxruntime"]
+    assert metrics.loc["fp32-onnxruntime", "agreement_with_fp32"] >= 0.99
+    assert np.isnan(metrics.loc["fp32", "agreement_with_fp32"])  # the reference itself
+
+
+def test_export_reruns_only_when_the_model_or_its_weights_change(workdir):
+    assert planned_jobs(workdir, METRICS) == {}
+    other_batch = planned_jobs(workdir, METRICS, "--config", "batch_size=8")
+    assert other_batch.get("inference") == 2 and "export_onnx" not in other_batch
+    other_weights = planned_jobs(workdir, METRICS, "--config", "weights=IMAGENET1K_V1")
+    assert other_weights.get("export_onnx") == 1
+
+
+def test_a_damaged_export_is_deleted_and_exported_again_before_its_next_use(own_copy):
+    export = own_copy / EXPORT
+    with export.open("r+b") as handle:
+        handle.truncate(1000)
+    (own_copy / ONNX_LOGITS).unlink()  # so that a job needs the export again
+    # Deleted when snakemake starts (a dry run too), then exported before the job that needs it;
+    # the torch variant never needed it (tests/test_onnx_runtime.py runs such an export).
+    jobs = planned_jobs(own_copy, ONNX_LOGITS, TORCH_LOGITS)
+    assert jobs == {"export_onnx": 1, "inference": 1}
+    assert not export.exists() and not record_path(export).exists()
+
+
+def test_a_model_the_exporter_cannot_convert_stops_only_its_runtime(own_copy):
+    (own_copy / "workflow/scripts/export_onnx.py").write_text(UNCONVERTIBLE_EXPORT)
+    onnx_log = f"logs/inference/{MODEL}/fp32-onnxruntime.log"
+    for path in (TORCH_LOGITS, ONNX_LOGITS, EXPORT, onnx_log):
+        (own_copy / path).unlink()
+    result = snakemake(own_copy, TORCH_LOGITS, ONNX_LOGITS, "--keep-going", check=False)
+    assert result.returncode != 0
+    message = "ERROR: torch.onnx.export could not convert squeezenet1_1 (none)"
+    assert message in result.stderr
+    assert "cifar_zeroshot_test.mystery" in result.stderr  # the exporter's reason
+    # The torch variant ran; no onnxruntime job started.
+    assert (own_copy / TORCH_LOGITS).exists()
+    assert not (own_copy / ONNX_LOGITS).exists()
+    assert not (own_copy / onnx_log).exists()
+    assert not (own_copy / EXPORT).exists()

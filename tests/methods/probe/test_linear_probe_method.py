@@ -1,0 +1,126 @@
+"""Tests for the linear probe's result file (probe_io), its scoring method and its plot."""
+
+import dataclasses
+
+import numpy as np
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+from run_files import make_facts
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.methods.interface import RunOutputs
+from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+from cifar_zeroshot.records.probe_scores import (
+    PROBE_METADATA_KEY,
+    ProbeRecord,
+    read_probe_scores,
+    write_probe_scores,
+)
+from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
+
+N = 20
+RECORD = ProbeRecord(
+    regularisation=0.001,
+    validation_accuracy=0.75,
+    regularisations=[0.1, 0.001],
+    validation_accuracies=[0.5, 0.75],
+    validation_fraction=0.2,
+    max_iterations=100,
+    seed=0,
+    iterations=42,
+    fit_seconds=3.5,
+    train_images=1000,
+    feature_width=512,
+    train_images_per_second=250.0,
+    train_host_peak_rss_bytes=2**30,
+    train_torch_peak_allocated_bytes=None,
+)
+
+
+def _run(labels: np.ndarray) -> RunOutputs:
+    facts = make_facts("resnet", "fp32", image_count=len(labels))
+    logits = np.zeros((len(labels), 1000), np.float32)
+    return RunOutputs(facts, np.arange(len(labels)), labels, logits)
+
+
+@pytest.fixture
+def probe_file(tmp_path):
+    labels = np.arange(N) % 10
+    order = np.random.default_rng(1).permutation(N)  # stored in another order than the run
+    scores = np.eye(10, dtype=np.float32)[labels]
+    scores[:3] = np.eye(10, dtype=np.float32)[(labels[:3] + 1) % 10]  # three wrong answers
+    path = tmp_path / "probe" / "resnet" / "fp32.parquet"
+    path.parent.mkdir(parents=True)
+    facts = make_facts("resnet", "fp32", image_count=N)
+    write_probe_scores(path, facts, (order, labels[order], scores[order]), RECORD)
+    return path, labels, scores
+
+
+def test_probe_file_round_trip(probe_file):
+    table = read_probe_scores(probe_file[0])
+    assert table.record == RECORD and table.facts == make_facts(image_count=N)
+    assert sorted(table.rows.image_index) == list(range(N))
+
+
+def test_the_method_aligns_the_scores_with_the_run_and_reports_the_fit(probe_file):
+    path, labels, scores = probe_file
+    method = LinearProbeMethod.from_files([path])
+    run = _run(labels)
+    assert method.applies_to(run)
+    assert not method.applies_to(dataclasses.replace(run, facts=make_facts("vit")))
+    result = method.score(run)
+    np.testing.assert_array_equal(result.scores, scores)
+    assert result.settings == {"probe_regularisation": "0.001"}
+    figures = dict(result.figures)
+    assert np.isnan(figures.pop("probe_train_torch_peak_allocated_mb"))  # a CPU job
+    assert figures == {
+        "probe_validation_top1": 0.75,
+        "probe_train_images": 1000.0,
+        "probe_fit_seconds": 3.5,
+        "probe_train_images_per_second": 250.0,
+        "probe_train_host_peak_rss_mb": 1024.0,
+    }
+
+
+def test_a_probe_of_another_run_is_refused(probe_file):
+    path, labels, _ = probe_file
+    method = LinearProbeMethod.from_files([path])
+    other = dataclasses.replace(_run(labels), facts=make_facts(image_count=N, batch_size=16))
+    with pytest.raises(UserError, match="fitted on features of another run"):
+        method.score(other)
+    relabelled = _run(np.roll(labels, 1))
+    with pytest.raises(UserError, match="scores other images or labels than the run's logits"):
+        method.score(relabelled)
+
+
+def test_a_probe_record_with_other_fields_is_refused(probe_file):
+    path = probe_file[0]
+    table = pq.read_table(path)
+    metadata = dict(table.schema.metadata)
+    metadata[PROBE_METADATA_KEY] = b'{"regularisation": 0.1}'
+    pq.write_table(table.replace_schema_metadata(metadata), path)
+    match = "records a probe record in another layout than this workflow writes .missing: "
+    with pytest.raises(UserError, match=match):
+        read_probe_scores(path)
+
+
+def test_probe_plot_shows_both_methods_per_probed_run_with_intervals():
+    def row(model, method, top1):
+        return {"model": model, "variant": "fp32", "method": method, "top1": top1}
+
+    metrics = pd.DataFrame(
+        [
+            row("alexnet", "class_mapping", 0.3),
+            row("alexnet", "linear_probe", 0.8),
+            row("squeezenet1_1", "class_mapping", 0.2),  # not probed: not drawn
+        ]
+    )
+    metrics["top1_ci_low"] = metrics["top1"] - 0.05
+    metrics["top1_ci_high"] = metrics["top1"] + 0.05
+    figure = probe_vs_zero_shot_figure(metrics)
+    ax = figure.axes[0]
+    assert [tick.get_text() for tick in ax.get_yticklabels()] == ["alexnet · fp32"]
+    widths = sorted(round(patch.get_width(), 6) for patch in ax.patches)
+    assert widths == [30.0, 80.0]
+    assert {text.get_text() for text in ax.texts} == {"30.0", "80.0"}

@@ -1,0 +1,96 @@
+"""CLIP weights from the Hugging Face cache: loading, a damaged file, and missing files offline."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import huggingface_hub.constants
+import pytest
+import safetensors.torch
+import torch
+from workflow_runner import REPO
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.clip_models import load_clip_model
+from cifar_zeroshot.models.clip_names import ClipSpec
+
+DEMO = ClipSpec("ViT-B-32", "openai")
+DEMO_REPO = "timm/vit_base_patch32_clip_224.openai"  # the openai tag's hf_hub entry
+WORKFLOW = REPO / "workflow"
+
+
+@pytest.fixture
+def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """An empty Hugging Face hub cache in offline mode: nothing can be downloaded."""
+    cache = tmp_path / "hub"
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
+    return cache
+
+
+def _cached_file(cache: Path, repo_id: str, filename: str) -> Path:
+    """Where the hub cache's layout puts a file of revision main (refs/main -> snapshot)."""
+    folder = cache / f"models--{repo_id.replace('/', '--')}"
+    commit = "0" * 40
+    (folder / "refs").mkdir(parents=True)
+    (folder / "refs" / "main").write_text(commit)
+    path = folder / "snapshots" / commit / filename
+    path.parent.mkdir(parents=True)
+    return path
+
+
+def test_missing_weights_offline_say_where_the_cache_expects_them(tmp_path: Path) -> None:
+    """A fresh process, so HF_HOME and HF_HUB_OFFLINE apply as they do for a real job."""
+    script = (
+        "from cifar_zeroshot.models.clip_models import load_clip_model\n"
+        "from cifar_zeroshot.models.clip_names import ClipSpec\n"
+        "from cifar_zeroshot.core.errors import UserError\n"
+        "try:\n"
+        "    load_clip_model(ClipSpec('ViT-B-32', 'openai'), untrained=False)\n"
+        "except UserError as error:\n"
+        "    print(error)\n"
+        "else:\n"
+        "    raise SystemExit('no UserError')\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HF_")}
+    env.update(HF_HOME=str(tmp_path), HF_HUB_OFFLINE="1", PYTHONPATH=str(WORKFLOW))
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    message = done.stdout
+    assert "clip:ViT-B-32/openai" in message and "architecture ViT-B-32, tag openai" in message
+    assert f"Hugging Face repository {DEMO_REPO}" in message
+    assert "open_clip_model.safetensors or open_clip_pytorch_model.bin" in message
+    assert str(tmp_path / "hub" / "models--timm--vit_base_patch32_clip_224.openai") in message
+    assert "HF_HOME" in message and "copy the folder" in message
+    assert "open_clip.create_model('ViT-B-32', pretrained='openai')" in message
+    assert not list(tmp_path.rglob("*.safetensors")) and not list(tmp_path.rglob("*.bin"))
+
+
+def test_pretrained_weights_load_from_the_hub_cache(hub_cache: Path) -> None:
+    untrained = load_clip_model(DEMO, untrained=True)
+    path = _cached_file(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
+    # Half the untrained weights, stored in fp16: clearly not what seed 0 initialises.
+    saved = {k: (v * 0.5).half().contiguous() for k, v in untrained.state_dict().items()}
+    safetensors.torch.save_file(saved, str(path))
+
+    model = load_clip_model(DEMO, untrained=False)
+
+    assert not model.training
+    loaded = model.state_dict()
+    assert loaded.keys() == saved.keys()
+    for key, value in saved.items():
+        assert torch.equal(loaded[key], value.float()), key
+
+
+def test_damaged_cached_weights_are_reported_with_the_fix(hub_cache: Path) -> None:
+    path = _cached_file(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
+    path.write_bytes(b"not a safetensors file")
+    with pytest.raises(UserError, match="damaged or not the published file") as caught:
+        load_clip_model(DEMO, untrained=False)
+    message = str(caught.value)
+    assert str(path) in message
+    assert "delete the folder models--timm--vit_base_patch32_clip_224.openai" in message
+    assert path.exists()

@@ -1,0 +1,214 @@
+"""The job plan: what the configuration asks for, checked where a schema cannot check it.
+
+After config_schema has checked the values, this module checks model and weights names against
+torchvision and open_clip, `limit` against the dataset's size, the class mapping and prompts
+files, and which models the linear probe can read; then it lists the inference jobs.
+"""
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cifar_zeroshot.config.schema import MODEL_SYNTAX
+from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
+from cifar_zeroshot.core.variants import Variant, variants_from_config
+from cifar_zeroshot.models.clip_slugs import CLIP_PREFIX, is_clip_slug
+from cifar_zeroshot.models.torchvision_catalog import weights_member
+
+
+@dataclass(frozen=True)
+class ModelChoice:
+    name: str  # the results folder name: a torchvision name, or a CLIP model's slug
+    weights: str  # as the user wrote it: DEFAULT, an enum member name, or none
+    config_name: str = ""  # a CLIP model's name in the config (clip:ViT-B-32/openai)
+
+    @property
+    def is_clip(self) -> bool:
+        return bool(self.config_name)
+
+    def runs_variant(self, variant: Variant) -> bool:
+        """CLIP models run on torch with their own preprocessing (no export, no lab protocol)."""
+        return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
+
+
+@dataclass(frozen=True)
+class WorkflowPlan:
+    models: tuple[ModelChoice, ...]
+    variants: tuple[Variant, ...]
+    image_count: int  # test images each run scores: the limit, or the whole test set
+    # Models the linear probe reads features from (empty when it is off) and, for each model it
+    # cannot read, why (their zero-shot runs still go ahead).
+    probed_models: tuple[str, ...] = ()
+    unprobed_reasons: tuple[str, ...] = ()
+
+    @property
+    def runs(self) -> list[tuple[str, str]]:
+        """Every (model, variant name) pair: one inference job each."""
+        return [(m.name, v.name) for m in self.models for v in self.variants if m.runs_variant(v)]
+
+    @property
+    def clip_models(self) -> list[str]:
+        """The CLIP models' names (slugs): they are scored by prompt similarity."""
+        return [m.name for m in self.models if m.is_clip]
+
+    @property
+    def probe_variants(self) -> list[str]:
+        """The variants the probe runs on: the torch runtime's (exports hold only logits)."""
+        return [v.name for v in self.variants if v.runtime == "torch"]
+
+    @property
+    def probe_runs(self) -> list[tuple[str, str]]:
+        """Every (model, variant name) pair with features and a linear probe."""
+        return [(m, v) for m in self.probed_models for v in self.probe_variants]
+
+    @property
+    def model_weights(self) -> dict[str, str]:
+        return {m.name: m.weights for m in self.models}
+
+
+def run_output_path(model: str, variant: str) -> str:
+    """The per-image file of a run: a classifier's logits, or a CLIP model's embeddings."""
+    kind = "embeddings" if is_clip_slug(model) else "logits"
+    return f"results/{kind}/{model}/{variant}.parquet"
+
+
+def _as_list(value: Any) -> list[Any]:
+    return list(value) if isinstance(value, list) else [value]
+
+
+def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
+    name = entry["name"] if isinstance(entry, Mapping) else entry
+    if name.lower().startswith(CLIP_PREFIX):
+        from cifar_zeroshot.models.clip_names import check_clip_spec, parse_clip_name  # open_clip
+
+        spec = parse_clip_name(name)
+        weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
+        choice = ModelChoice(spec.slug, weights or default_weights, spec.config_name)
+        check_clip_spec(spec, choice.weights)
+        return choice
+    if isinstance(entry, Mapping):
+        return ModelChoice(entry["name"], entry.get("weights", default_weights))
+    name, sep, weights = entry.partition(":")
+    if sep and not weights:
+        raise UserError(f"{entry!r} names no weights after the ':'; {MODEL_SYNTAX}.")
+    return ModelChoice(name, weights if sep else default_weights)
+
+
+def dataset_size(config: Mapping[str, Any]) -> int:
+    if config["dataset"] == "synthetic":
+        return NUM_CIFAR10_CLASSES * int(config["synthetic_images_per_class"])
+    return CIFAR10_TEST_IMAGES
+
+
+def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[ModelChoice]:
+    """The models as configured; each bad or repeated name goes to ``problems``."""
+    choices = []
+    for entry in config["models"]:
+        try:
+            choices.append(_parse_model(entry, config["weights"]))
+        except UserError as error:
+            problems.append(f"config key 'models': {error}")
+    seen: set[str] = set()
+    for choice in choices:
+        try:
+            if not choice.is_clip:  # CLIP names are checked as they are parsed
+                weights_member(choice.name, choice.weights)  # the model's name too
+        except UserError as error:
+            problems.append(f"config key 'models': {error}")
+        if choice.name in seen:
+            problems.append(
+                f"config key 'models': {choice.name!r} is listed twice; list each model once "
+                "(run other weights under another configuration)."
+            )
+        seen.add(choice.name)
+    return choices
+
+
+def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
+    """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
+    problems: list[str] = []
+    choices = _model_choices(config, problems)
+    limit, size = config["limit"], dataset_size(config)
+    if limit is not None and limit > size:
+        problems.append(
+            f"config key 'limit': {limit} is more than the {size} test images of dataset "
+            f"{config['dataset']!r}. Allowed: null or an integer from 1 to {size}."
+        )
+    if (
+        config["linear_probe"]
+        and config["dataset"] == "synthetic"
+        and not config["synthetic_train_images_per_class"]
+    ):
+        problems.append(
+            "config key 'linear_probe': the probe is fitted on the training set, and "
+            "synthetic_train_images_per_class is 0. Fix: set it to at least 10 (e.g. 100), or "
+            "turn linear_probe off."
+        )
+    # Snakemake would keep using results/class_mapping.csv from the last mapping file.
+    mapping = Path(config["class_mapping"])
+    if not mapping.is_file():
+        problems.append(
+            f"config key 'class_mapping': {mapping} is not an existing file (relative paths "
+            f"start at {Path.cwd()}). Fix: point it at a mapping file, e.g. the default "
+            "config/class_mapping.yaml."
+        )
+    if problems:
+        raise UserError("Invalid configuration:\n  - " + "\n  - ".join(problems))
+    variants = variants_from_config(
+        _as_list(config["precision"]),
+        _as_list(config["compile"]),
+        _as_list(config["preprocess"]),
+        _as_list(config["runtime"]),
+    )
+    image_count = size if limit is None else limit
+    plan = WorkflowPlan(tuple(choices), tuple(variants), image_count)
+    _check_clip_runs(plan, config)
+    if not config["linear_probe"]:
+        return plan
+    probed, reasons = _probe_ready_models(choices)
+    return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
+
+
+def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> None:
+    """Every CLIP model has a variant to run, and the prompts file is sound (both refused now)."""
+    clip = [m for m in plan.models if m.is_clip]
+    if not clip:
+        return
+    if not any(clip[0].runs_variant(v) for v in plan.variants):
+        raise UserError(
+            f"config key 'models': {', '.join(m.config_name for m in clip)} run on the torch "
+            "runtime with their own preprocessing only, and no variant of the config does. Fix: "
+            "add torch to runtime and weights to preprocess."
+        )
+    from cifar_zeroshot.methods.clip.prompts import load_prompts
+
+    try:
+        load_prompts(config["clip_prompts"])
+    except UserError as error:
+        raise UserError(f"config key 'clip_prompts': {error}") from None
+
+
+def _probe_ready_models(
+    choices: list[ModelChoice],
+) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """The models whose penultimate features the probe can read, and why each other one not."""
+    import torchvision  # only when the probe is on
+
+    from cifar_zeroshot.models.penultimate import check_probe_ready
+
+    probed, reasons = [], []
+    for choice in choices:
+        name = choice.name
+        if choice.is_clip:  # scored by prompt similarity: no probe, by design (docs/clip.md)
+            continue
+        try:
+            check_probe_ready(lambda name=name: torchvision.models.get_model(name), name)
+        except UserError as error:
+            reasons.append(str(error))
+        else:
+            probed.append(name)
+    return tuple(probed), tuple(reasons)

@@ -1,0 +1,66 @@
+"""Refusals at planning time: problems with the machine or the folders that would otherwise
+surface inside a job, after Snakemake had already deleted that job's finished outputs.
+
+Snakemake removes a job's old outputs when the job starts, so a job that is bound to fail (no
+CUDA, nowhere to write) costs the results of an earlier run. These checks run before any job.
+"""
+
+import errno
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
+
+# Per image and run: the float32 logits, plus Parquet's per-row overhead (measured: 4,035 bytes).
+LOGITS_BYTES_PER_IMAGE = 4 * NUM_IMAGENET_CLASSES + 64
+
+
+def check_output_folders(folders: Iterable[str | Path]) -> None:
+    """Each folder the workflow writes into must be a writable folder, or not exist yet."""
+    for folder in map(Path, folders):
+        existing = folder
+        while not existing.exists() and existing != existing.parent:
+            existing = existing.parent
+        if not existing.is_dir():
+            raise UserError(
+                f"{existing} is a file, but the workflow writes into a folder of that name "
+                f"({folder}). Fix: move or delete {existing}, then rerun."
+            )
+        if not os.access(existing, os.W_OK | os.X_OK):
+            raise UserError(
+                f"{existing} is not writable, and the workflow writes into it ({folder}). Fix: "
+                f"make it writable (chmod u+w {existing}) or run from a folder you can write to."
+            )
+
+
+def check_free_space(folder: str | Path, needed_bytes: int) -> None:
+    """Refuse to start when the folder's filesystem cannot hold the logits about to be written."""
+    folder = Path(folder)
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    free = shutil.disk_usage(existing).free
+    if free < needed_bytes:
+        raise UserError(
+            f"{os.strerror(errno.ENOSPC)} for the logits: they need about "
+            f"{needed_bytes / 2**20:,.0f} MiB under {folder}, but only {free / 2**20:,.0f} MiB "
+            "are free. Fix: free some space, or lower limit or the number of models and variants."
+        )
+
+
+def check_cuda_for_local_jobs(device: str, jobs_run_here: bool) -> None:
+    """device 'cuda' needs CUDA where the jobs run. Checked only when that is this host: on a
+    cluster the planning host may have no GPU while the compute nodes do."""
+    if device != "cuda" or not jobs_run_here:
+        return
+    import torch  # only here: importing torch takes seconds
+
+    if not torch.cuda.is_available():
+        raise UserError(
+            f"device 'cuda' was asked for, but torch {torch.__version__} sees no CUDA GPU on this "
+            "host, where the jobs run. Nothing was run or deleted. Fix: run on a machine with an "
+            "NVIDIA GPU and a CUDA build of torch, or set device to 'auto' or 'cpu'."
+        )

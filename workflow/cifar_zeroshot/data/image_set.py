@@ -1,0 +1,143 @@
+"""An image set as the workflow keeps it: data/<dataset>/test_set.npz or train_set.npz.
+
+The file holds the images and labels, and where they came from: the MD5 of the archive they
+were read from and how many images of that set the archive holds, so that a file cut, edited or
+left over from another archive can be told from the one the workflow built. It is checked again
+whenever it is loaded, so a foreign or damaged file is reported rather than used. The test and
+training sets differ only in what their messages call them (``kind``: "test" or "training").
+"""
+
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from cifar_zeroshot.core.atomic import atomic_path
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
+from cifar_zeroshot.data.archive import CHANNELS, IMAGE_SIZE
+
+log = logging.getLogger(__name__)
+
+# The arrays beside images and labels that say which archive the file was read from.
+ORIGIN_ARRAYS = ("archive_md5", "archive_images")
+
+
+@dataclass(frozen=True)
+class ArchiveOrigin:
+    """What an image set file says about itself without loading its images."""
+
+    images: int  # the rows the file holds (its labels)
+    archive_md5: str  # of the archive it was read from
+    archive_images: int  # the images of this set that archive holds
+
+
+def _title(kind: str) -> str:
+    return f"{kind.capitalize()} set"
+
+
+def _fix(path: Path) -> str:
+    return f"Fix: delete {path} and rerun snakemake to rebuild it from the archive."
+
+
+def validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
+    """Describe what is wrong with the arrays, or None if they form a valid image set."""
+    if images.dtype != np.uint8 or labels.dtype != np.uint8:
+        return f"dtypes are images {images.dtype}, labels {labels.dtype} (both must be uint8)"
+    if images.ndim != 4 or images.shape[1:] != (IMAGE_SIZE, IMAGE_SIZE, CHANNELS):
+        return f"images have shape {images.shape}, expected (N, 32, 32, 3)"
+    if labels.shape != (images.shape[0],) or images.shape[0] == 0:
+        return f"labels have shape {labels.shape} for {images.shape[0]} images (need N > 0)"
+    if labels.max() >= NUM_CIFAR10_CLASSES:
+        return f"label {int(labels.max())} is outside 0..{NUM_CIFAR10_CLASSES - 1}"
+    return None
+
+
+def save_image_set(
+    path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str, kind: str
+) -> None:
+    """Write images/labels and their archive's MD5 to an .npz atomically (after validating)."""
+    problem = validate_arrays(np.asarray(images), np.asarray(labels))
+    if problem is not None:
+        raise UserError(
+            f"Refusing to write {kind} set {path}: {problem}. Fix: rebuild it from the archive "
+            "with the workflow."
+        )
+    with atomic_path(path) as temp, open(temp, "wb") as out:
+        np.savez(
+            out,
+            images=images,
+            labels=labels,
+            archive_md5=np.array(archive_md5.lower()),
+            archive_images=np.array(len(labels), dtype=np.int64),
+        )
+    log.info("wrote %d %s images to %s", len(labels), kind, path)
+
+
+def _read_arrays(path: Path, names: tuple[str, ...], kind: str) -> dict[str, np.ndarray]:
+    """The named arrays of the .npz at ``path`` (and its origin arrays where it has them)."""
+    title = _title(kind)
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except FileNotFoundError as error:
+        raise UserError(
+            f"{title} {path} not found. Fix: run the workflow to build it from the archive."
+        ) from error
+    except (OSError, ValueError, EOFError) as error:
+        raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
+    if not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise UserError(f"{title} {path} holds a single array, not an .npz archive. {_fix(path)}")
+    try:
+        with loaded as npz:
+            missing = set(names) - set(npz.files)
+            if missing:
+                raise UserError(f"{title} {path} lacks arrays {sorted(missing)}. {_fix(path)}")
+            return {name: npz[name] for name in (*names, *ORIGIN_ARRAYS) if name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
+        raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
+
+
+def _origin(path: Path, arrays: dict[str, np.ndarray], kind: str) -> ArchiveOrigin:
+    """The file's origin; refused when it records none or holds other rows than its archive."""
+    title = _title(kind)
+    if not set(ORIGIN_ARRAYS) <= set(arrays):
+        raise UserError(
+            f"{title} {path} records no archive MD5: it was written by an older version of "
+            f"this workflow or by hand, so nothing shows which images it holds. {_fix(path)}"
+        )
+    md5, count = arrays["archive_md5"], arrays["archive_images"]
+    if md5.shape or md5.dtype.kind != "U" or count.shape or count.dtype.kind not in "iu":
+        raise UserError(f"{title} {path} records its archive in another form. {_fix(path)}")
+    origin = ArchiveOrigin(len(arrays["labels"]), str(md5[()]), int(count[()]))
+    if origin.images != origin.archive_images:
+        raise UserError(
+            f"{title} {path} holds {origin.images} images, but the archive it was read from "
+            f"has {origin.archive_images}: the file was cut or altered. {_fix(path)}"
+        )
+    return origin
+
+
+def read_image_origin(path: str | Path, kind: str) -> ArchiveOrigin:
+    """The origin of an image set file, reading its labels but not its images (cheap)."""
+    path = Path(path)
+    return _origin(path, _read_arrays(path, ("labels",), kind), kind)
+
+
+def load_image_set(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """Load (images uint8 [N,32,32,3], labels uint8 [N]) written by save_image_set.
+
+    A file without origin arrays (written by hand, as tests do) loads; one whose row count
+    differs from its recorded archive's is refused.
+    """
+    path = Path(path)
+    arrays = _read_arrays(path, ("images", "labels"), kind)
+    images, labels = arrays["images"], arrays["labels"]
+    problem = validate_arrays(images, labels)
+    if problem is not None:
+        raise UserError(f"{_title(kind)} {path} is invalid: {problem}. {_fix(path)}")
+    if set(ORIGIN_ARRAYS) & set(arrays):
+        _origin(path, arrays, kind)
+    log.info("read %d %s images from %s", len(labels), kind, path)
+    return images, labels

@@ -1,0 +1,77 @@
+"""Where an inference job's model comes from: a torchvision classifier or a CLIP image tower.
+
+Both end as a ModelLoader (model name, torchvision weights) -> torch module, so the rest of the
+job (device, batch loop, timing, files) is the same for every model. What differs is settled
+here: the weights' label in the run facts, the preprocessing (a torchvision model's weights
+state it before loading; a CLIP tower states it once built, as ``preprocess_spec``), and
+whether the classifier's penultimate features come out beside its logits.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+import torchvision
+from torchvision.models import WeightsEnum
+
+from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.models.clip_slugs import is_clip_slug
+from cifar_zeroshot.models.penultimate import WithFeatures
+from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
+from cifar_zeroshot.models.torchvision_models import resolve_weights, weights_label
+from cifar_zeroshot.runtimes.forward_loading import ModelLoader
+
+
+@dataclass(frozen=True)
+class ModelSource:
+    weights: WeightsEnum | None  # torchvision's weights; None when untrained or for CLIP
+    weights_label: str  # as the run facts record it
+    spec: PreprocessSpec | None  # None: the loaded model states it (its preprocess_spec)
+    loader: ModelLoader
+    # Builds the model without weights, for the CPU host-memory estimate; None: no estimate.
+    meta_build: Callable[[], torch.nn.Module] | None
+
+
+def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
+    """``model_loader`` whose models also return their penultimate features (or only those)."""
+
+    def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
+        return WithFeatures(model_loader(name, weights), name, logits=logits)
+
+    return load
+
+
+def _clip_source(request: InferenceRequest) -> ModelSource:
+    from cifar_zeroshot.models.clip_models import (  # open_clip: when used
+        ImageTower,
+        load_clip_model,
+    )
+    from cifar_zeroshot.models.clip_names import (
+        clip_weights_label,
+        spec_from_slug,
+        untrained_weights,
+    )
+
+    clip = spec_from_slug(request.model)
+    untrained = untrained_weights(clip, request.weights)
+
+    def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
+        return ImageTower(load_clip_model(clip, untrained))
+
+    return ModelSource(None, clip_weights_label(clip, request.weights), None, load, None)
+
+
+def model_source(request: InferenceRequest, model_loader: ModelLoader) -> ModelSource:
+    """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
+    if is_clip_slug(request.model):
+        return _clip_source(request)
+    weights = resolve_weights(request.model, request.weights)  # checks the model name too
+    if request.features_path is not None:
+        model_loader = _with_features(model_loader, logits=request.logits_path is not None)
+    return ModelSource(
+        weights=weights,
+        weights_label=weights_label(weights),
+        spec=spec_for(weights, request.variant.preprocess),
+        loader=model_loader,
+        meta_build=lambda: torchvision.models.get_model(request.model, weights=None),
+    )

@@ -1,0 +1,98 @@
+"""One linear-probe job: fit on a run's training-set features, score its test-set features.
+
+Before fitting, the stored files are shown to belong together: the training features come from
+the same model, weights and variant as the test features, and from the training set now on
+disk (its digest). Nothing here runs a model, so changing the probe's settings reruns only this.
+"""
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.test_set import images_digest
+from cifar_zeroshot.data.train_set import load_train_set
+from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores
+from cifar_zeroshot.methods.probe.settings import ProbeSettings
+from cifar_zeroshot.records.features import read_features
+from cifar_zeroshot.records.logits import read_timing
+from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
+from cifar_zeroshot.records.run_facts import RunFacts
+
+log = logging.getLogger(__name__)
+
+# What a run's training and test features must share to be one model's.
+_SAME_RUN = ("model", "weights", "variant", "precision", "compile", "preprocess", "dataset")
+
+
+@dataclass(frozen=True)
+class ProbeInputs:
+    train_features: Path
+    train_timing: Path
+    test_features: Path
+    train_set: Path
+
+
+def _refuse(path: Path, problem: str) -> UserError:
+    return UserError(
+        f"{path} {problem}. Fix: delete it and rerun snakemake (or rerun with --forcerun "
+        "train_features) so that the training features are extracted again."
+    )
+
+
+def _check_train_features(inputs: ProbeInputs, train: RunFacts, test: RunFacts) -> None:
+    for name in _SAME_RUN:
+        ours, theirs = getattr(train, name), getattr(test, name)
+        if ours != theirs:
+            raise _refuse(
+                inputs.train_features,
+                f"has {name} {ours!r}, but the test features {inputs.test_features} have "
+                f"{theirs!r}: they are not one run's",
+            )
+    images, labels = load_train_set(inputs.train_set)
+    if train.image_count != len(labels) or train.test_set_sha256 != images_digest(images, labels):
+        raise _refuse(
+            inputs.train_features,
+            f"was extracted from other training images than {inputs.train_set} holds now "
+            f"({train.image_count} images recorded, {len(labels)} on disk)",
+        )
+
+
+def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path) -> ProbeRecord:
+    """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
+    train = read_features(inputs.train_features)
+    test = read_features(inputs.test_features)
+    _check_train_features(inputs, train.facts, test.facts)
+    timing = read_timing(inputs.train_timing)
+    if timing.facts != train.facts:
+        raise _refuse(inputs.train_timing, f"is not the timing of {inputs.train_features}")
+    fit = fit_probe(train.values, train.labels, settings)
+    scores = probe_scores(fit, test.values)
+    summary = timing.summary
+    record = ProbeRecord(
+        regularisation=fit.regularisation,
+        validation_accuracy=fit.validation_accuracy,
+        regularisations=list(fit.regularisations),
+        validation_accuracies=list(fit.validation_accuracies),
+        validation_fraction=settings.validation_fraction,
+        max_iterations=settings.max_iterations,
+        seed=settings.seed,
+        iterations=fit.iterations,
+        fit_seconds=fit.seconds,
+        train_images=len(train.labels),
+        feature_width=train.values.shape[1],
+        train_images_per_second=summary.images_per_second,
+        train_host_peak_rss_bytes=summary.host_peak_rss_bytes,
+        train_torch_peak_allocated_bytes=summary.torch_peak_allocated_bytes,
+    )
+    write_probe_scores(out_path, test.facts, (test.image_index, test.labels, scores), record)
+    log.info(
+        "%s %s: probe fitted on %d training images (λ=%g, validation top-1 %.3f) in %.1f s",
+        test.facts.model,
+        test.facts.variant,
+        record.train_images,
+        record.regularisation,
+        record.validation_accuracy,
+        record.fit_seconds,
+    )
+    return record

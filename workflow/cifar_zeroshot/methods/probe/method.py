@@ -1,0 +1,89 @@
+"""The linear-probe scoring method: CIFAR-10 scores from a probe fitted on the run's features.
+
+The probe job (probe_job.py) has already scored the test images; this method checks that its
+file belongs to the run being scored (the same run facts, the same images and labels) and
+reports its scores with the probe's chosen L2 strength and validation accuracy.
+"""
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import ClassVar
+
+import numpy as np
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.methods.scoring import MIB, table_figure
+from cifar_zeroshot.records.probe_scores import ProbeTable, read_probe_scores
+
+
+@dataclass(frozen=True)
+class LinearProbeMethod:
+    # (model, variant) -> the probe's file and its contents; runs without one are not probed.
+    probes: Mapping[tuple[str, str], tuple[Path, ProbeTable]]
+
+    name: ClassVar[str] = "linear_probe"
+    setting_columns: ClassVar[tuple[str, ...]] = ("probe_regularisation",)
+    figure_columns: ClassVar[tuple[str, ...]] = (
+        "probe_validation_top1",
+        "probe_train_images",
+        "probe_fit_seconds",
+        "probe_train_images_per_second",
+        # The training-set features job's peak memory, as the memory columns state a run's.
+        "probe_train_host_peak_rss_mb",
+        "probe_train_torch_peak_allocated_mb",
+    )
+
+    @classmethod
+    def from_files(cls, paths: list[str] | list[Path]) -> "LinearProbeMethod":
+        probes = {}
+        for path in map(Path, paths):
+            table = read_probe_scores(path)
+            probes[(table.facts.model, table.facts.variant)] = (path, table)
+        return cls(probes)
+
+    def applies_to(self, run: RunOutputs) -> bool:
+        return (run.facts.model, run.facts.variant) in self.probes
+
+    def score(self, run: RunOutputs) -> MethodScores:
+        path, probe = self.probes[(run.facts.model, run.facts.variant)]
+        if probe.facts != run.facts:
+            raise UserError(
+                f"{path} was fitted on features of another run than the logits of "
+                f"{run.facts.model} {run.facts.variant} (the run facts differ). Fix: delete it "
+                "and rerun snakemake."
+            )
+        order = np.argsort(probe.rows.image_index, kind="stable")
+        image_index, labels = probe.rows.image_index[order], probe.rows.labels[order]
+        if not (
+            np.array_equal(image_index, run.image_index) and np.array_equal(labels, run.labels)
+        ):
+            raise UserError(
+                f"{path} scores other images or labels than the run's logits. Fix: delete it "
+                "and rerun snakemake."
+            )
+        record = probe.record
+        figures = {
+            "probe_validation_top1": record.validation_accuracy,
+            "probe_train_images": float(record.train_images),
+            "probe_fit_seconds": record.fit_seconds,
+            "probe_train_images_per_second": table_figure(record.train_images_per_second),
+            "probe_train_host_peak_rss_mb": table_figure(record.train_host_peak_rss_bytes, MIB),
+            "probe_train_torch_peak_allocated_mb": table_figure(
+                record.train_torch_peak_allocated_bytes, MIB
+            ),
+        }
+        settings = {"probe_regularisation": f"{record.regularisation:g}"}
+        return MethodScores(probe.rows.values[order], settings, figures)
+
+    @classmethod
+    def describe(cls, settings: Mapping[str, str]) -> str:
+        return f"linear probe on penultimate features (L2 {settings['probe_regularisation']})"
+
+    @classmethod
+    def describe_markdown(cls, settings: Mapping[str, str]) -> str:
+        return (
+            "a **linear probe** (L2-regularised logistic regression on the penultimate "
+            f"features, λ = {settings['probe_regularisation']})"
+        )

@@ -1,0 +1,43 @@
+"""Every scoring method this workflow knows, in the order their columns appear in metrics.csv."""
+
+from collections.abc import Iterable
+
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
+from cifar_zeroshot.methods.interface import ScoringMethod
+from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+
+# Adding a method: append its class here (see cifar_zeroshot.methods.interface).
+METHODS: tuple[type[ScoringMethod], ...] = (
+    ClassMappingMethod,
+    LinearProbeMethod,
+    PromptSimilarityMethod,
+)
+
+
+def method_class(name: str) -> type[ScoringMethod]:
+    """The method called ``name`` (the `method` column of the metrics tables)."""
+    for method in METHODS:
+        if method.name == name:
+            return method
+    known = ", ".join(method.name for method in METHODS)
+    raise ValueError(f"unknown scoring method {name!r}: known are {known}")
+
+
+# Columns of metrics.csv that only some methods fill, each once, in METHODS order.
+SETTING_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(column for method in METHODS for column in method.setting_columns)
+)
+FIGURE_COLUMNS: tuple[str, ...] = tuple(
+    dict.fromkeys(column for method in METHODS for column in method.figure_columns)
+)
+
+
+# The methods that score without training on CIFAR-10 (the linear probe is trained on it).
+ZERO_SHOT_METHODS: tuple[str, ...] = (ClassMappingMethod.name, PromptSimilarityMethod.name)
+
+
+def accuracy_title(methods: Iterable[str]) -> str:
+    """ "Zero-shot CIFAR-10 accuracy", unless a method trained on CIFAR-10 is among them."""
+    zero_shot = set(methods) <= set(ZERO_SHOT_METHODS)
+    return "Zero-shot CIFAR-10 accuracy" if zero_shot else "CIFAR-10 accuracy"

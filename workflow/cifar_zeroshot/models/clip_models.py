@@ -1,0 +1,232 @@
+"""CLIP models from open_clip: loading (untrained or from the Hugging Face cache), the image tower
+that inference runs, its embedding width, and the preprocessing its weights expect.
+
+Both untrained and pretrained models are built with their tag's settings: QuickGELU where the tag
+was trained with it (open_clip only warns when the architecture's own config says otherwise, and
+the OpenAI weights need it) and the tag's preprocessing (mean, std, filter, resize mode). So an
+untrained run of `clip:ViT-B-32/openai` differs from the pretrained one in its weights only.
+"""
+
+import logging
+import os
+import pickle
+from collections.abc import Mapping
+from typing import Any
+
+import huggingface_hub
+import huggingface_hub.constants
+import open_clip
+import torch
+import torch.nn.functional as F
+from safetensors import SafetensorError
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.clip_names import ClipSpec, check_clip_spec
+from cifar_zeroshot.models.preprocess import PreprocessSpec
+from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
+
+__all__ = [
+    "UNTRAINED_SEED",
+    "ImageTower",
+    "clip_preprocess_spec",
+    "embedding_width",
+    "load_clip_model",
+    "preprocess_spec_from_cfg",
+]
+
+log = logging.getLogger(__name__)
+
+# The preprocessing keys a pretrained tag sets (its image size comes from the architecture).
+_TAG_PREPROCESS_KEYS = ("mean", "std", "interpolation", "resize_mode")
+# What open_clip asks the hub for when the tag names no file (open_clip/constants.py), and the
+# safetensors file it tries first (open_clip/pretrained.py, _get_safe_alternatives).
+_HUB_DEFAULT_FILE = "open_clip_pytorch_model.bin"
+_HUB_SAFE_DEFAULT_FILE = "open_clip_model.safetensors"
+
+
+def _build_options(spec: ClipSpec) -> dict[str, Any]:
+    tag_cfg = open_clip.get_pretrained_cfg(spec.architecture, spec.tag)
+    return {
+        "force_quick_gelu": bool(tag_cfg.get("quick_gelu", False)),
+        "force_preprocess_cfg": {k: tag_cfg[k] for k in _TAG_PREPROCESS_KEYS if k in tag_cfg},
+        # Never fetch a text tower's base weights from the hub: the CLIP weights replace them.
+        # (open_clip 3 calls it pretrained_text and still takes this older name.)
+        "pretrained_hf": False,
+    }
+
+
+def _hub_location(spec: ClipSpec) -> tuple[str, list[str]]:
+    """The Hugging Face repository open_clip reads the tag's weights from, and its file names."""
+    repo_id, filename = os.path.split(
+        open_clip.get_pretrained_cfg(spec.architecture, spec.tag)["hf_hub"]
+    )
+    filename = filename or _HUB_DEFAULT_FILE
+    if filename == _HUB_DEFAULT_FILE:
+        return repo_id, [_HUB_SAFE_DEFAULT_FILE, filename]
+    stem, extension = os.path.splitext(filename)
+    if extension in (".bin", ".pth"):
+        return repo_id, [f"{stem}.safetensors", filename]
+    return repo_id, [filename]
+
+
+def _cache_folder(repo_id: str) -> str:
+    """Where the hub cache keeps a model repository (its documented layout: models--org--name)."""
+    return f"models--{repo_id.replace('/', '--')}"
+
+
+def _missing_weights_message(spec: ClipSpec, error: Exception) -> str:
+    repo_id, filenames = _hub_location(spec)
+    cache = huggingface_hub.constants.HF_HUB_CACHE
+    folder = _cache_folder(repo_id)
+    reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
+    return (
+        f"The weights of CLIP model {spec.config_name} (architecture {spec.architecture}, tag "
+        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed ({reason}). "
+        f"open_clip reads {' or '.join(filenames)} from the Hugging Face repository {repo_id}, "
+        f"kept in {os.path.join(cache, folder)} (the hub cache: HF_HUB_CACHE, else HF_HOME/hub, "
+        "HF_HOME defaulting to ~/.cache/huggingface). Without network access: on a machine with "
+        f"it, run python -c \"import open_clip; open_clip.create_model('{spec.architecture}', "
+        f"pretrained='{spec.tag}')\", copy the folder {folder} from its hub cache into {cache} "
+        "here (or set HF_HOME to a copy of that machine's cache folder), then rerun; set "
+        "HF_HUB_OFFLINE=1 where there is no network, so that nothing waits for it. To run the "
+        "model untrained instead, set its weights to none."
+    )
+
+
+def _cached_weights(spec: ClipSpec) -> str | None:
+    """The tag's weights file if the hub cache has it, found without asking the network."""
+    repo_id, filenames = _hub_location(spec)
+    for filename in filenames:
+        path = huggingface_hub.try_to_load_from_cache(repo_id, filename)
+        if isinstance(path, str):
+            return path
+    return None
+
+
+def _weights_file(spec: ClipSpec) -> str:
+    """The tag's weights file in the Hugging Face cache, downloaded there if it is missing.
+
+    The cache is read first, without the hub: with the network unreachable (and HF_HUB_OFFLINE
+    unset) a hub request retries for about 25 s per file before it gives up.
+    """
+    cached = _cached_weights(spec)
+    if cached is not None:
+        return cached
+    cfg = open_clip.get_pretrained_cfg(spec.architecture, spec.tag)
+    try:
+        # open_clip reports every hub failure (offline, no network, no file) as FileNotFoundError.
+        return open_clip.download_pretrained(cfg)
+    except (OSError, RuntimeError, ValueError) as error:
+        raise UserError(_missing_weights_message(spec, error)) from error
+
+
+def _create_pretrained(spec: ClipSpec, path: str, options: dict[str, Any]) -> torch.nn.Module:
+    try:
+        return open_clip.create_model(spec.architecture, pretrained=path, **options)
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+        SafetensorError,
+        pickle.UnpicklingError,
+        EOFError,
+    ) as error:
+        folder = _cache_folder(_hub_location(spec)[0])
+        raise UserError(
+            f"Could not load the weights file {path} of CLIP model {spec.config_name} ({error}). "
+            f"It is damaged or not the published file: delete the folder {folder} from the "
+            f"Hugging Face cache ({huggingface_hub.constants.HF_HUB_CACHE}) to download it "
+            "again, then rerun."
+        ) from error
+
+
+def load_clip_model(spec: ClipSpec, untrained: bool) -> torch.nn.Module:
+    """The open_clip model in eval mode: untrained from a fixed seed, or with the tag's weights.
+
+    Pretrained weights come from the Hugging Face cache (downloaded once); without network access
+    and without the file, a UserError says where to put it.
+    """
+    check_clip_spec(spec, "none" if untrained else "DEFAULT")
+    options = _build_options(spec)
+    if untrained:
+        # The same initialisation every time, so offline runs repeat; the caller's random stream
+        # is left alone.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(UNTRAINED_SEED)
+            model = open_clip.create_model(spec.architecture, pretrained=None, **options)
+    else:
+        model = _create_pretrained(spec, _weights_file(spec), options)
+    log.info("CLIP model %s loaded (%s)", spec.config_name, "untrained" if untrained else spec.tag)
+    return model.eval()
+
+
+class ImageTower(torch.nn.Module):
+    """A CLIP model's image side: preprocessed images [B, 3, h, w] -> unit embeddings [B, D].
+
+    The embeddings are float32 whatever the model's dtype: normalised in bf16 (8-bit mantissa),
+    their length would be 1 only to about 0.4 %.
+    """
+
+    def __init__(self, model: torch.nn.Module) -> None:
+        super().__init__()
+        self.model = model
+        # What the inference job reads off its forward (a torchvision model has neither):
+        # the width of each output row, and the preprocessing the weights expect.
+        self.output_width = embedding_width(model)
+        self.preprocess_spec = clip_preprocess_spec(model)
+
+    def forward(self, images: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.model.encode_image(images).float(), dim=-1)
+
+
+def _image_size(model: torch.nn.Module) -> tuple[int, int]:
+    size = open_clip.get_model_preprocess_cfg(model)["size"]
+    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+
+
+@torch.inference_mode()
+def embedding_width(model: torch.nn.Module) -> int:
+    """D, the width of the model's image (and text) embeddings, from one blank image.
+
+    open_clip's towers do not all record it (timm towers do not), so one forward pass tells.
+    """
+    parameter = next(model.parameters())
+    probe = torch.zeros(1, 3, *_image_size(model), device=parameter.device, dtype=parameter.dtype)
+    return int(model.encode_image(probe).shape[-1])
+
+
+def preprocess_spec_from_cfg(cfg: Mapping[str, Any]) -> PreprocessSpec:
+    """open_clip's preprocessing config (size, mean, std, filter, resize mode) as a spec.
+
+    open_clip's inference transform is torchvision's Resize on PIL images, so PIL's antialiased
+    filter; 'shortest' adds a centre crop, 'squash' resizes to the size exactly.
+    """
+    size = cfg["size"]
+    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
+    interpolation = cfg.get("interpolation", "bicubic")
+    if interpolation == "random":  # open_clip's own rule: random is bicubic at inference
+        interpolation = "bicubic"
+    mode = cfg.get("resize_mode", "shortest")
+    if mode == "squash":
+        resize: int | tuple[int, int] = (height, width)
+        crop = None
+    elif mode == "shortest" and height == width:
+        resize, crop = height, height
+    else:
+        raise UserError(
+            f"open_clip preprocessing with resize mode {mode!r} to {height}x{width} is not "
+            "supported here (only 'shortest' to a square and 'squash'); choose another CLIP model."
+        )
+    return PreprocessSpec(
+        resize_size=resize,
+        crop_size=crop,
+        mean=tuple(float(v) for v in cfg["mean"]),
+        std=tuple(float(v) for v in cfg["std"]),
+        interpolation=interpolation,
+        antialias=True,
+    )
+
+
+def clip_preprocess_spec(model: torch.nn.Module) -> PreprocessSpec:
+    """The preprocessing the model's weights expect, for preprocess.preprocess_batch."""
+    return preprocess_spec_from_cfg(open_clip.get_model_preprocess_cfg(model))

@@ -1,0 +1,154 @@
+"""The pieces the report's figures share: PNG writing, row labels, titles, bars and heatmaps."""
+
+import logging
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.container import BarContainer
+from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
+
+from cifar_zeroshot.core.atomic import atomic_path
+from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS, method_class
+
+log = logging.getLogger(__name__)
+
+DPI = 120
+COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
+
+
+def save_figure(figure: Figure, path: str | Path) -> None:
+    """Write a PNG via a temp file; no timestamps or version strings in the metadata."""
+    with atomic_path(path) as temp:
+        figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
+    log.info("drew %s", path)
+
+
+def zero_shot_method(frame: pd.DataFrame, model: str, variant: str) -> str:
+    """The zero-shot method that scored this run: the class mapping, or a CLIP model's prompts."""
+    rows = frame[(frame["model"] == model) & (frame["variant"] == variant)]
+    present = set(rows["method"])
+    return next((m for m in ZERO_SHOT_METHODS if m in present), ZERO_SHOT_METHODS[0])
+
+
+def several_methods(frame: pd.DataFrame) -> bool:
+    return frame["method"].nunique() > 1
+
+
+def row_labels(frame: pd.DataFrame) -> list[str]:
+    """ "model · variant" per row, plus " · method" when the frame holds several methods."""
+    keys = zip(frame["model"], frame["variant"], frame["method"], strict=True)
+    if several_methods(frame):
+        return [f"{m} · {v} · {method}" for m, v, method in keys]
+    return [f"{m} · {v}" for m, v, _ in keys]
+
+
+def run_labels(frame: pd.DataFrame) -> list[str]:
+    """ "model · variant" per row, for figures of the runs themselves (speed, memory)."""
+    return [f"{m} · {v}" for m, v in zip(frame["model"], frame["variant"], strict=True)]
+
+
+def runs_only(metrics: pd.DataFrame) -> pd.DataFrame:
+    """One row per model and variant: speed and memory do not depend on the scoring method."""
+    return metrics.drop_duplicates(["model", "variant"])
+
+
+def scores_text(metrics: pd.DataFrame) -> str:
+    """How the scores were made, e.g. "ImageNet logits pooled by max_logit"."""
+    if metrics.empty:
+        return "?"
+    if several_methods(metrics):
+        return "per scoring method"
+    first = metrics.iloc[0]
+    method = method_class(first["method"])
+    return method.describe({column: first[column] for column in method.setting_columns})
+
+
+def device_title(metrics: pd.DataFrame) -> str:
+    names = metrics["device_name"].where(metrics["device_name"].notna(), metrics["device"])
+    unique = sorted({str(n) for n in names if isinstance(n, str) and n})
+    return ", ".join(unique) if unique else "unknown device"
+
+
+def bar_height_figure(bars: int, width: float = 11.0) -> Figure:
+    return Figure(figsize=(width, max(3.2, 1.6 + 0.42 * bars)), layout="constrained")
+
+
+def label_bars(ax: Axes, bars: BarContainer, texts: Sequence[str]) -> None:
+    """Put each value just right of its (horizontal) bar."""
+    ax.bar_label(bars, labels=list(texts), padding=3, fontsize=8)
+    left, right = ax.get_xlim()
+    ax.set_xlim(left, right + 0.18 * (right - left))  # room for the labels
+
+
+def hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str) -> None:
+    """One horizontal bar per label (a missing value: an empty bar marked "n/a")."""
+    y = np.arange(len(labels))
+    finite = np.where(np.isfinite(values), values, 0.0)
+    bars = ax.barh(y, finite, color=colour)
+    label_bars(ax, bars, [fmt.format(v) if math.isfinite(v) else "n/a" for v in values])
+    ax.set_yticks(y, labels)
+    if not ax.yaxis_inverted():  # shared axes would flip back on a second call
+        ax.invert_yaxis()  # first run at the top, as in the tables
+    ax.grid(axis="x", alpha=0.3)
+
+
+def interval_bars(
+    ax: Axes,
+    y: np.ndarray,
+    values: np.ndarray,
+    interval: tuple[np.ndarray, np.ndarray],
+    colour: str,
+    label: str,
+) -> None:
+    """Horizontal bars of percentages with their 95 % intervals as error bars. Each value is
+    written past its interval's end, so the error bar does not cross it; a missing value is an
+    empty bar marked "n/a"."""
+    low, high = interval
+    bars = ax.barh(
+        y,
+        np.where(np.isfinite(values), values, 0.0),
+        height=0.4,
+        color=colour,
+        xerr=np.vstack([np.nan_to_num(values - low), np.nan_to_num(high - values)]),
+        error_kw={"ecolor": "black", "capsize": 3, "elinewidth": 1},
+        label=label,
+    )
+    for bar, value, end in zip(bars, values, high, strict=True):
+        text = f"{value:.1f}" if np.isfinite(value) else "n/a"
+        x = end + 1 if np.isfinite(end) else 1
+        ax.text(x, bar.get_y() + bar.get_height() / 2, text, va="center", fontsize=8)
+
+
+def percent_axes(ax: Axes, labels: list[str], xlabel: str) -> None:
+    """The 0-100 % axis (with room for the values), one row per label, first at the top."""
+    ax.set_xlim(0, 112)
+    ax.set_yticks(np.arange(len(labels)), labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    ax.set_xlabel(xlabel)
+
+
+def annotated_heatmap(
+    ax: Axes, colours: np.ndarray, texts: list[list[str]], cmap: str, vmax: float
+) -> AxesImage:
+    image = ax.imshow(colours, cmap=cmap, vmin=0, vmax=vmax, aspect="auto")
+    for i, row in enumerate(texts):
+        for j, text in enumerate(row):
+            value = colours[i, j]
+            dark = np.isfinite(value) and value > 0.6 * vmax
+            ax.text(
+                j,
+                i,
+                text,
+                ha="center",
+                va="center",
+                fontsize=8,
+                color="black" if dark else "white",
+            )
+    return image

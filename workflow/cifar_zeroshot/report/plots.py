@@ -1,0 +1,219 @@
+"""The figures of the report, drawn from the metrics CSVs.
+
+Figures are built on matplotlib's object API (no pyplot state, Agg renderer) with fixed sizes,
+dpi and no "Software" metadata, so a rerun on the same tables writes identical PNG bytes. Each
+``*_figure`` function builds one figure; ``plot_parts.save_figure`` writes it as a PNG.
+
+Speed and memory belong to a run (model and variant); accuracy to a run and a scoring method.
+Labels name the method only when the tables hold more than one.
+"""
+
+import math
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
+
+from cifar_zeroshot.core.labels import CIFAR10_CLASSES
+from cifar_zeroshot.methods.registry import accuracy_title
+from cifar_zeroshot.report.plot_parts import (
+    COLOURS,
+    annotated_heatmap,
+    bar_height_figure,
+    device_title,
+    hbar,
+    interval_bars,
+    percent_axes,
+    row_labels,
+    run_labels,
+    runs_only,
+    scores_text,
+    several_methods,
+)
+
+# metrics column -> legend text (what the figure means), in MiB.
+MEMORY_SERIES: dict[str, str] = {
+    "torch_peak_allocated_mb": "torch peak allocated (live tensors)",
+    "torch_peak_reserved_mb": "torch peak reserved (allocator cache)",
+    "nvml_process_mb": "NVML process (GPU memory incl. CUDA context)",
+    "host_peak_rss_mb": "host peak RSS (CPU RAM)",
+}
+
+
+def speed_figure(metrics: pd.DataFrame) -> Figure:
+    """Throughput (images/s) and per-image latency (ms) per model and variant; where NVML
+    measured the GPU's energy, images per joule as a third panel."""
+    runs = runs_only(metrics)
+    labels = run_labels(runs)
+    energy = runs.get("images_per_joule", pd.Series(dtype=float)).to_numpy(float)
+    panels = 3 if np.isfinite(energy).any() else 2
+    figure = bar_height_figure(len(labels), width=11.0 * panels / 2)
+    axes = figure.subplots(1, panels, sharey=True)
+    throughput, latency = axes[0], axes[1]
+    hbar(throughput, labels, runs["images_per_second"].to_numpy(float), "{:,.0f}", COLOURS[0])
+    throughput.set_xlabel("throughput (images/s, higher is better)")
+    hbar(latency, labels, runs["ms_per_image"].to_numpy(float), "{:#.3g}", COLOURS[1])
+    latency.set_xlabel("time per image (ms, lower is better)")
+    if panels == 3:
+        hbar(axes[2], labels, energy, "{:,.1f}", COLOURS[2])
+        axes[2].set_xlabel("images per joule of GPU energy (higher is better)")
+    figure.suptitle(f"Inference speed on {device_title(runs)} (warm-up batches excluded)")
+    return figure
+
+
+def memory_figure(metrics: pd.DataFrame) -> Figure:
+    """Grouped bars: every memory figure that was measured for at least one run, in MiB."""
+    runs = runs_only(metrics)
+    labels = run_labels(runs)
+    present = [c for c in MEMORY_SERIES if c in runs and runs[c].notna().any()]
+    figure = bar_height_figure(len(labels) * max(1, len(present)) // 2 + 2)
+    ax = figure.subplots()
+    y = np.arange(len(labels))
+    height = 0.8 / max(1, len(present))
+    for i, column in enumerate(present):
+        values = runs[column].to_numpy(float)
+        bars = ax.barh(
+            y - 0.4 + height * (i + 0.5),
+            np.where(np.isfinite(values), values, 0.0),
+            height=height,
+            color=COLOURS[i % len(COLOURS)],
+            label=MEMORY_SERIES[column],
+        )
+        ax.bar_label(
+            bars,
+            labels=[f"{v:,.0f}" if math.isfinite(v) else "" for v in values],
+            padding=3,
+            fontsize=7,
+        )
+    if present:
+        left, right = ax.get_xlim()
+        ax.set_xlim(left, right + 0.15 * (right - left))
+        figure.legend(loc="outside lower center", ncols=2, fontsize=8, frameon=False)
+    else:
+        ax.text(0.5, 0.5, "no memory figures were recorded", ha="center", transform=ax.transAxes)
+    ax.set_yticks(y, labels)
+    ax.invert_yaxis()
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("peak memory (MiB = 2^20 bytes)")
+    ax.set_title(f"Peak memory during inference on {device_title(runs)}")
+    return figure
+
+
+def accuracy_figure(metrics: pd.DataFrame) -> Figure:
+    """Top-1 and top-5 accuracy (%) with 95 % Wilson intervals as error bars."""
+    labels = row_labels(metrics)
+    figure = bar_height_figure(len(labels) + 1)
+    ax = figure.subplots()
+    y = np.arange(len(labels))
+    for offset, (k, colour) in zip((-0.2, 0.2), ((1, COLOURS[0]), (5, COLOURS[2])), strict=True):
+        values, low, high = (
+            100 * metrics[column].to_numpy(float)
+            for column in (f"top{k}", f"top{k}_ci_low", f"top{k}_ci_high")
+        )
+        interval_bars(ax, y + offset, values, (low, high), colour, f"top-{k}")
+    xlabel = "accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval"
+    percent_axes(ax, labels, xlabel)
+    ax.set_title(f"{accuracy_title(metrics['method'])} ({scores_text(metrics)})")
+    return figure
+
+
+def per_class_figure(per_class: pd.DataFrame) -> Figure:
+    """Heatmap: per-class top-1 accuracy (%), one row per model, variant and method."""
+    key_columns = ["model", "variant", "method"]
+    rows = per_class.drop_duplicates(key_columns)
+    keys = list(zip(*(rows[c] for c in key_columns), strict=True))
+    classes = [c for c in CIFAR10_CLASSES if c in set(per_class["cifar_class"])]
+    table = per_class.set_index([*key_columns, "cifar_class"])["accuracy"]
+    values = np.array([[100 * table.get((*key, c), np.nan) for c in classes] for key in keys])
+    figure = Figure(figsize=(11, max(3.0, 1.8 + 0.45 * len(keys))), layout="constrained")
+    ax = figure.subplots()
+    texts = [[f"{x:.0f}" if np.isfinite(x) else "-" for x in row] for row in values]
+    image = annotated_heatmap(ax, values, texts, "viridis", 100.0)
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right")
+    ax.set_yticks(np.arange(len(keys)), row_labels(rows))
+    figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
+    ax.set_title("Per-class top-1 accuracy (%)")
+    return figure
+
+
+def confusion_figure(confusion: pd.DataFrame, model: str, variant: str, method: str) -> Figure:
+    """10x10 confusion matrix of one run and method: counts written in, colour = share of the
+    true class."""
+    rows = confusion[
+        (confusion["model"] == model)
+        & (confusion["variant"] == variant)
+        & (confusion["method"] == method)
+    ]
+    if rows.empty:
+        raise ValueError(f"no confusion rows for {model} {variant} ({method})")
+    classes = [c for c in CIFAR10_CLASSES if c in set(rows["true_class"])]
+    counts = (
+        rows.pivot(index="true_class", columns="predicted_class", values="count")
+        .reindex(index=classes, columns=classes)
+        .fillna(0)
+        .to_numpy(int)
+    )
+    totals = counts.sum(axis=1, keepdims=True)
+    shares = np.divide(counts, totals, out=np.zeros(counts.shape), where=totals > 0)
+    figure = Figure(figsize=(7.5, 6.5), layout="constrained")
+    ax = figure.subplots()
+    texts = [[str(x) for x in row] for row in counts]
+    image = annotated_heatmap(ax, shares, texts, "Blues", 1.0)
+    # On Blues, light cells want dark text: flip the viridis rule used above.
+    for text, share in zip(ax.texts, shares.reshape(-1), strict=True):
+        text.set_color("white" if share > 0.6 else "black")
+    ticks = np.arange(len(classes))
+    ax.set_xticks(ticks, classes, rotation=35, ha="right")
+    ax.set_yticks(ticks, classes)
+    ax.set_xlabel("predicted class")
+    ax.set_ylabel("true class")
+    figure.colorbar(image, ax=ax, label="share of the true class's images")
+    name = (
+        f"{model} · {variant} · {method}" if several_methods(confusion) else f"{model} · {variant}"
+    )
+    ax.set_title(f"Confusion matrix: {name} (counts)")
+    return figure
+
+
+def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
+    """Top-1 accuracy against throughput (log scale), one labelled point per run and method."""
+    figure = Figure(figsize=(9, 6), layout="constrained")
+    ax = figure.subplots()
+    speed = metrics["images_per_second"].to_numpy(float)
+    accuracy = 100 * metrics["top1"].to_numpy(float)
+    models = list(dict.fromkeys(metrics["model"]))
+    for i, model in enumerate(models):
+        mine = (metrics["model"] == model).to_numpy()
+        ax.scatter(speed[mine], accuracy[mine], s=40, color=f"C{i % 10}", label=model, zorder=3)
+    finite = np.isfinite(speed) & np.isfinite(accuracy) & (speed > 0)
+    if finite.any():
+        ax.set_xscale("log")
+        low, high = speed[finite].min() / 1.6, speed[finite].max() * 1.6
+        ax.set_xlim(low, high)
+        ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+        ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.margins(y=0.12)
+        for i, (label, x, y) in enumerate(zip(row_labels(metrics), speed, accuracy, strict=True)):
+            if not finite[i]:
+                continue
+            # Labels point inwards near the right edge, and alternate above/below so that
+            # neighbouring points' labels do not sit on each other.
+            right_side = math.log(x / low) / math.log(high / low) > 0.6
+            offset = (-6 if right_side else 6, 7 if i % 2 == 0 else -12)
+            ax.annotate(
+                label,
+                (x, y),
+                xytext=offset,
+                textcoords="offset points",
+                ha="right" if right_side else "left",
+                fontsize=8,
+            )
+    ax.grid(alpha=0.3, which="both")
+    ax.set_xlabel("throughput (images/s, log scale)")
+    ax.set_ylabel("top-1 accuracy (%)")
+    # Outside the axes: the upper right, where the best runs land, stays free.
+    figure.legend(loc="outside right upper", fontsize=8, title="model", title_fontsize=8)
+    ax.set_title(f"Accuracy vs speed on {device_title(metrics)}")
+    return figure

@@ -1,0 +1,112 @@
+"""results/summary.md: the metrics table as Markdown, for the README."""
+
+import logging
+from pathlib import Path
+
+import pandas as pd
+
+from cifar_zeroshot.core.atomic import atomic_path
+from cifar_zeroshot.methods.registry import accuracy_title, method_class
+
+log = logging.getLogger(__name__)
+
+MISSING = "n/a"
+
+# What the device needed, most complete figure first; host RSS only where no device figure exists.
+_MEMORY_PREFERENCE = (
+    ("nvml_process_mb", "GPU, NVML process"),
+    ("torch_peak_reserved_mb", "GPU, torch reserved"),
+    ("torch_peak_allocated_mb", "GPU, torch allocated"),
+    ("host_peak_rss_mb", "host RSS"),
+)
+
+
+def _percent(value: float) -> str:
+    return MISSING if _missing(value) else f"{100 * value:.1f}"
+
+
+def _missing(value: object) -> bool:
+    return value is None or (pd.api.types.is_scalar(value) and bool(pd.isna(value)))
+
+
+def _peak_memory(row: pd.Series) -> str:
+    """The GPU's peak where one was measured, else the host's peak RSS."""
+    for column, label in _MEMORY_PREFERENCE:
+        value = row.get(column)
+        if not _missing(value):
+            return f"{value:,.0f} MiB ({label})"
+    return MISSING
+
+
+def _escape(value: object) -> str:
+    return MISSING if _missing(value) else str(value).replace("|", "\\|")
+
+
+def _methods_text(metrics: pd.DataFrame) -> str:
+    """How each scoring method made its scores; named only when there are several."""
+    firsts = metrics.drop_duplicates("method")
+    texts = []
+    for _, row in firsts.iterrows():
+        method = method_class(row["method"])
+        text = method.describe_markdown({c: row[c] for c in method.setting_columns})
+        texts.append(text if len(firsts) == 1 else f"method {row['method']}: {text}")
+    return "; ".join(texts)
+
+
+def summary_markdown(metrics: pd.DataFrame) -> str:
+    """A one-line header (dataset, images, how scores were made) and one row per model+variant
+    (and method, where there are several)."""
+    if metrics.empty:
+        return "No runs.\n"
+    first = metrics.iloc[0]
+    images = int(first["images"])
+    header = (
+        f"{accuracy_title(metrics['method'])} on **{first['dataset']}** ({images} test images), "
+        f"{_methods_text(metrics)}; "
+        "95 % Wilson intervals in brackets; timings exclude warm-up batches."
+    )
+    several_methods = metrics["method"].nunique() > 1
+    columns = [
+        "model",
+        "variant",
+        *(["method"] if several_methods else []),
+        "weights",
+        "device",
+        "top-1 % [95 % CI]",
+        "top-5 %",
+        "unrestricted top-1 %",
+        "images/s",
+        "ms/image",
+        "peak memory",
+    ]
+    lines = [header, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for _, row in metrics.iterrows():
+        top1 = (
+            f"{_percent(row['top1'])} [{_percent(row['top1_ci_low'])}, "
+            f"{_percent(row['top1_ci_high'])}]"
+        )
+        speed = (
+            MISSING if _missing(row["images_per_second"]) else f"{row['images_per_second']:,.1f}"
+        )
+        latency = MISSING if _missing(row["ms_per_image"]) else f"{row['ms_per_image']:.3f}"
+        cells = [
+            _escape(row["model"]),
+            _escape(row["variant"]),
+            *([_escape(row["method"])] if several_methods else []),
+            _escape(row["weights"]),
+            _escape(row["device_name"] if not _missing(row["device_name"]) else row["device"]),
+            top1,
+            _percent(row["top5"]),
+            _percent(row["unrestricted_top1"]),
+            speed,
+            latency,
+            _peak_memory(row),
+        ]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_summary_markdown(metrics: pd.DataFrame, path: str | Path) -> None:
+    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(summary_markdown(metrics))
+    log.info("wrote the summary of %d result rows to %s", len(metrics), path)

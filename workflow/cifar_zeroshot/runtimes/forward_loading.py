@@ -1,0 +1,64 @@
+"""What runs a variant's forward pass: the torch model, or its export on ONNX Runtime.
+
+Both come back as a callable from a preprocessed batch to its logits, so the batch loop, the
+timing and the output files are the same for every runtime.
+"""
+
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torchvision.models import WeightsEnum
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.models.torchvision_models import weights_label
+
+Forward = Callable[[torch.Tensor], torch.Tensor]
+# (model name, weights) -> the torch model: tests pass one that injects NaN or out-of-memory.
+ModelLoader = Callable[[str, WeightsEnum | None], torch.nn.Module]
+# (model name, weights, device, dtype, channels_last) -> the forward pass, ready on the device.
+ForwardLoader = Callable[[str, WeightsEnum | None, torch.device, torch.dtype, bool], Forward]
+
+
+def forward_loader(
+    variant: Variant, exported_model: Path | None, threads: int, model_loader: ModelLoader
+) -> ForwardLoader:
+    """How to load ``variant``'s forward pass; the onnxruntime runtime needs ``exported_model``."""
+    if variant.runtime == "onnxruntime":
+        if exported_model is None:
+            raise UserError(
+                f"Variant {variant.name} runs the exported ONNX model, and none was given. Run "
+                "it through snakemake, which exports the model first (rule export_onnx)."
+            )
+
+        def load_exported(
+            name: str,
+            weights: WeightsEnum | None,
+            device: torch.device,
+            dtype: torch.dtype,
+            channels_last: bool,
+        ) -> Forward:
+            from cifar_zeroshot.runtimes.onnx_forward import (
+                onnx_forward,  # onnxruntime: only when used
+            )
+
+            what = (name, weights_label(weights))
+            return onnx_forward(exported_model, what, device, variant.precision, threads)
+
+        return load_exported
+
+    def load_torch(
+        name: str,
+        weights: WeightsEnum | None,
+        device: torch.device,
+        dtype: torch.dtype,
+        channels_last: bool,
+    ) -> Forward:
+        model = model_loader(name, weights).eval()
+        model = model.to(device=device, dtype=dtype)
+        if channels_last:
+            model = model.to(memory_format=torch.channels_last)
+        return model
+
+    return load_torch
