@@ -57,7 +57,7 @@ def cpu_request(
         model=model,
         weights="none",
         variant=variant,
-        test_set=test_set,
+        images=test_set,
         dataset="synthetic",
         logits_path=out / "logits" / model / f"{variant.name}.parquet",
         timing_path=out / "timing" / model / f"{variant.name}.parquet",

@@ -250,6 +250,29 @@ def test_a_model_that_is_not_an_imagenet_classifier_is_refused(data) -> None:
         run_pass(_setup(_Ten(), data), _Recorder())
 
 
+def test_a_features_job_names_its_outputs_not_logits(data) -> None:
+    """Feature and embedding jobs share the loop: their messages name what they compute."""
+
+    class _Features(torch.nn.Module):
+        def __init__(self, width: int, poisoned: bool) -> None:
+            super().__init__()
+            self.width, self.poisoned = width, poisoned
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            fill = float("nan") if self.poisoned else 0.0
+            return torch.full((x.shape[0], self.width), fill)
+
+    def setup(model: torch.nn.Module) -> PassSetup:
+        base = _setup(model, data)
+        return dataclasses.replace(base, output_width=6, output_name="features")
+
+    with pytest.raises(UserError, match=r"returned \(8, 5\), not 6 features per image: the model"):
+        run_pass(setup(_Features(5, poisoned=False)), _Recorder())
+    with pytest.raises(UserError, match=r"produced NaN or infinite features in batch 0") as error:
+        run_pass(setup(_Features(6, poisoned=True)), _Recorder())
+    assert "logits" not in str(error.value) and "ImageNet classifier" not in str(error.value)
+
+
 def test_batch_input_pads_with_the_last_image() -> None:
     images = torch.arange(5).reshape(5, 1)
     assert batch_input(images, 0, 3).flatten().tolist() == [0, 1, 2]

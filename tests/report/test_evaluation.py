@@ -18,7 +18,12 @@ from run_files import (
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.records.logits import LogitsWriter, write_timing
-from cifar_zeroshot.report.evaluation import check_paired_facts, evaluate, read_run, read_runs
+from cifar_zeroshot.report.evaluation import (
+    check_paired_facts,
+    read_run,
+    read_runs,
+    score_runs,
+)
 
 MAX_LOGIT = [ClassMappingMethod(GROUPS, "max_logit")]
 
@@ -42,7 +47,7 @@ def test_read_run_sorts_rows_by_image_index(three_runs):
 
 def test_evaluate_scores_and_agreement(three_runs):
     _, runs = three_runs
-    results = evaluate(runs, MAX_LOGIT)
+    results = score_runs(read_runs(runs), MAX_LOGIT)
     assert [r.key for r in results] == [
         ("resnet", "bf16", "class_mapping"),
         ("resnet", "fp32", "class_mapping"),
@@ -65,7 +70,7 @@ def test_nan_logits_stop_everything_naming_the_file(three_runs):
     logits[4, 3] = np.nan
     bad = write_run(folder, "broken", "fp32", logits, labels)
     with pytest.raises(UserError, match=r"broken.fp32\.parquet contains NaN"):
-        evaluate([*runs, bad], MAX_LOGIT)
+        score_runs(read_runs([*runs, bad]), MAX_LOGIT)
 
 
 def test_mismatched_logits_and_timing_files(three_runs):
@@ -75,7 +80,7 @@ def test_mismatched_logits_and_timing_files(three_runs):
         match=r"fp32\.parquet and .*bf16\.parquet come from different runs \(variant is "
         r"'fp32' vs 'bf16'\)",
     ):
-        evaluate([(runs[0][0], runs[2][1])], MAX_LOGIT)
+        score_runs(read_runs([(runs[0][0], runs[2][1])]), MAX_LOGIT)
 
 
 def test_paired_facts_compare_every_field(tmp_path):
@@ -130,6 +135,6 @@ def test_duplicate_run_is_refused(three_runs):
 def test_nothing_to_evaluate_is_refused(three_runs):
     _, runs = three_runs
     with pytest.raises(UserError, match="No inference runs to evaluate"):
-        evaluate([], MAX_LOGIT)
+        score_runs(read_runs([]), MAX_LOGIT)
     with pytest.raises(UserError, match="No scoring methods"):
-        evaluate(runs, [])
+        score_runs(read_runs(runs), [])

@@ -7,7 +7,7 @@ from pathlib import Path
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.job import run_inference
-from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.inference.request import ImageSet, InferenceRequest
 
 
 def _optional_path(files, name: str) -> Path | None:
@@ -24,7 +24,7 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         model=snakemake.wildcards.model,
         weights=params.weights,
         variant=Variant.parse(snakemake.wildcards.variant),
-        test_set=images,
+        images=images,
         dataset=params.dataset,
         logits_path=_optional_path(outputs, "logits"),
         timing_path=Path(outputs.timing),
@@ -36,7 +36,7 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         gpu_lock_dir=Path(params.gpu_lock_dir),
         gpu_wait_seconds=params.gpu_wait_seconds,
         features_path=_optional_path(outputs, "features"),
-        image_set="test" if train_set is None else "train",
+        image_set=ImageSet.TEST if train_set is None else ImageSet.TRAINING,
         embeddings_path=_optional_path(outputs, "embeddings"),
     )
     # The progress bar goes to the job's log, beside the logging records; onnxruntime variants

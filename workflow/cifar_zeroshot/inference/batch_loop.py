@@ -34,10 +34,10 @@ from cifar_zeroshot.runtimes.gpu_energy import EnergyMeter
 
 
 class BatchWriter(Protocol):
-    """Where finished batches go (LogitsWriter in a job)."""
+    """Where finished batches go (the job's writers: inference/outputs.py)."""
 
     def write_batch(
-        self, image_index: np.ndarray, labels: np.ndarray, logits: np.ndarray
+        self, image_index: np.ndarray, labels: np.ndarray, values: np.ndarray
     ) -> None: ...
 
 
@@ -61,6 +61,8 @@ class PassSetup:
     # Values per image the forward returns: the logits, or logits and penultimate features side
     # by side (penultimate.WithFeatures), or features or embeddings alone.
     output_width: int = NUM_IMAGENET_CLASSES
+    # What those values are, for messages (request.JobKind.forward_output).
+    output_name: str = "ImageNet logits"
     # Reads the GPU's energy over the timed batches (from the first one's launch, when the
     # warm-ups have finished and the GPU is idle, until the last one's logits are back).
     energy_meter: EnergyMeter = field(default_factory=lambda: EnergyMeter(gpu_index=None))
@@ -95,7 +97,7 @@ def batch_input(images: torch.Tensor, start: int, batch_size: int) -> torch.Tens
     return images.index_select(0, index)
 
 
-class _HostLogits:
+class _HostOutputs:
     """Brings a batch's outputs to the host without waiting for them (on CUDA)."""
 
     def __init__(self, device: torch.device, batch_size: int, width: int) -> None:
@@ -105,19 +107,19 @@ class _HostLogits:
             for _ in range(2 if device.type == "cuda" else 0)
         ]
 
-    def queue(self, step: int, logits: torch.Tensor) -> torch.Tensor:
+    def queue(self, step: int, outputs: torch.Tensor) -> torch.Tensor:
         if not self.buffers:
-            return logits.to(torch.float32)  # on the CPU: the tensor itself when float32
+            return outputs.to(torch.float32)  # on the CPU: the tensor itself when float32
         host = self.buffers[step % 2]
         # Cast on the device (bf16 -> float32), then an asynchronous copy to pinned memory.
-        host.copy_(logits.to(torch.float32), non_blocking=True)
+        host.copy_(outputs.to(torch.float32), non_blocking=True)
         return host
 
     def take(self, host: torch.Tensor, rows: int) -> np.ndarray:
-        """The first ``rows`` logits, as an array the caller may keep."""
-        logits = host.numpy()[:rows]
+        """The first ``rows`` outputs, as an array the caller may keep."""
+        outputs = host.numpy()[:rows]
         # A pinned buffer is reused two batches later; a CPU tensor is this batch's own.
-        return logits.copy() if self.buffers else logits
+        return outputs.copy() if self.buffers else outputs
 
 
 class _Loop:
@@ -127,7 +129,7 @@ class _Loop:
         self.setup = setup
         self.writer = writer
         self.clock = BatchClock(setup.device)
-        self.host_logits = _HostLogits(setup.device, setup.batch_size, setup.output_width)
+        self.host_outputs = _HostOutputs(setup.device, setup.batch_size, setup.output_width)
         compiled = setup.variant.compile
         self.forward: Callable[[torch.Tensor], Any] = (
             torch.compile(setup.model) if compiled else setup.model
@@ -149,15 +151,21 @@ class _Loop:
         expected = (self.setup.batch_size, width)
         if not isinstance(y, torch.Tensor) or tuple(y.shape) != expected:
             shape = tuple(y.shape) if isinstance(y, torch.Tensor) else type(y).__name__
-            what = "ImageNet logits" if width == NUM_IMAGENET_CLASSES else "values"
+            what = self.setup.output_name
+            # A classifier's head is the one part of the width that the model alone decides.
+            verdict = (
+                "it is not an ImageNet classifier"
+                if what == "ImageNet logits"
+                else "the model does not give the outputs this job writes"
+            )
             raise UserError(
-                f"{self.setup.model_name} returned {shape}, not {width} {what} per image: it is "
-                "not an ImageNet classifier. Choose another model."
+                f"{self.setup.model_name} returned {shape}, not {width} {what} per image: "
+                f"{verdict}. Choose another model."
             )
         return y
 
     def launch(self, step: int, batch: int, warmup: bool) -> _Batch:
-        """Queue one batch: preprocessing, forward, and the copy of its logits to the host."""
+        """Queue one batch: preprocessing, forward, and the copy of its outputs to the host."""
         setup, clock = self.setup, self.clock
         start = batch * setup.batch_size
         if not warmup and self.timed_start is None:
@@ -181,7 +189,7 @@ class _Loop:
         else:
             y = self._checked_forward(x)
         m2 = clock.mark()
-        host = self.host_logits.queue(step, y)
+        host = self.host_outputs.queue(step, y)
         m3 = clock.mark()
         images = min(setup.batch_size, setup.images.shape[0] - start)
         if not warmup and self.timed_start is None:
@@ -189,22 +197,23 @@ class _Loop:
         return _Batch(batch, warmup, start, images, (m0, m1, m2, m3), host, wall_start)
 
     def finish(self, batch: _Batch) -> None:
-        """Wait for a batch's logits, check them and hand them to the writer (not warm-ups)."""
+        """Wait for a batch's outputs, check them and hand them to the writer (not warm-ups)."""
         self.clock.wait(batch.marks[3])
         if batch.warmup:
             return
-        logits = self.host_logits.take(batch.host, batch.images)
-        if not np.isfinite(logits).all():
+        outputs = self.host_outputs.take(batch.host, batch.images)
+        if not np.isfinite(outputs).all():
             setup = self.setup
             raise UserError(
-                f"{setup.model_name} ({setup.variant.name}) produced NaN or infinite logits in "
-                f"batch {batch.index} (images {batch.start}..{batch.start + batch.images - 1}, "
+                f"{setup.model_name} ({setup.variant.name}) produced NaN or infinite "
+                f"{setup.output_name} in batch {batch.index} "
+                f"(images {batch.start}..{batch.start + batch.images - 1}, "
                 f"first image index {batch.start}); nothing was written. Fix: run the fp32 "
                 "variant to see whether the precision is at fault, or check the weights file."
             )
         stop = batch.start + batch.images
         labels = self.setup.labels[batch.start : stop]
-        self.writer.write_batch(np.arange(batch.start, stop), labels, logits)
+        self.writer.write_batch(np.arange(batch.start, stop), labels, outputs)
 
     def row(self, batch: _Batch) -> dict[str, Any]:
         m0, m1, m2, m3 = batch.marks

@@ -31,7 +31,7 @@ from cifar_zeroshot.inference.host_memory import (
 from cifar_zeroshot.inference.model_source import ModelSource, model_source
 from cifar_zeroshot.inference.oom_retry import halve_until_it_fits
 from cifar_zeroshot.inference.outputs import output_writers
-from cifar_zeroshot.inference.request import InferenceRequest, check_request
+from cifar_zeroshot.inference.request import InferenceRequest, JobKind, check_request
 from cifar_zeroshot.models.preprocess import output_shape
 from cifar_zeroshot.models.torchvision_models import load_model
 from cifar_zeroshot.records.logits import write_timing
@@ -58,18 +58,27 @@ class InferenceOutcome:
 
 
 @dataclass(frozen=True)
+class _Job:
+    """What every step of one job works from, once the device is held."""
+
+    request: InferenceRequest
+    kind: JobKind
+    source: ModelSource
+    device: torch.device
+    gpu_index: int | None
+
+
+@dataclass(frozen=True)
 class _Loaded:
     setup: PassSetup  # its batch_size is the requested one
     facts: RunFacts  # batch_size None until a pass fits
     model_load_seconds: float
-    gpu_index: int | None
 
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
-    kind = "training" if request.image_set == "train" else "test"
-    images, labels = load_image_set(request.test_set, kind)
+    images, labels = load_image_set(request.images, request.image_set.value)
     # The same selection the metrics rule digests to check this run's test_set_sha256.
-    return first_images(images, labels, request.limit, request.test_set)
+    return first_images(images, labels, request.limit, request.images)
 
 
 def run_inference(
@@ -88,26 +97,23 @@ def run_inference(
     """
     # Interpreter start, imports and Snakemake's script preamble: a cost every job pays.
     startup_seconds = time.time() - psutil.Process().create_time()
-    check_request(request)
-    source = model_source(request, model_loader)  # checks the model and weights names
+    kind = check_request(request)
+    source = model_source(request, kind, model_loader)  # checks the model and weights names
     images, labels = _load_images(request)
     held = job_device(request.device, request.gpu_lock_dir, request.gpu_wait_seconds)
     with held as (device, gpu_index):
+        job = _Job(request, kind, source, device, gpu_index)
         loader = forward_loader(request.variant, exported_model, request.threads, source.loader)
-        loaded = _load(request, source, (images, labels), device, gpu_index, loader)
-        return _execute(request, loaded, source, progress_file, startup_seconds)
+        loaded = _load(job, (images, labels), loader)
+        return _execute(job, loaded, progress_file, startup_seconds)
 
 
 def _load(
-    request: InferenceRequest,
-    source: ModelSource,
-    test_set: tuple[np.ndarray, np.ndarray],
-    device: torch.device,
-    gpu_index: int | None,
-    model_loader: ForwardLoader,
+    job: _Job, image_set: tuple[np.ndarray, np.ndarray], model_loader: ForwardLoader
 ) -> _Loaded:
-    """Set torch up for the device, put the model and the test set on it, state the facts."""
-    images, labels = test_set
+    """Set torch up for the device, put the model and the images on it, state the facts."""
+    request, source, device, gpu_index = job.request, job.source, job.device, job.gpu_index
+    images, labels = image_set
     set_threads(request.threads)
     dtype, channels_last = set_precision(request.variant, device)
     device_name = start_device(device)
@@ -128,6 +134,7 @@ def _load(
     model_load_seconds = time.perf_counter() - begin
     setup = PassSetup(
         model_name=request.model,
+        output_name=job.kind.forward_output,
         variant=request.variant,
         model=model,
         images=images_on_device,
@@ -144,22 +151,16 @@ def _load(
         energy_meter=EnergyMeter(gpu_index),
     )
     digest = images_digest(images, labels)  # after the timed load: it costs no figure
-    facts = _run_facts(request, source.weights_label, setup, device_name, gpu_index, digest)
-    return _Loaded(setup, facts, model_load_seconds, gpu_index)
+    facts = _run_facts(job, setup, device_name, digest)
+    return _Loaded(setup, facts, model_load_seconds)
 
 
-def _run_facts(
-    request: InferenceRequest,
-    weights: str,
-    setup: PassSetup,
-    device_name: str,
-    gpu_index: int | None,
-    test_set_sha256: str,
-) -> RunFacts:
+def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: str) -> RunFacts:
     """The facts before any pass has run: batch_size is None until one fits."""
+    request = job.request
     return RunFacts(
         model=request.model,
-        weights=weights,
+        weights=job.source.weights_label,
         variant=request.variant.name,
         precision=request.variant.precision,
         compile=request.variant.compile,
@@ -167,7 +168,7 @@ def _run_facts(
         preprocess_spec=setup.spec.to_facts(),
         device=setup.device.type,
         device_name=device_name,
-        gpu_index=gpu_index,
+        gpu_index=job.gpu_index,
         torch_version=torch.__version__,
         torchvision_version=torchvision.__version__,
         batch_size=None,
@@ -191,18 +192,15 @@ def _cpu_batch_size(source: ModelSource, setup: PassSetup, batch_size: int, what
 
 
 def _execute(
-    request: InferenceRequest,
-    loaded: _Loaded,
-    source: ModelSource,
-    progress_file: TextIO | None,
-    startup_seconds: float,
+    job: _Job, loaded: _Loaded, progress_file: TextIO | None, startup_seconds: float
 ) -> InferenceOutcome:
     """The pass (halving the batch size on out-of-memory), then the timing file."""
+    request = job.request
 
     def attempt(batch_size: int) -> tuple[PassResult, float | None]:
         setup = dataclasses.replace(loaded.setup, batch_size=batch_size)
         facts = loaded.facts.with_batch_size(batch_size)
-        with output_writers(request, facts, setup.output_width) as writer:
+        with output_writers(request, job.kind, facts, setup.output_width) as writer:
             result = run_pass(setup, writer, progress_file)
         # End to end: from the first timed batch until the output files are complete on disk.
         timed_start = result.timed_start
@@ -213,7 +211,7 @@ def _execute(
     # Never a batch larger than the test set: padding past the data only costs memory.
     batch_size = min(request.batch_size, loaded.facts.image_count)
     if device.type == "cpu":  # no out-of-memory exception to catch: estimate instead
-        batch_size = _cpu_batch_size(source, loaded.setup, batch_size, what)
+        batch_size = _cpu_batch_size(job.source, loaded.setup, batch_size, what)
     fitted = halve_until_it_fits(
         attempt,
         batch_size,
@@ -236,7 +234,7 @@ def _execute(
         batch_size=batch_size,
         batch_size_requested=request.batch_size,
         oom_retries=fitted.retries,
-        **dataclasses.asdict(peak_memory(device, loaded.gpu_index)),
+        **dataclasses.asdict(peak_memory(device, job.gpu_index)),
         gpu_energy_joules=result.gpu_energy_joules,
     )
     write_timing(request.timing_path, batches, facts, summary)

@@ -14,7 +14,7 @@ import torch
 import torchvision
 from torchvision.models import WeightsEnum
 
-from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.inference.request import InferenceRequest, JobKind
 from cifar_zeroshot.models.clip_slugs import is_clip_slug
 from cifar_zeroshot.models.penultimate import WithFeatures
 from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
@@ -61,13 +61,15 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     return ModelSource(None, clip_weights_label(clip, request.weights), None, load, None)
 
 
-def model_source(request: InferenceRequest, model_loader: ModelLoader) -> ModelSource:
+def model_source(
+    request: InferenceRequest, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
     """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
     if is_clip_slug(request.model):
         return _clip_source(request)
     weights = resolve_weights(request.model, request.weights)  # checks the model name too
-    if request.features_path is not None:
-        model_loader = _with_features(model_loader, logits=request.logits_path is not None)
+    if "features" in kind.outputs:
+        model_loader = _with_features(model_loader, logits="logits" in kind.outputs)
     return ModelSource(
         weights=weights,
         weights_label=weights_label(weights),

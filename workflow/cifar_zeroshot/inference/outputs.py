@@ -11,7 +11,7 @@ import numpy as np
 
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.inference.batch_loop import BatchWriter
-from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.inference.request import InferenceRequest, JobKind
 from cifar_zeroshot.records.embeddings import EmbeddingsWriter
 from cifar_zeroshot.records.features import FeaturesWriter
 from cifar_zeroshot.records.logits import LogitsWriter
@@ -19,23 +19,28 @@ from cifar_zeroshot.records.run_facts import RunFacts
 
 
 @contextlib.contextmanager
-def output_writers(request: InferenceRequest, facts: RunFacts, width: int) -> Iterator[BatchWriter]:
-    """The writer of each output file ``request`` asks for; every file appears only when the
-    pass succeeds (parquet_rows.RowsWriter)."""
-    if request.embeddings_path is not None:
+def output_writers(
+    request: InferenceRequest, kind: JobKind, facts: RunFacts, width: int
+) -> Iterator[BatchWriter]:
+    """The writer of each output file of ``kind`` (request.JobKind); every file appears only
+    when the pass succeeds (parquet_rows.RowsWriter)."""
+    if kind is JobKind.EMBEDDINGS:
         with EmbeddingsWriter(request.embeddings_path, facts, width) as embeddings:
             yield embeddings
-        return
-    with contextlib.ExitStack() as stack:
-        logits = None
-        if request.logits_path is not None:  # entered first, so it is closed last
-            logits = stack.enter_context(LogitsWriter(request.logits_path, facts))
-        if request.features_path is None:
+    elif kind is JobKind.LOGITS:
+        with LogitsWriter(request.logits_path, facts) as logits:
             yield logits
-            return
-        feature_width = width - (NUM_IMAGENET_CLASSES if logits is not None else 0)
-        features = stack.enter_context(FeaturesWriter(request.features_path, facts, feature_width))
-        yield SplitWriter([(width - feature_width, logits), (feature_width, features)])
+    elif kind is JobKind.TRAINING_FEATURES:
+        with FeaturesWriter(request.features_path, facts, width) as features:
+            yield features
+    else:  # LOGITS_AND_FEATURES: the forward returns [logits | features] (penultimate.py)
+        feature_width = width - NUM_IMAGENET_CLASSES
+        # The logits writer is entered first, so it is closed last.
+        with (
+            LogitsWriter(request.logits_path, facts) as logits,
+            FeaturesWriter(request.features_path, facts, feature_width) as features,
+        ):
+            yield SplitWriter([(NUM_IMAGENET_CLASSES, logits), (feature_width, features)])
 
 
 class SplitWriter:

@@ -5,13 +5,51 @@ default, so a caller that forgets one gets a TypeError instead of a second, sile
 """
 
 from dataclasses import dataclass
+from enum import Enum, StrEnum
 from pathlib import Path
 
 from cifar_zeroshot.core.choices import DEVICES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 
-IMAGE_SETS = ("test", "train")
+
+class ImageSet(StrEnum):
+    """Which of CIFAR-10's image sets a job's images file holds (the value names it in messages)."""
+
+    TEST = "test"
+    TRAINING = "training"
+
+
+class JobKind(Enum):
+    """The jobs the workflow runs: the image set each reads and the files each writes beside its
+    timing file. A request must ask for exactly one of these combinations."""
+
+    # A classifier on the test set: its ImageNet logits (the zero-shot methods score them) ...
+    LOGITS = (ImageSet.TEST, frozenset({"logits"}))
+    # ... and, for the linear probe, its penultimate features from the same pass.
+    LOGITS_AND_FEATURES = (ImageSet.TEST, frozenset({"logits", "features"}))
+    # A classifier on the training set: features only, of every image (the probe's training data).
+    TRAINING_FEATURES = (ImageSet.TRAINING, frozenset({"features"}))
+    # A CLIP image tower on the test set: unit image embeddings.
+    EMBEDDINGS = (ImageSet.TEST, frozenset({"embeddings"}))
+
+    @property
+    def image_set(self) -> ImageSet:
+        return self.value[0]
+
+    @property
+    def outputs(self) -> frozenset[str]:
+        return self.value[1]
+
+    @property
+    def forward_output(self) -> str:
+        """What the job's forward returns per image, as messages name it."""
+        return {
+            JobKind.LOGITS: "ImageNet logits",
+            JobKind.LOGITS_AND_FEATURES: "ImageNet logits and features",
+            JobKind.TRAINING_FEATURES: "features",
+            JobKind.EMBEDDINGS: "image embeddings",
+        }[self]
 
 
 @dataclass(frozen=True)
@@ -19,9 +57,9 @@ class InferenceRequest:
     model: str
     weights: str  # "DEFAULT", "IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V1" or "none"
     variant: Variant
-    test_set: Path  # the images (.npz): the test set, or the training set for a features job
+    images: Path  # the images file (.npz) of ``image_set``
     dataset: str
-    logits_path: Path | None  # None: a features-only job (the training set, for the probe)
+    logits_path: Path | None
     timing_path: Path
     limit: int | None  # the first N images; None = all
     batch_size: int
@@ -32,12 +70,33 @@ class InferenceRequest:
     gpu_wait_seconds: float | None  # how long to wait for a free GPU; None: forever
     # The penultimate features (penultimate.py) too, from the same pass, for the linear probe.
     features_path: Path | None = None
-    image_set: str = "test"  # which images ``test_set`` holds: "test" or "train"
+    image_set: ImageSet = ImageSet.TEST
     embeddings_path: Path | None = None  # a CLIP model's image embeddings (instead of logits)
 
+    @property
+    def kind(self) -> JobKind:
+        """The job this request describes; ValueError for a combination no job writes."""
+        asked = frozenset(
+            name
+            for name, path in (
+                ("logits", self.logits_path),
+                ("features", self.features_path),
+                ("embeddings", self.embeddings_path),
+            )
+            if path is not None
+        )
+        for kind in JobKind:
+            if (kind.image_set, kind.outputs) == (self.image_set, asked):
+                return kind
+        raise ValueError(
+            f"no inference job writes {sorted(asked)} for the {self.image_set} set; the jobs are "
+            + "; ".join(f"{k.name}: {sorted(k.outputs)} ({k.image_set})" for k in JobKind)
+        )
 
-def check_request(request: InferenceRequest) -> None:
-    """Refuse values the schema would refuse too, for callers that bypass Snakemake."""
+
+def check_request(request: InferenceRequest) -> JobKind:
+    """Refuse values the schema would refuse too, for callers that bypass Snakemake; return the
+    request's job kind."""
     if request.device not in DEVICES:
         raise UserError(f"device {request.device!r} is not one of {', '.join(DEVICES)}.")
     for key, value, minimum in (
@@ -47,13 +106,10 @@ def check_request(request: InferenceRequest) -> None:
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
             raise UserError(f"{key} must be an integer >= {minimum}, not {value!r}.")
-    outputs = (request.logits_path, request.features_path, request.embeddings_path)
-    if not any(outputs) or (request.embeddings_path and any(outputs[:2])):
-        raise ValueError("an inference request asks for logits and/or features, or embeddings")
-    if request.image_set not in IMAGE_SETS:
-        raise ValueError(f"image_set must be one of {IMAGE_SETS}, not {request.image_set!r}")
-    if request.image_set == "train" and (request.logits_path or request.limit is not None):
-        raise ValueError("a training-set request asks for features of every image, no logits")
+    kind = request.kind
+    if kind is JobKind.TRAINING_FEATURES and request.limit is not None:
+        raise ValueError("a training-features job takes every image of the training set")
     limit = request.limit
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise UserError(f"limit must be a positive integer or null (all images), not {limit!r}.")
+    return kind

@@ -6,6 +6,7 @@ the whole file in one go.
 
 import re
 from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -106,26 +107,54 @@ def _keys_problem(where: str, item: Any, allowed: Iterable[str], example: str) -
     return None
 
 
+@dataclass(frozen=True)
+class _ListKey:
+    """A key of a class entry that holds a list of mappings, and how messages describe it."""
+
+    key: str
+    shape: str  # what the list holds, e.g. "{wnid: nXXXXXXXX, lemma: ...}"
+    item_keys: tuple[str, ...]
+    item_example: str
+
+
+_ANCESTORS = _ListKey(
+    "ancestors",
+    "{wnid: nXXXXXXXX, lemma: ...}",
+    ("wnid", "lemma"),
+    "{wnid: n02374451, lemma: horse}",
+)
+_MEMBERS = _ListKey(
+    "imagenet", '{index: N, name: "..."} items', ("index", "name"), '{index: 339, name: "sorrel"}'
+)
+_EXCLUDED = _ListKey(
+    "excluded", "{index, name, reason} items", ("index", "name", "reason"), "{index, name, reason}"
+)
+
+
 def _list_items(
-    problems: Problems,
-    where: str,
-    key: str,
-    raw: Any,
-    list_shape: str,
-    item_keys: Iterable[str],
-    item_example: str,
+    problems: Problems, where: str, list_key: _ListKey, raw: Any
 ) -> Iterator[tuple[str, dict[str, Any]]]:
-    """(item label, item) for each well-formed item of the list under ``key``; the rest reported."""
+    """(item label, item) for each well-formed item of the list ``raw``; the rest reported."""
     if not isinstance(raw, list):
-        problems.add(f"{where}: `{key}:` must be a list of {list_shape}")
+        problems.add(f"{where}: `{list_key.key}:` must be a list of {list_key.shape}")
         return
     for i, item in enumerate(raw):
-        at = f"{where}, {key} item {i + 1}"
-        problem = _keys_problem(at, item, item_keys, item_example)
+        at = f"{where}, {list_key.key} item {i + 1}"
+        problem = _keys_problem(at, item, list_key.item_keys, list_key.item_example)
         if problem:
             problems.add(problem)
             continue
         yield at, item
+
+
+def _checked_pairs(
+    problems: Problems, where: str, list_key: _ListKey, raw: Any
+) -> Iterator[tuple[str, dict[str, Any], int, str]]:
+    """(item label, item, index, name) for each item whose `{index, name}` pair checks out."""
+    for at, item in _list_items(problems, where, list_key, raw):
+        checked = _index_and_name(problems, at, item)
+        if checked is not None:
+            yield at, item, *checked
 
 
 # --- one class entry -----------------------------------------------------------------------------
@@ -133,15 +162,7 @@ def _list_items(
 
 def _ancestors(problems: Problems, where: str, entry: dict[str, Any]) -> tuple[Ancestor, ...]:
     ancestors: list[Ancestor] = []
-    for at, item in _list_items(
-        problems,
-        where,
-        "ancestors",
-        entry.get("ancestors") or [],
-        "{wnid: nXXXXXXXX, lemma: ...}",
-        ("wnid", "lemma"),
-        "{wnid: n02374451, lemma: horse}",
-    ):
+    for at, item in _list_items(problems, where, _ANCESTORS, entry.get("ancestors") or []):
         wnid, lemma = item.get("wnid"), item.get("lemma", "")
         if not isinstance(wnid, str) or not _WNID.fullmatch(wnid):
             problems.add(f"{at}: wnid {wnid!r} is not a WordNet id; write 'n' and 8 digits")
@@ -174,20 +195,7 @@ def _members(
         )
         raw = []
     members: dict[int, str] = {}
-    items = _list_items(
-        problems,
-        where,
-        "imagenet",
-        raw,
-        '{index: N, name: "..."} items',
-        ("index", "name"),
-        '{index: 339, name: "sorrel"}',
-    )
-    for at, item in items:
-        checked = _index_and_name(problems, at, item)
-        if checked is None:
-            continue
-        index, member_name = checked
+    for _, _, index, member_name in _checked_pairs(problems, where, _MEMBERS, raw):
         if index in members:
             problems.add(
                 f"{where}: index {index} ({member_name!r}) is listed twice; delete one of the lines"
@@ -208,28 +216,18 @@ def _excluded(
     problems: Problems, where: str, entry: dict[str, Any], members: dict[int, str]
 ) -> tuple[Exclusion, ...]:
     excluded: list[Exclusion] = []
-    for at, item in _list_items(
-        problems,
-        where,
-        "excluded",
-        entry.get("excluded") or [],
-        "{index, name, reason} items",
-        ("index", "name", "reason"),
-        "{index, name, reason}",
-    ):
-        checked = _index_and_name(problems, at, item)
-        if checked is None:
-            continue
+    raw = entry.get("excluded") or []
+    for at, item, index, name in _checked_pairs(problems, where, _EXCLUDED, raw):
         reason = item.get("reason") or ""
         if not isinstance(reason, str):
             problems.add(f"{at}: reason {reason!r} is not text; quote it")
-        elif checked[0] in members:
+        elif index in members:
             problems.add(
-                f"{where}: index {checked[0]} ({checked[1]!r}) is both a member and excluded; "
+                f"{where}: index {index} ({name!r}) is both a member and excluded; "
                 "remove it from `imagenet:` or from `excluded:`"
             )
         else:
-            excluded.append(Exclusion(checked[0], checked[1], reason))
+            excluded.append(Exclusion(index, name, reason))
     return tuple(excluded)
 
 

@@ -33,9 +33,10 @@ TOP_K: tuple[int, ...] = (1, 5)  # the top-k accuracies every method reports
 
 @dataclass(frozen=True)
 class StoredRun:
-    """One inference run as stored: its logits (sorted by image_index) and timing summary."""
+    """One inference run as stored: its outputs (a logits or an image-embeddings file, sorted by
+    image_index) and its timing summary."""
 
-    logits_path: Path
+    outputs_path: Path
     outputs: RunOutputs
     summary: TimingSummary
 
@@ -70,20 +71,20 @@ class RunCheck(Protocol):
 
 
 def check_paired_facts(
-    logits_path: Path, timing_path: Path, logits: RunFacts, timing: RunFacts
+    outputs_path: Path, timing_path: Path, logits: RunFacts, timing: RunFacts
 ) -> None:
     """A run's logits and timing files carry the same facts (the same run wrote both)."""
     for name in field_names(RunFacts):
         ours, theirs = getattr(logits, name), getattr(timing, name)
         if ours != theirs:
             raise UserError(
-                f"{logits_path} and {timing_path} come from different runs ({name} is "
+                f"{outputs_path} and {timing_path} come from different runs ({name} is "
                 f"{ours!r} vs {theirs!r}). Delete both and rerun snakemake."
             )
     try:
         Variant.parse(logits.variant)
     except UserError as error:
-        raise UserError(f"{logits_path}: {error}") from None
+        raise UserError(f"{outputs_path}: {error}") from None
 
 
 def _read_outputs(path: Path) -> tuple[RowsTable, bool]:
@@ -95,16 +96,16 @@ def _read_outputs(path: Path) -> tuple[RowsTable, bool]:
 
 
 def read_run(
-    logits_path: str | Path, timing_path: str | Path, check: RunCheck | None = None
+    outputs_path: str | Path, timing_path: str | Path, check: RunCheck | None = None
 ) -> StoredRun:
-    logits_path, timing_path = Path(logits_path), Path(timing_path)
-    table, is_clip = _read_outputs(logits_path)
+    outputs_path, timing_path = Path(outputs_path), Path(timing_path)
+    table, is_clip = _read_outputs(outputs_path)
     timing = read_timing(timing_path)
     if check is not None:
         # Each file on its own first, so a message names the one that is wrong.
-        check.check_facts(logits_path, table.facts)
+        check.check_facts(outputs_path, table.facts)
         check.check_facts(timing_path, timing.facts)
-    check_paired_facts(logits_path, timing_path, table.facts, timing.facts)
+    check_paired_facts(outputs_path, timing_path, table.facts, timing.facts)
     order = np.argsort(table.image_index, kind="stable")  # align runs image by image
     values = table.values[order]
     outputs = RunOutputs(
@@ -115,15 +116,15 @@ def read_run(
         embeddings=values if is_clip else None,
     )
     if check is not None:
-        check.check_rows(logits_path, outputs)
+        check.check_rows(outputs_path, outputs)
     log.info(
         "read %d images of %s %s from %s",
         len(outputs.labels),
         table.facts.model,
         table.facts.variant,
-        logits_path,
+        outputs_path,
     )
-    return StoredRun(logits_path, outputs, timing.summary)
+    return StoredRun(outputs_path, outputs, timing.summary)
 
 
 def check_same_images(runs: Sequence[StoredRun]) -> None:
@@ -133,8 +134,8 @@ def check_same_images(runs: Sequence[StoredRun]) -> None:
         ours, theirs = run.outputs, first.outputs
         if run.facts.dataset != first.facts.dataset or len(ours.labels) != len(theirs.labels):
             raise UserError(
-                f"{run.logits_path} ({run.facts.dataset}, {len(ours.labels)} images) and "
-                f"{first.logits_path} ({first.facts.dataset}, {len(theirs.labels)} images) were "
+                f"{run.outputs_path} ({run.facts.dataset}, {len(ours.labels)} images) and "
+                f"{first.outputs_path} ({first.facts.dataset}, {len(theirs.labels)} images) were "
                 "run on different test sets, so their metrics are not comparable. Delete the "
                 "stale files under results/logits and results/timing and rerun snakemake, so "
                 "that every run uses the current dataset and limit."
@@ -144,7 +145,7 @@ def check_same_images(runs: Sequence[StoredRun]) -> None:
             and np.array_equal(ours.labels, theirs.labels)
         ):
             raise UserError(
-                f"{run.logits_path} and {first.logits_path} hold different images or labels "
+                f"{run.outputs_path} and {first.outputs_path} hold different images or labels "
                 "under the same dataset and image count. Delete the stale one and rerun snakemake."
             )
 
@@ -152,7 +153,7 @@ def check_same_images(runs: Sequence[StoredRun]) -> None:
 def read_runs(
     runs: Sequence[tuple[str | Path, str | Path]], checks: Sequence[RunCheck] | None = None
 ) -> list[StoredRun]:
-    """Every (logits_path, timing_path) pair, read and checked; one pair per model+variant.
+    """Every (outputs_path, timing_path) pair, read and checked; one pair per model+variant.
 
     ``checks``, one per pair in the same order, verify each run against the configuration.
     """
@@ -162,15 +163,15 @@ def read_runs(
         raise ValueError(f"{len(runs)} runs but {len(checks)} checks")
     stored: list[StoredRun] = []
     seen: dict[tuple[str, str], Path] = {}
-    for number, (logits_path, timing_path) in enumerate(runs):
-        run = read_run(logits_path, timing_path, None if checks is None else checks[number])
+    for number, (outputs_path, timing_path) in enumerate(runs):
+        run = read_run(outputs_path, timing_path, None if checks is None else checks[number])
         key = (run.facts.model, run.facts.variant)
         if key in seen:
             raise UserError(
-                f"{run.logits_path} and {seen[key]} are both {key[0]} {key[1]}: "
+                f"{run.outputs_path} and {seen[key]} are both {key[0]} {key[1]}: "
                 "list each model and variant once."
             )
-        seen[key] = run.logits_path
+        seen[key] = run.outputs_path
         stored.append(run)
     check_same_images(stored)
     return stored
@@ -220,12 +221,3 @@ def score_runs(stored: Sequence[StoredRun], methods: Sequence[ScoringMethod]) ->
     )
     log.info("scored %d runs with %s", len(stored), ", ".join(m.name for m in methods))
     return sorted(results, key=lambda result: result.key)
-
-
-def evaluate(
-    runs: Sequence[tuple[str | Path, str | Path]], methods: Sequence[ScoringMethod]
-) -> list[MethodResult]:
-    """Every (logits_path, timing_path) pair read and scored by every method."""
-    if not methods:
-        raise UserError("No scoring methods to evaluate the runs with.")
-    return score_runs(read_runs(runs), methods)

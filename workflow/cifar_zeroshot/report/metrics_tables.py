@@ -251,5 +251,5 @@ def build_tables(
     methods: Sequence[ScoringMethod],
     imagenet_names: Mapping[int, str] | Sequence[str],
 ) -> MetricsTables:
-    """Every metrics table from (logits_path, timing_path) pairs, one pair per model+variant."""
+    """Every metrics table from (outputs_path, timing_path) pairs, one pair per model+variant."""
     return tables_for_runs(read_runs(runs), methods, imagenet_names)
