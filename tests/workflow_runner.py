@@ -9,6 +9,7 @@ from pathlib import Path
 import yaml
 
 REPO = Path(__file__).resolve().parents[1]
+DEFAULT_MAPPING_FILE = REPO / "config" / "class_mapping.yaml"  # the shipped class mapping
 COPIED = ("Snakefile", "workflow", "config", "profiles")
 
 # Small enough for two CPU cores: synthetic data, untrained weights, small models.

@@ -1,10 +1,8 @@
 """Tests for cifar_zeroshot.data.checksums: MD5, size, and the .md5 sidecar."""
 
 import hashlib
-from pathlib import Path
 
 import pytest
-from archive_builders import synthetic_archive
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import CIFAR10_MD5
@@ -15,11 +13,6 @@ from cifar_zeroshot.data.checksums import (
     verify_archive,
     write_md5_sidecar,
 )
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return synthetic_archive(tmp_path_factory.mktemp("synthetic"))
 
 
 def test_file_md5_matches_hashlib(tmp_path):

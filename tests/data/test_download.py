@@ -6,19 +6,12 @@ import logging
 import socket
 import threading
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from archive_builders import synthetic_archive
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import CIFAR10_ARCHIVE_BYTES, CIFAR10_MD5
 from cifar_zeroshot.data.download import download_archive
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return synthetic_archive(tmp_path_factory.mktemp("synthetic"))
 
 
 @pytest.fixture

@@ -8,17 +8,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from archive_builders import DIR, synthetic_archive
+from archive_builders import DIR
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import TRAIN_MEMBERS, read_test_batch, read_train_batches
 from cifar_zeroshot.data.checksums import read_md5_sidecar
 from cifar_zeroshot.data.synthetic import write_synthetic_archive
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return synthetic_archive(tmp_path_factory.mktemp("synthetic"))
 
 
 def test_synthetic_archive_is_deterministic_and_has_md5_sidecar(tmp_path, synthetic):

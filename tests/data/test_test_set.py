@@ -5,7 +5,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from archive_builders import synthetic_archive
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import read_test_batch
@@ -19,11 +18,6 @@ from cifar_zeroshot.data.test_set import (
 )
 
 MD5 = "0123456789abcdef" * 2
-
-
-@pytest.fixture(scope="module")
-def synthetic(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
-    return synthetic_archive(tmp_path_factory.mktemp("synthetic"))
 
 
 def test_prepare_test_set_round_trip(tmp_path, synthetic, caplog):

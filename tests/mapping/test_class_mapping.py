@@ -2,7 +2,6 @@
 
 import numpy as np
 import pytest
-from workflow_runner import REPO
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.mapping.definition import (
@@ -12,14 +11,6 @@ from cifar_zeroshot.mapping.definition import (
     mapping_description,
     mapping_warnings,
 )
-from cifar_zeroshot.mapping.yaml_file import load_mapping
-
-DEFAULT = REPO / "config" / "class_mapping.yaml"
-
-
-@pytest.fixture(scope="module")
-def default_mapping() -> ClassMapping:
-    return load_mapping(DEFAULT)
 
 
 def one_member_each() -> tuple[MappedClass, ...]:

@@ -5,7 +5,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import REPO
+from workflow_runner import DEFAULT_MAPPING_FILE
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
@@ -16,15 +16,8 @@ from cifar_zeroshot.mapping.tables import (
     write_mapping_csv,
     write_mapping_summary,
 )
-from cifar_zeroshot.mapping.yaml_file import load_mapping
 
-DEFAULT = REPO / "config" / "class_mapping.yaml"
 COLUMNS = ["cifar_class", "imagenet_index", "imagenet_name"]
-
-
-@pytest.fixture(scope="module")
-def default_mapping() -> ClassMapping:
-    return load_mapping(DEFAULT)
 
 
 def test_mapping_csv(tmp_path: Path, default_mapping: ClassMapping) -> None:
@@ -182,10 +175,10 @@ def test_a_hand_edited_csv_is_refused_naming_what_differs(
     with pytest.raises(UserError) as caught:
         check_mapping_matches(path, groups, names, default_mapping)
     assert str(caught.value) == (
-        f"{path} does not match the class mapping {DEFAULT}: {found}. It was edited by hand "
-        "or comes from another mapping file. Fix: delete "
+        f"{path} does not match the class mapping {DEFAULT_MAPPING_FILE}: {found}. "
+        "It was edited by hand or comes from another mapping file. Fix: delete "
         f"{path} and rerun snakemake (or rerun with `snakemake --forcerun class_mapping`); "
-        f"change the mapping in {DEFAULT}, not in the CSV."
+        f"change the mapping in {DEFAULT_MAPPING_FILE}, not in the CSV."
     )
 
 

@@ -4,14 +4,12 @@ from pathlib import Path
 
 import pytest
 import yaml
-from workflow_runner import REPO
+from workflow_runner import DEFAULT_MAPPING_FILE
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.mapping.definition import ClassMapping, mapping_warnings
 from cifar_zeroshot.mapping.yaml_file import load_mapping
-
-DEFAULT = REPO / "config" / "class_mapping.yaml"
 
 # One valid member per class, in label order (names as in torchvision).
 MINIMAL = {
@@ -47,11 +45,6 @@ def load_error(path: Path) -> str:
     with pytest.raises(UserError) as caught:
         load_mapping(path)
     return str(caught.value)
-
-
-@pytest.fixture(scope="module")
-def default_mapping() -> ClassMapping:
-    return load_mapping(DEFAULT)
 
 
 def test_default_mapping_loads(default_mapping: ClassMapping) -> None:
@@ -288,5 +281,5 @@ def test_problems_come_in_a_fixed_order(tmp_path: Path) -> None:
 
 def test_load_logs_what_it_read(caplog: pytest.LogCaptureFixture) -> None:
     with caplog.at_level("INFO", logger="cifar_zeroshot"):
-        load_mapping(DEFAULT)
-    assert f"class mapping {DEFAULT}: 222 ImageNet classes mapped" in caplog.text
+        load_mapping(DEFAULT_MAPPING_FILE)
+    assert f"class mapping {DEFAULT_MAPPING_FILE}: 222 ImageNet classes mapped" in caplog.text

@@ -13,17 +13,10 @@ from workflow_runner import REPO
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.mapping.definition import ClassMapping
 from cifar_zeroshot.mapping.imagenet_classes import imagenet_categories
-from cifar_zeroshot.mapping.yaml_file import load_mapping
 
-DEFAULT = REPO / "config" / "class_mapping.yaml"
 SHARED = REPO.parent / "shared" / "data"
 REFERENCE_JSON = SHARED / "reference-mappings" / "wordnet-derived-imagenet1k-to-cifar10.json"
 WORDNET = REPO / "tests" / "mapping" / "imagenet_wordnet" / "imagenet_ancestors.tsv"
-
-
-@pytest.fixture(scope="module")
-def default_mapping() -> ClassMapping:
-    return load_mapping(DEFAULT)
 
 
 @pytest.mark.skipif(not REFERENCE_JSON.exists(), reason="../shared reference mapping absent")
