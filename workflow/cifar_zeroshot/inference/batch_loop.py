@@ -70,7 +70,7 @@ class PassSetup:
 
 @dataclass(frozen=True)
 class PassResult:
-    rows: list[dict[str, Any]]  # one per batch, warm-ups included: logits_io.TIMING_COLUMNS
+    rows: list[dict[str, Any]]  # one per batch, warm-ups included: logits.TIMING_COLUMNS
     compile_seconds: float | None  # the first (compiling) call; None without torch.compile
     timed_start: float | None  # perf_counter at the first timed batch; None without one
     gpu_energy_joules: float | None  # over the timed batches; None where NVML cannot say

@@ -1,6 +1,6 @@
 """Torchvision classifiers by name: weights, and loading with clear errors.
 
-Names are checked by model_names.py (without importing torch); this module loads.
+Names are checked by torchvision_catalog.py (without importing torch); this module loads.
 
 Weights come through torchvision's own weights API, so they land in the torch hub cache
 (``torch.hub.get_dir()/checkpoints``) and are read with torch's weights-only loader.

@@ -4,7 +4,7 @@ Nothing here runs a model: every number comes from the Parquet files written by 
 metrics can be recomputed (for instance with another pooling) without touching the GPU. Runs
 are refused when they cannot be compared: a logits file paired with another run's timing file,
 a model and variant listed twice, or runs on different test images; and, given a RunCheck per
-run (run_verification.py), when a file is not the run the configuration asks for.
+run (verification.py), when a file is not the run the configuration asks for.
 """
 
 import dataclasses
@@ -63,7 +63,7 @@ class MethodResult:
 
 
 class RunCheck(Protocol):
-    """What one run must be before it is scored (run_verification.RunCheck)."""
+    """What one run must be before it is scored (verification.RunCheck)."""
 
     def check_facts(self, path: Path, facts: RunFacts) -> None: ...
 

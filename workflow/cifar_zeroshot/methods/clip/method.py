@@ -1,7 +1,7 @@
 """The prompt-similarity scoring method: a CLIP run's image embeddings against its class prompts.
 
 Each CIFAR-10 class's score is the cosine similarity of the image's embedding with the class's
-ensembled prompt embedding (clip_text_job.py); the text side is checked to come from the same
+ensembled prompt embedding (text_job.py); the text side is checked to come from the same
 model and weights as the image side before anything is scored.
 """
 

@@ -1,6 +1,6 @@
 """The linear-probe scoring method: CIFAR-10 scores from a probe fitted on the run's features.
 
-The probe job (probe_job.py) has already scored the test images; this method checks that its
+The probe job (job.py) has already scored the test images; this method checks that its
 file belongs to the run being scored (the same run facts, the same images and labels) and
 reports its scores with the probe's chosen L2 strength and validation accuracy.
 """
