@@ -2,14 +2,16 @@
 
 import math
 
+import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.container import BarContainer
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.report import plots
-from cifar_zeroshot.report.plot_parts import save_figure
+from cifar_zeroshot.report.plot_parts import decimals_format, save_figure
 
 RUNS = [("resnet50", "fp32"), ("resnet50", "bf16-compile"), ("mobilenet_v3_large", "fp32")]
 LABELS = ["resnet50 · fp32", "resnet50 · bf16-compile", "mobilenet_v3_large · fp32"]
@@ -94,7 +96,8 @@ def test_speed_draws_throughput_and_latency_per_run(metrics):
     assert _widths(_bars(throughput)[0]) == pytest.approx(SPEED)
     assert _widths(_bars(latency)[0]) == pytest.approx([1000 / s for s in SPEED])
     assert _texts(throughput) == ["800", "3,100", "95"]
-    assert _texts(latency) == ["1.25", "0.323", "10.5"]
+    # One number format per panel: the smallest value's three significant digits set it.
+    assert _texts(latency) == ["1.250", "0.323", "10.526"]
     assert throughput.get_xlabel() == "throughput (images/s, higher is better)"
     assert latency.get_xlabel() == "time per image (ms, lower is better)"
     assert throughput.yaxis_inverted()  # first run at the top
@@ -160,7 +163,7 @@ def _error_extents(container: BarContainer):
 def test_accuracy_bars_and_wilson_error_bars(metrics):
     figure = plots.accuracy_figure(metrics)
     ax = figure.axes[0]
-    assert ax.get_title() == "Zero-shot CIFAR-10 accuracy (ImageNet logits pooled by max_logit)"
+    assert ax.get_title() == "Zero-shot accuracy on CIFAR-10 (ImageNet logits pooled by max_logit)"
     assert _ticks(ax.get_yticklabels()) == LABELS
     top1, top5 = _bars(ax)
     assert _widths(top1) == pytest.approx(100 * metrics["top1"])
@@ -181,24 +184,85 @@ def test_accuracy_names_the_method_when_there_are_several(metrics):
     ]
     assert _widths(_bars(ax)[0]) == pytest.approx(100 * both["top1"])
     # The second method is the linear probe, trained on CIFAR-10: no longer all zero-shot.
-    assert ax.get_title() == "CIFAR-10 accuracy (per scoring method)"
+    assert ax.get_title() == "Accuracy on CIFAR-10 (per scoring method)"
 
 
 def test_accuracy_vs_speed_one_point_per_run(metrics):
     figure = plots.accuracy_vs_speed_figure(metrics)
     ax = figure.axes[0]
     assert ax.get_xscale() == "log"
-    # One scatter per model, coloured by model, in the order the models first appear.
-    resnet, mobilenet = (collection.get_offsets() for collection in ax.collections)
-    np.testing.assert_allclose(resnet, [[800.0, 55.0], [3100.0, 65.0]])
-    np.testing.assert_allclose(mobilenet, [[95.0, 75.0]])
-    assert [t.get_text() for t in figure.legends[0].get_texts()] == [
+    offsets = [collection.get_offsets()[0] for collection in ax.collections]
+    np.testing.assert_allclose(offsets, [[800.0, 55.0], [3100.0, 65.0], [95.0, 75.0]])
+    # Colour: the model; marker: the variant (one legend each); no text on the points.
+    edges = [tuple(collection.get_edgecolor()[0]) for collection in ax.collections]
+    assert edges[0] == edges[1] != edges[2]
+    paths = [collection.get_paths()[0].vertices.tolist() for collection in ax.collections]
+    assert paths[0] == paths[2] != paths[1]  # fp32, bf16-compile, fp32
+    (legend,) = figure.legends
+    assert [t.get_text() for t in legend.get_texts()] == [
+        "model",
         "resnet50",
         "mobilenet_v3_large",
-    ]
-    assert _texts(ax) == LABELS
+        "variant",
+        "fp32",
+        "bf16-compile",
+    ]  # one method: no method section
+    assert _texts(ax) == []
     assert ax.get_xlim() == pytest.approx((95.0 / 1.6, 3100.0 * 1.6))
     assert ax.get_ylabel() == "top-1 accuracy (%)"
+
+
+def test_accuracy_vs_speed_tells_the_method_by_the_fill(metrics):
+    figure = plots.accuracy_vs_speed_figure(_with_second_method(metrics))
+    ax = figure.axes[0]
+    faces = [collection.get_facecolor() for collection in ax.collections]
+    methods = list(_with_second_method(metrics)["method"])
+    for face, method in zip(faces, methods, strict=True):
+        hollow = face.size == 0 or face[0][3] == 0
+        assert hollow == (method == "linear_probe"), method
+    texts = [t.get_text() for t in figure.legends[0].get_texts()]
+    assert texts[-3:] == ["method (filled: zero-shot)", "class_mapping", "linear_probe"]
+
+
+def _overlapping_texts(figure):
+    """Pairs of visible, non-empty text boxes of ``figure`` that overlap, once drawn."""
+    renderer = FigureCanvasAgg(figure).get_renderer()
+    figure.draw(renderer)
+    boxes = [
+        (text.get_text(), text.get_window_extent(renderer))
+        for text in figure.findobj(matplotlib.text.Text)
+        if text.get_visible() and text.get_text().strip()
+    ]
+    return [
+        (a, b)
+        for i, (a, box_a) in enumerate(boxes)
+        for b, box_b in boxes[i + 1 :]
+        if box_a.overlaps(box_b)
+    ]
+
+
+def test_accuracy_vs_speed_with_twelve_runs_has_no_overlapping_text():
+    """Four models in three variants, with close speeds and accuracies: the worst case for labels
+    on points; the figure has none, and no two texts of the figure overlap."""
+    rng = np.random.default_rng(1)
+    models = ["resnet50", "vgg16", "alexnet", "squeezenet1_1"]
+    variants = ["fp32", "bf16-compile", "fp32-onnxruntime"]
+    rows = [
+        {
+            "model": model,
+            "variant": variant,
+            "method": "class_mapping",
+            "device": "cpu",
+            "device_name": "AMD EPYC",
+            "top1": 0.40 + 0.01 * rng.random(),
+            "images_per_second": 100.0 * (1 + 0.05 * rng.random()),
+        }
+        for model in models
+        for variant in variants
+    ]
+    figure = plots.accuracy_vs_speed_figure(pd.DataFrame(rows))
+    assert len(figure.axes[0].collections) == 12
+    assert _overlapping_texts(figure) == []
 
 
 def test_per_class_heatmap_values_and_labels():
@@ -252,3 +316,10 @@ def test_saved_png_is_deterministic_and_whole(confusion, tmp_path):
     assert paths[0].read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths[0].read_bytes() == paths[1].read_bytes()
     assert not list(paths[0].parent.glob(".*tmp"))
+
+
+def test_a_panel_writes_every_value_with_the_same_decimals():
+    assert decimals_format(np.array([7.4, 186.0])) == "{:,.2f}"  # 7.40 and 186.00, never 186.
+    assert decimals_format(np.array([1234.0, 56789.0])) == "{:,.0f}"
+    assert decimals_format(np.array([0.0004, 2.0])) == "{:,.3f}"  # at most three decimals
+    assert decimals_format(np.array([np.nan, 0.0])) == "{:,.0f}"

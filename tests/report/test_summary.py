@@ -20,7 +20,8 @@ def test_summary_markdown_header_and_rows(runs):
     )
     lines = text.splitlines()
     assert lines[0] == (
-        "Zero-shot CIFAR-10 accuracy on **synthetic** (30 test images), CIFAR-10 scores pooled "
+        "Zero-shot accuracy on synthetic images (dataset **synthetic**, 30 test images), "
+        "CIFAR-10 scores pooled "
         "from ImageNet logits with **max_logit**; 95 % Wilson intervals in brackets; timings "
         "exclude warm-up batches."
     )

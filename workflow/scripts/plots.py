@@ -4,11 +4,18 @@ import pandas as pd
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
-from cifar_zeroshot.report.plot_parts import save_figure, zero_shot_method
+from cifar_zeroshot.report.plot_parts import save_figure as save_png
+from cifar_zeroshot.report.plot_parts import zero_shot_method
+from cifar_zeroshot.report.provenance import mark_provenance, provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = pd.read_csv(snakemake.input.metrics)
     out = snakemake.output
+    note = provenance_note(metrics)  # synthetic images, untrained weights: said on every figure
+
+    def save_figure(figure, path):
+        save_png(mark_provenance(figure, note), path)
+
     save_figure(plots.speed_figure(metrics), out.speed)
     save_figure(plots.memory_figure(metrics), out.memory)
     save_figure(plots.accuracy_figure(metrics), out.accuracy)

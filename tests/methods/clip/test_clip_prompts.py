@@ -10,7 +10,7 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.clip.prompts import ClipPrompts, load_prompts, prompts_digest
 
-SHIPPED = REPO / "config" / "prompts.yaml"
+SHIPPED = REPO / "config" / "clip_prompts.yaml"
 CLASSES = "\n".join(f"  {name}: {name}" for name in CIFAR10_CLASSES)
 GOOD = (
     f'templates:\n  - "a photo of a {{}}."\n  - "a bad photo of the {{}}."\nclasses:\n{CLASSES}\n'

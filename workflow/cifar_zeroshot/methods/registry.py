@@ -1,7 +1,5 @@
 """Every scoring method this workflow knows, in the order their columns appear in metrics.csv."""
 
-from collections.abc import Iterable
-
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
 from cifar_zeroshot.methods.interface import ScoringMethod
@@ -35,9 +33,3 @@ FIGURE_COLUMNS: tuple[str, ...] = tuple(
 
 # The methods that score without training on CIFAR-10 (the linear probe is trained on it).
 ZERO_SHOT_METHODS: tuple[str, ...] = (ClassMappingMethod.name, PromptSimilarityMethod.name)
-
-
-def accuracy_title(methods: Iterable[str]) -> str:
-    """ "Zero-shot CIFAR-10 accuracy", unless a method trained on CIFAR-10 is among them."""
-    zero_shot = set(methods) <= set(ZERO_SHOT_METHODS)
-    return "Zero-shot CIFAR-10 accuracy" if zero_shot else "CIFAR-10 accuracy"

@@ -85,6 +85,16 @@ def label_bars(ax: Axes, bars: BarContainer, texts: Sequence[str]) -> None:
     ax.set_xlim(left, right + 0.18 * (right - left))  # room for the labels
 
 
+def decimals_format(values: np.ndarray, digits: int = 3, most: int = 3) -> str:
+    """One format for every value of a panel: as many decimals as give the smallest value
+    ``digits`` significant digits (at most ``most``), so 7.40 sits beside 186.00, never 186."""
+    finite = np.abs(values[np.isfinite(values) & (values != 0)])
+    if finite.size == 0:
+        return "{:,.0f}"
+    places = digits - 1 - math.floor(math.log10(finite.min()))
+    return f"{{:,.{min(most, max(0, places))}f}}"
+
+
 def hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str) -> None:
     """One horizontal bar per label (a missing value: an empty bar marked "n/a")."""
     y = np.arange(len(labels))

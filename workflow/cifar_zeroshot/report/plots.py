@@ -13,14 +13,16 @@ import math
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
-from cifar_zeroshot.methods.registry import accuracy_title
+from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS
 from cifar_zeroshot.report.plot_parts import (
     COLOURS,
     annotated_heatmap,
     bar_height_figure,
+    decimals_format,
     device_title,
     hbar,
     interval_bars,
@@ -31,6 +33,7 @@ from cifar_zeroshot.report.plot_parts import (
     scores_text,
     several_methods,
 )
+from cifar_zeroshot.report.provenance import accuracy_title, images_name
 
 # metrics column -> legend text (what the figure means), in MiB.
 MEMORY_SERIES: dict[str, str] = {
@@ -53,10 +56,11 @@ def speed_figure(metrics: pd.DataFrame) -> Figure:
     throughput, latency = axes[0], axes[1]
     hbar(throughput, labels, runs["images_per_second"].to_numpy(float), "{:,.0f}", COLOURS[0])
     throughput.set_xlabel("throughput (images/s, higher is better)")
-    hbar(latency, labels, runs["ms_per_image"].to_numpy(float), "{:#.3g}", COLOURS[1])
+    ms_per_image = runs["ms_per_image"].to_numpy(float)
+    hbar(latency, labels, ms_per_image, decimals_format(ms_per_image), COLOURS[1])
     latency.set_xlabel("time per image (ms, lower is better)")
     if panels == 3:
-        hbar(axes[2], labels, energy, "{:,.1f}", COLOURS[2])
+        hbar(axes[2], labels, energy, decimals_format(energy), COLOURS[2])
         axes[2].set_xlabel("images per joule of GPU energy (higher is better)")
     figure.suptitle(f"Inference speed on {device_title(runs)} (warm-up batches excluded)")
     return figure
@@ -114,7 +118,8 @@ def accuracy_figure(metrics: pd.DataFrame) -> Figure:
         interval_bars(ax, y + offset, values, (low, high), colour, f"top-{k}")
     xlabel = "accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval"
     percent_axes(ax, labels, xlabel)
-    ax.set_title(f"{accuracy_title(metrics['method'])} ({scores_text(metrics)})")
+    title = accuracy_title(metrics["method"], images_name(metrics))
+    ax.set_title(f"{title} ({scores_text(metrics)})")
     return figure
 
 
@@ -176,44 +181,79 @@ def confusion_figure(confusion: pd.DataFrame, model: str, variant: str, method: 
     return figure
 
 
+# A marker per variant (the colour is the model's, the fill the method's).
+VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+
+
+def _key_legend(figure: Figure, sections: list[tuple[str, list[tuple[str, dict]]]]) -> None:
+    """One legend outside the axes, on the right: a heading per section (model, variant,
+    method), then its (text, marker style) entries. One box, so no legend covers another."""
+    handles: list[Line2D] = []
+    headings = []
+    for heading, entries in sections:
+        headings.append(len(handles))
+        handles.append(Line2D([], [], linestyle="none", label=heading))
+        handles.extend(
+            Line2D([], [], linestyle="none", markersize=7, label=text, **style)
+            for text, style in entries
+        )
+    legend = figure.legend(handles=handles, loc="outside right upper", fontsize=8)
+    texts = legend.get_texts()
+    for index in headings:
+        texts[index].set_fontweight("bold")
+
+
 def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
-    """Top-1 accuracy against throughput (log scale), one labelled point per run and method."""
+    """Top-1 accuracy against throughput (log scale), one point per run and method: colour
+    tells the model, the marker the variant, the fill the method (filled: zero-shot; hollow: the
+    linear probe). No text sits on the points, so none can cover another."""
     figure = Figure(figsize=(9, 6), layout="constrained")
     ax = figure.subplots()
     speed = metrics["images_per_second"].to_numpy(float)
     accuracy = 100 * metrics["top1"].to_numpy(float)
     models = list(dict.fromkeys(metrics["model"]))
-    for i, model in enumerate(models):
-        mine = (metrics["model"] == model).to_numpy()
-        ax.scatter(speed[mine], accuracy[mine], s=40, color=f"C{i % 10}", label=model, zorder=3)
+    variants = list(dict.fromkeys(metrics["variant"]))
+    methods = list(dict.fromkeys(metrics["method"]))
+    colour = {model: f"C{i % 10}" for i, model in enumerate(models)}
+    marker = {v: VARIANT_MARKERS[i % len(VARIANT_MARKERS)] for i, v in enumerate(variants)}
+    for model, variant, method, x, y in zip(
+        metrics["model"], metrics["variant"], metrics["method"], speed, accuracy, strict=True
+    ):
+        hollow = method not in ZERO_SHOT_METHODS
+        ax.scatter(
+            [x],
+            [y],
+            s=55,
+            marker=marker[variant],
+            facecolors="none" if hollow else colour[model],
+            edgecolors=colour[model],
+            linewidths=1.6,
+            zorder=3,
+        )
     finite = np.isfinite(speed) & np.isfinite(accuracy) & (speed > 0)
     if finite.any():
         ax.set_xscale("log")
-        low, high = speed[finite].min() / 1.6, speed[finite].max() * 1.6
-        ax.set_xlim(low, high)
+        ax.set_xlim(speed[finite].min() / 1.6, speed[finite].max() * 1.6)
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.4g}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.margins(y=0.12)
-        for i, (label, x, y) in enumerate(zip(row_labels(metrics), speed, accuracy, strict=True)):
-            if not finite[i]:
-                continue
-            # Labels point inwards near the right edge, and alternate above/below so that
-            # neighbouring points' labels do not sit on each other.
-            right_side = math.log(x / low) / math.log(high / low) > 0.6
-            offset = (-6 if right_side else 6, 7 if i % 2 == 0 else -12)
-            ax.annotate(
-                label,
-                (x, y),
-                xytext=offset,
-                textcoords="offset points",
-                ha="right" if right_side else "left",
-                fontsize=8,
-            )
+    ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     ax.grid(alpha=0.3, which="both")
     ax.set_xlabel("throughput (images/s, log scale)")
     ax.set_ylabel("top-1 accuracy (%)")
     # Outside the axes: the upper right, where the best runs land, stays free.
-    figure.legend(loc="outside right upper", fontsize=8, title="model", title_fontsize=8)
+    grey = {"color": "0.35"}
+    sections = [
+        ("model", [(m, {"marker": "o", "color": colour[m]}) for m in models]),
+        ("variant", [(v, {"marker": marker[v], **grey}) for v in variants]),
+    ]
+    if len(methods) > 1:
+        fills = [
+            (m, {"marker": "o", **grey, **({} if m in ZERO_SHOT_METHODS else {"mfc": "none"})})
+            for m in methods
+        ]
+        sections.append(("method (filled: zero-shot)", fills))
+    _key_legend(figure, sections)
     ax.set_title(f"Accuracy vs speed on {device_title(metrics)}")
     return figure

@@ -17,11 +17,15 @@ from cifar_zeroshot.report.plot_parts import (
     percent_axes,
     run_labels,
 )
+from cifar_zeroshot.report.provenance import images_name
 
-_SERIES = (
-    (ClassMappingMethod.name, "zero-shot (class mapping)", COLOURS[0]),
-    (LinearProbeMethod.name, "linear probe (trained on CIFAR-10 features)", COLOURS[2]),
-)
+
+def _series(images: str) -> tuple[tuple[str, str, str], ...]:
+    """(method, legend, colour) of the two bars; the legend names the probe's training images."""
+    return (
+        (ClassMappingMethod.name, "zero-shot (class mapping)", COLOURS[0]),
+        (LinearProbeMethod.name, f"linear probe (trained on features of {images})", COLOURS[2]),
+    )
 
 
 def probe_vs_zero_shot_figure(metrics: pd.DataFrame) -> Figure:
@@ -34,7 +38,9 @@ def probe_vs_zero_shot_figure(metrics: pd.DataFrame) -> Figure:
     ax = figure.subplots()
     y = np.arange(len(labels))
     keys = list(zip(runs["model"], runs["variant"], strict=True))
-    for offset, (method, legend, colour) in zip((-0.2, 0.2), _SERIES, strict=True):
+    for offset, (method, legend, colour) in zip(
+        (-0.2, 0.2), _series(images_name(metrics)), strict=True
+    ):
         by_run = rows[rows["method"] == method].set_index(["model", "variant"]).reindex(keys)
         values, low, high = (
             100 * by_run[column].to_numpy(float)

@@ -6,7 +6,8 @@ from pathlib import Path
 import pandas as pd
 
 from cifar_zeroshot.core.atomic import atomic_path
-from cifar_zeroshot.methods.registry import accuracy_title, method_class
+from cifar_zeroshot.methods.registry import method_class
+from cifar_zeroshot.report.provenance import accuracy_title, images_name, provenance_note
 
 log = logging.getLogger(__name__)
 
@@ -61,7 +62,8 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
     first = metrics.iloc[0]
     images = int(first["images"])
     header = (
-        f"{accuracy_title(metrics['method'])} on **{first['dataset']}** ({images} test images), "
+        f"{accuracy_title(metrics['method'], images_name(metrics))} "
+        f"(dataset **{first['dataset']}**, {images} test images), "
         f"{_methods_text(metrics)}; "
         "95 % Wilson intervals in brackets; timings exclude warm-up batches."
     )
@@ -103,6 +105,9 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
             _peak_memory(row),
         ]
         lines.append("| " + " | ".join(cells) + " |")
+    note = provenance_note(metrics)
+    if note:  # a summary copied without its figures must not pass for real results either
+        lines += ["", f"**Note: {note}**"]
     return "\n".join(lines) + "\n"
 
 
