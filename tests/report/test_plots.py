@@ -11,7 +11,7 @@ from matplotlib.container import BarContainer
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.report import plots
-from cifar_zeroshot.report.plot_parts import decimals_format, save_figure
+from cifar_zeroshot.report.plot_parts import decimals_format, remove_stale_pngs, save_figure
 
 RUNS = [("resnet50", "fp32"), ("resnet50", "bf16-compile"), ("mobilenet_v3_large", "fp32")]
 LABELS = ["resnet50 · fp32", "resnet50 · bf16-compile", "mobilenet_v3_large · fp32"]
@@ -323,3 +323,18 @@ def test_a_panel_writes_every_value_with_the_same_decimals():
     assert decimals_format(np.array([1234.0, 56789.0])) == "{:,.0f}"
     assert decimals_format(np.array([0.0004, 2.0])) == "{:,.3f}"  # at most three decimals
     assert decimals_format(np.array([np.nan, 0.0])) == "{:,.0f}"
+
+
+def test_confusion_matrices_of_runs_no_longer_configured_are_removed(tmp_path):
+    folder = tmp_path / "confusion"
+    folder.mkdir()
+    current = [folder / "alexnet-fp32.png", folder / "vgg16-fp32.png"]
+    stale = folder / "resnet18-fp32.png"
+    for path in [*current, stale, folder / "notes.txt"]:
+        path.write_bytes(b"x")
+    assert remove_stale_pngs(folder, [str(p) for p in current]) == [stale]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "alexnet-fp32.png",
+        "notes.txt",
+        "vgg16-fp32.png",
+    ]

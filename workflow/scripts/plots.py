@@ -1,11 +1,13 @@
 """Snakemake adapter: metrics CSVs -> the PNG figures under results/plots."""
 
+from pathlib import Path
+
 import pandas as pd
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.plot_parts import remove_stale_pngs, zero_shot_method
 from cifar_zeroshot.report.plot_parts import save_figure as save_png
-from cifar_zeroshot.report.plot_parts import zero_shot_method
 from cifar_zeroshot.report.provenance import mark_provenance, provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
@@ -26,3 +28,5 @@ with job_log(snakemake.log[0], snakemake.output):
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
         method = zero_shot_method(confusion, model, variant)
         save_figure(plots.confusion_figure(confusion, model, variant, method), path)
+    if out.confusion:  # the matrices of runs no longer configured must not look current
+        remove_stale_pngs(Path(out.confusion[0]).parent, out.confusion)

@@ -2,7 +2,7 @@
 
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -26,6 +26,17 @@ def save_figure(figure: Figure, path: str | Path) -> None:
     with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
     log.info("drew %s", path)
+
+
+def remove_stale_pngs(folder: str | Path, current: Iterable[str | Path]) -> list[Path]:
+    """Delete the PNGs in ``folder`` that are not among ``current`` (figures of runs an earlier
+    configuration listed, which would otherwise pass for this run's); return what was deleted."""
+    keep = {Path(path).resolve() for path in current}
+    stale = sorted(p for p in Path(folder).glob("*.png") if p.resolve() not in keep)
+    for path in stale:
+        path.unlink()
+        log.info("removed %s: its run is not in this configuration", path)
+    return stale
 
 
 def zero_shot_method(frame: pd.DataFrame, model: str, variant: str) -> str:
