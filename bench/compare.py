@@ -244,7 +244,7 @@ def pipeline_rate(
         model=model_name,
         weights="none",
         variant=variant,
-        test_set=test_set,
+        images=test_set,
         dataset="synthetic",
         logits_path=out / "logits" / model_name / f"{variant.name}.parquet",
         timing_path=out / "timing" / model_name / f"{variant.name}.parquet",
