@@ -79,7 +79,7 @@ with tempfile.TemporaryDirectory() as tmp:
         logits = {}
         for variant in (Variant("fp32"), Variant("tf32"), Variant("bf16"), Variant("fp32", False, "labreport")):
             request = InferenceRequest(
-                model=model, weights="none", variant=variant, test_set=tmp / "test_set.npz",
+                model=model, weights="none", variant=variant, images=tmp / "test_set.npz",
                 dataset="synthetic", logits_path=tmp / "logits" / model / f"{variant.name}.parquet",
                 timing_path=tmp / "timing" / model / f"{variant.name}.parquet", limit=None,
                 batch_size=256, device="cuda", threads=8, warmup_batches=2,
@@ -128,7 +128,7 @@ with tempfile.TemporaryDirectory() as tmp:
     logits = {}
     for variant in (Variant("fp32"), Variant("fp32", runtime="onnxruntime")):
         request = InferenceRequest(
-            model="resnet50", weights="none", variant=variant, test_set=tmp / "test_set.npz",
+            model="resnet50", weights="none", variant=variant, images=tmp / "test_set.npz",
             dataset="synthetic", logits_path=tmp / f"{variant.name}.parquet",
             timing_path=tmp / f"{variant.name}.timing.parquet", limit=None, batch_size=256,
             device="cuda", threads=8, warmup_batches=2, gpu_lock_dir=tmp / "locks",
@@ -151,7 +151,7 @@ import dataclasses, json, sys, tempfile, time
 from pathlib import Path
 import numpy as np, torch
 from cifar_zeroshot.inference.job import run_inference
-from cifar_zeroshot.inference.request import InferenceRequest
+from cifar_zeroshot.inference.request import ImageSet, InferenceRequest
 from cifar_zeroshot.methods.probe.fit import fit_probe
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.core.variants import Variant
@@ -172,7 +172,7 @@ with tempfile.TemporaryDirectory() as tmp:
     for model in models:
         for variant in (Variant("bf16"),):
             base = InferenceRequest(
-                model=model, weights="none", variant=variant, test_set=tmp / "test.npz",
+                model=model, weights="none", variant=variant, images=tmp / "test.npz",
                 dataset="synthetic", logits_path=tmp / "l.parquet", timing_path=tmp / "t.parquet",
                 limit=None, batch_size=256, device="cuda", threads=8, warmup_batches=2,
                 gpu_lock_dir=tmp / "locks", gpu_wait_seconds=None)
@@ -182,7 +182,7 @@ with tempfile.TemporaryDirectory() as tmp:
                 jobs = {
                     "test": dataclasses.replace(base, features_path=tmp / "f.parquet"),
                     "train": dataclasses.replace(base, logits_path=None, features_path=tmp / "ft.parquet",
-                                                 test_set=tmp / "train.npz", image_set="train"),
+                                                 images=tmp / "train.npz", image_set=ImageSet.TRAINING),
                 }
             rates = {}
             for job, request in jobs.items():
