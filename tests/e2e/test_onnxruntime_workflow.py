@@ -109,7 +109,7 @@ def test_a_damaged_export_is_deleted_and_exported_again_before_its_next_use(own_
         handle.truncate(1000)
     (own_copy / ONNX_LOGITS).unlink()  # so that a job needs the export again
     # Deleted when snakemake starts (a dry run too), then exported before the job that needs it;
-    # the torch variant never needed it (tests/test_onnx_runtime.py runs such an export).
+    # the torch variant never needed it (tests/runtimes/test_onnx_runtime.py runs such an export).
     jobs = planned_jobs(own_copy, ONNX_LOGITS, TORCH_LOGITS)
     assert jobs == {"export_onnx": 1, "inference": 1}
     assert not export.exists() and not record_path(export).exists()

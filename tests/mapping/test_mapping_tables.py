@@ -79,8 +79,7 @@ def _write_rows(path: Path, rows: list[tuple[str, int, str]]) -> Path:
     return path
 
 
-# Moved from tests/test_metrics.py with read_mapping_csv (its all_imagenet_names check now lives
-# in tests/test_imagenet_classes.py).
+# The ImageNet names' own check (all_imagenet_names) is in tests/mapping/test_imagenet_classes.py.
 def test_read_mapping_csv(tmp_path: Path) -> None:
     path = tmp_path / "class_mapping.csv"
     rows = [(name, 10 * k, f"n{10 * k}") for k, name in enumerate(CIFAR10_CLASSES)]

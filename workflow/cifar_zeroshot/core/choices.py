@@ -1,6 +1,6 @@
 """Every allowed value of a configuration choice, defined once.
 
-The code imports these; tests/test_workflow_config.py checks that the config schema
+The code imports these; tests/config/test_planning.py checks that the config schema
 (workflow/schemas/config.schema.yaml, which holds every default) allows exactly these values.
 """
 

@@ -9,7 +9,7 @@ normalisation is applied to the 32x32 input (the filter weights of each output p
 A float ``interpolate`` over the whole 256x256 image followed by crop, normalise and cast passes
 costs about a quarter of AlexNet's bf16 forward time on an H200; the products avoid all of it.
 The result matches ``weights.transforms()`` on PIL images up to PIL's rounding to uint8 after each
-resize pass (tests/test_preprocess.py states and checks the tolerance).
+resize pass (tests/models/test_preprocess.py states and checks the tolerance).
 """
 
 import functools
