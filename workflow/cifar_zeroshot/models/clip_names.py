@@ -8,8 +8,8 @@ is the model's folder under results/.
 Slug scheme: open_clip's architecture names use letters, digits, '_' and '-', never '.'; its tags
 are lowercase with '_' (it maps '-' to '_' when it looks one up), never '-' or '.'. So '.' splits a
 slug unambiguously, a slug ends at its tag (a '-' after it cannot belong to it), and a slug never
-equals a torchvision model name (plain identifiers, without '-'). tests/models/test_clip_names.py checks
-these facts against the installed open_clip.
+equals a torchvision model name (plain identifiers, without '-').
+tests/models/test_clip_names.py checks these facts against the installed open_clip.
 
 Weights rule: a CLIP model's weights are named by its tag. The project's `weights` setting is
 'none' (an untrained model; the tag then only names it and picks its preprocessing), 'DEFAULT' or
