@@ -11,6 +11,7 @@ import open_clip
 import pytest
 import safetensors.torch
 import torch
+from planted_files import plant_payload
 from workflow_runner import REPO
 
 from cifar_zeroshot.core.errors import UserError
@@ -121,3 +122,18 @@ def test_damaged_cached_weights_are_reported_with_the_fix(hub_cache: Path) -> No
     assert str(path) in message
     assert "delete the folder models--timm--vit_base_patch32_clip_224.openai" in message
     assert path.exists()
+
+
+@pytest.mark.parametrize("filename", ["open_clip_pytorch_model.bin", "open_clip_model.safetensors"])
+def test_a_pickle_in_the_hub_cache_never_runs(
+    hub_cache: Path, tmp_path: Path, filename: str
+) -> None:
+    """Either file open_clip reads: a .bin with torch's weights-only loader, a .safetensors
+    without unpickling at all."""
+    path = plant_payload(_cached_file(hub_cache, DEMO_REPO, filename), tmp_path / "ran")
+    with pytest.raises(UserError) as caught:
+        load_clip_model(DEMO, untrained=False)
+    assert not (tmp_path / "ran").exists()
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message
+    assert "delete the folder models--timm--vit_base_patch32_clip_224.openai" in message

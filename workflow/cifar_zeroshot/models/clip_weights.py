@@ -5,6 +5,11 @@ Both untrained and pretrained models are built with their tag's settings: QuickG
 was trained with it (open_clip only warns when the architecture's own config says otherwise, and
 the OpenAI weights need it) and the tag's preprocessing (mean, std, filter, resize mode). So an
 untrained run of `clip:ViT-B-32/openai` differs from the pretrained one in its weights only.
+
+Anyone who can write to the Hugging Face cache could put a pickle there that runs code when
+unpickled. open_clip (2.29 and later) reads a .safetensors file, which holds only tensors, and a
+.bin or .pth file with torch's weights-only loader, which refuses anything else; the tests plant
+such a pickle to keep it so.
 """
 
 import logging
@@ -20,6 +25,7 @@ from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip_names import ClipSpec, check_clip_spec
+from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
 
 log = logging.getLogger(__name__)
@@ -66,10 +72,10 @@ def _missing_weights_message(spec: ClipSpec, error: Exception) -> str:
     repo_id, filenames = _hub_location(spec)
     cache = huggingface_hub.constants.HF_HUB_CACHE
     folder = _cache_folder(repo_id)
-    reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
     return (
         f"The weights of CLIP model {spec.config_name} (architecture {spec.architecture}, tag "
-        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed ({reason}). "
+        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed "
+        f"({load_failure(error)}). "
         f"open_clip reads {' or '.join(filenames)} from the Hugging Face repository {repo_id}, "
         f"kept in {os.path.join(cache, folder)} (the hub cache: HF_HUB_CACHE, else HF_HOME/hub, "
         "HF_HOME defaulting to ~/.cache/huggingface). Without network access: on a machine with "
@@ -120,11 +126,12 @@ def _create_pretrained(spec: ClipSpec, path: str, options: dict[str, Any]) -> to
         EOFError,
     ) as error:
         folder = _cache_folder(_hub_location(spec)[0])
+        cache = huggingface_hub.constants.HF_HUB_CACHE
         raise UserError(
-            f"Could not load the weights file {path} of CLIP model {spec.config_name} ({error}). "
-            f"It is damaged or not the published file: delete the folder {folder} from the "
-            f"Hugging Face cache ({huggingface_hub.constants.HF_HUB_CACHE}) to download it "
-            "again, then rerun."
+            f"Could not load the weights file {path} of CLIP model {spec.config_name} "
+            f"({load_failure(error)}). It is damaged or not the published file: delete the "
+            f"folder {folder} from the Hugging Face cache ({cache}) to download it again, then "
+            "rerun."
         ) from error
 
 
