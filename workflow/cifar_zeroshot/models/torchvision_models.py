@@ -12,7 +12,6 @@ loader, so they are handed the state dict read here.
 
 import contextlib
 import hashlib
-import logging
 import os
 import pickle
 from collections.abc import Iterator
@@ -26,8 +25,6 @@ from torchvision.models import WeightsEnum
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_catalog import NONE_WEIGHTS, check_model_name, weights_member
-
-log = logging.getLogger(__name__)
 
 UNTRAINED_SEED = 0
 
