@@ -6,7 +6,7 @@ import torch
 from test_preprocess import _image_like, _limits, _via_pil
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.clip_models import preprocess_spec_from_cfg
+from cifar_zeroshot.models.clip_preprocess import preprocess_spec_from_cfg
 from cifar_zeroshot.models.preprocess import PreprocessSpec, preprocess_batch
 
 OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)

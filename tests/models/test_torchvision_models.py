@@ -1,14 +1,13 @@
 """Model names, weights choices, and weights loading through torchvision's real cache path."""
 
-import logging
 import os
-import urllib.error
 from pathlib import Path
 
 import pytest
 import torch
 import torchvision
-from torchvision.models import ResNet50_Weights, SqueezeNet1_1_Weights
+from planted_files import offline_torch_hub, plant_payload, publish_under_own_hash
+from torchvision.models import AlexNet_Weights, ResNet50_Weights, SqueezeNet1_1_Weights
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.torchvision_catalog import (
@@ -26,15 +25,7 @@ from cifar_zeroshot.models.torchvision_models import (
 @pytest.fixture
 def hub_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """An empty torch hub cache; downloads fail as they would offline."""
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    # set_dir() pins a process-wide value; patching it keeps other tests unaffected.
-    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
-
-    def offline(url: str, *args: object, **kwargs: object) -> None:
-        raise urllib.error.URLError("network is unreachable (test)")
-
-    monkeypatch.setattr(torch.hub, "download_url_to_file", offline)
-    return tmp_path / "hub"
+    return offline_torch_hub(tmp_path, monkeypatch)
 
 
 def test_classification_names_are_torchvision_classifiers() -> None:
@@ -89,28 +80,59 @@ def test_unknown_weights_list_the_allowed_names(weights: str) -> None:
     assert repr(weights) in str(caught.value)
 
 
-def test_load_model_reads_weights_from_the_hub_cache(
-    hub_dir: Path, caplog: pytest.LogCaptureFixture
+def test_the_published_file_loads_from_the_hub_cache(
+    hub_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     weights = resolve_weights("squeezenet1_1", "DEFAULT")
-    path = hub_dir / "checkpoints" / os.path.basename(SqueezeNet1_1_Weights.IMAGENET1K_V1.url)
-    assert cached_weights_path(weights) == path
+    assert cached_weights_path(weights) == (
+        hub_dir / "checkpoints" / os.path.basename(SqueezeNet1_1_Weights.IMAGENET1K_V1.url)
+    )
     torch.manual_seed(1)
     saved = torchvision.models.squeezenet1_1().state_dict()
-    path.parent.mkdir(parents=True)
-    torch.save(saved, path)
+    torch.save(saved, tmp_path / "weights.pth")
+    path = publish_under_own_hash(weights, tmp_path / "weights.pth", monkeypatch)
+    assert cached_weights_path(weights) == path
 
-    with caplog.at_level(logging.WARNING, logger="cifar_zeroshot.models.torchvision_models"):
-        model = load_model("squeezenet1_1", weights)
+    model = load_model("squeezenet1_1", weights)
 
     assert not model.training
     loaded = model.state_dict()
     assert loaded.keys() == saved.keys()
     for key, value in saved.items():
         assert torch.equal(loaded[key], value), key
-    # Our file is not the published one: its SHA-256 does not match the name's prefix.
-    assert "not the published weights" in caplog.text
-    assert str(path) in caplog.text
+    # The builder was handed the weights for this one call only.
+    assert "get_state_dict" not in vars(weights)
+
+
+def test_a_pickle_under_a_published_name_is_refused_before_it_is_read(
+    hub_dir: Path, tmp_path: Path
+) -> None:
+    """The issue's case: code planted as alexnet's weights file, with models=[alexnet]."""
+    weights = resolve_weights("alexnet", "DEFAULT")
+    path = plant_payload(hub_dir / "checkpoints" / "alexnet-owt-7be5be79.pth", tmp_path / "ran")
+    assert cached_weights_path(weights) == path and weights is AlexNet_Weights.IMAGENET1K_V1
+    with pytest.raises(UserError) as caught:
+        load_model("alexnet", weights)
+    assert not (tmp_path / "ran").exists()
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message
+    assert "but its published name says 7be5be79" in message
+    assert "not loaded: delete it to download it again" in message
+
+
+def test_a_pickle_named_by_its_own_hash_is_refused_by_the_weights_only_loader(
+    hub_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose hash prefix was forged to match its name still never runs."""
+    weights = SqueezeNet1_1_Weights.IMAGENET1K_V1
+    planted = plant_payload(tmp_path / "planted.pth", tmp_path / "ran")
+    path = publish_under_own_hash(weights, planted, monkeypatch)
+    with pytest.raises(UserError) as caught:
+        load_model("squeezenet1_1", weights)
+    assert not (tmp_path / "ran").exists()
+    message = str(caught.value)
+    assert "\n" not in message and str(path) in message and "delete it" in message
+    assert "weights-only loader refused it: Unsupported global" in message
 
 
 def test_missing_weights_without_network_says_which_file_to_place_where(hub_dir: Path) -> None:

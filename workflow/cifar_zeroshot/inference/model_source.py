@@ -42,15 +42,13 @@ def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
 
 
 def _clip_source(request: InferenceRequest) -> ModelSource:
-    from cifar_zeroshot.models.clip_models import (  # open_clip: when used
-        ImageTower,
-        load_clip_model,
-    )
     from cifar_zeroshot.models.clip_names import (
         clip_weights_label,
         spec_from_slug,
         untrained_weights,
     )
+    from cifar_zeroshot.models.clip_tower import ImageTower  # open_clip: when used
+    from cifar_zeroshot.models.clip_weights import load_clip_model
 
     clip = spec_from_slug(request.model)
     untrained = untrained_weights(clip, request.weights)

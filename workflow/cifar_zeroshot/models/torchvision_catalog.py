@@ -5,7 +5,9 @@ weights ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2"). Importing torchvision f
 3-5 s on each snakemake start, dry runs included. So torchvision's classifier names and weights
 enums are read once per installed torchvision version into a small JSON catalog (in
 ``$CIFAR_ZEROSHOT_CACHE``, by default ``~/.cache/cifar-zeroshot``) and read from there after.
-Where the cache cannot be written, the catalog is built afresh each time.
+Where the cache cannot be written, the catalog is built afresh each time. A cache that does not
+hold all that planning reads (unreadable, of another shape or version, lacking a weights entry) is
+rebuilt, and a name missing from it is looked up in torchvision before it is called unknown.
 """
 
 import difflib
@@ -14,9 +16,8 @@ import json
 import logging
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
@@ -26,6 +27,7 @@ log = logging.getLogger(__name__)
 # A model name becomes a folder under results/: only plain identifiers can never escape it.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 NONE_WEIGHTS = "none"
+_MOST_BYTES = 1 << 20  # the catalog takes about 10 kB
 _MODEL_LIST_HINT = (
     "See all names with: python -c 'import torchvision; "
     "print(torchvision.models.list_models(module=torchvision.models))'"
@@ -71,32 +73,70 @@ def _cache_file(version: str) -> Path:
     return Path(root) / f"torchvision-{version}-models.json"
 
 
+def _strings(value: object) -> bool:
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+def _parse(raw: object, version: str) -> Catalog | None:
+    """The catalog ``raw`` holds if it has all that planning reads, for ``version``; else None."""
+    if not isinstance(raw, dict) or set(raw) != {field.name for field in fields(Catalog)}:
+        return None
+    classifiers, others, weights = raw["classifiers"], raw["others"], raw["weights"]
+    if raw["torchvision"] != version or not _strings(classifiers):
+        return None
+    if not isinstance(others, dict) or not _strings([*others, *others.values()]):
+        return None
+    if not isinstance(weights, dict) or set(weights) != set(classifiers):
+        return None
+    parsed = {}
+    for name in classifiers:
+        entry = weights[name]
+        if not isinstance(entry, list) or len(entry) != 3 or not isinstance(entry[0], str):
+            return None
+        enum, members, default = entry
+        if not _strings(members) or default not in members:
+            return None
+        parsed[name] = (enum, list(members), default)
+    return Catalog(version, list(classifiers), dict(others), parsed)
+
+
 def _read(path: Path, version: str) -> Catalog | None:
+    """The cached catalog; None where there is none, or it is unreadable, damaged or stale."""
+    if not path.exists():
+        return None
     try:
-        raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
-        catalog = Catalog(**raw)
-    except (OSError, ValueError, TypeError):
+        if not path.is_file():  # /dev/zero or a pipe would never end
+            raise ValueError("not a regular file")
+        with path.open("rb") as handle:
+            data = handle.read(_MOST_BYTES + 1)
+        if len(data) > _MOST_BYTES:
+            raise ValueError(f"over {_MOST_BYTES:,} bytes")
+        found = _parse(json.loads(data), version)
+        if found is None:
+            raise ValueError(f"not torchvision {version}'s model names")
+    except (OSError, ValueError) as error:
+        log.info("ignoring the model-name cache %s (%s); reading torchvision", path, error)
         return None
-    if catalog.torchvision != version:
-        return None
-    weights = {
-        name: (enum, list(members), default)
-        for name, (enum, members, default) in catalog.weights.items()
-    }
-    return Catalog(catalog.torchvision, list(catalog.classifiers), dict(catalog.others), weights)
+    return found
 
 
 _loaded: Catalog | None = None
+_loaded_from_torchvision = False  # rather than from the cache
 
 
-def catalog() -> Catalog:
-    """torchvision's model names and weights, from the cache (or read from torchvision once)."""
-    global _loaded
+def catalog(*, fresh: bool = False) -> Catalog:
+    """torchvision's model names and weights, from the cache (or read from torchvision once).
+
+    ``fresh``: read from torchvision itself (once per process), and the cache rewritten.
+    """
+    global _loaded, _loaded_from_torchvision
     version = importlib.metadata.version("torchvision")
-    if _loaded is not None and _loaded.torchvision == version:
+    settled = _loaded_from_torchvision or not fresh
+    if _loaded is not None and _loaded.torchvision == version and settled:
         return _loaded
     path = _cache_file(version)
-    found = _read(path, version)
+    found = None if fresh else _read(path, version)
+    _loaded_from_torchvision = found is None
     if found is None:
         found = _build(version)
         try:
@@ -122,6 +162,9 @@ def check_model_name(name: str) -> str:
             "escape the results folder. Use a torchvision model name such as 'resnet50'."
         )
     known = catalog()
+    if name not in known.classifiers:
+        # The cache may be stale or edited: only torchvision itself can say it lacks the name.
+        known = catalog(fresh=True)
     if name in known.classifiers:
         return name
     if name in known.others:

@@ -1,7 +1,12 @@
 """What runs a variant's forward pass: the torch model, or its export on ONNX Runtime.
 
 Both come back as a callable from a preprocessed batch to its logits, so the batch loop, the
-timing and the output files are the same for every runtime.
+timing and the output files are the same for every runtime. The two loaders share that
+signature, not their logic: the torch one builds the model through ``model_loader`` (which reads
+the weights, models.torchvision_models) and moves it to the job's device, dtype and memory
+format; the ONNX Runtime one opens a session on the checked export, which holds its weights as
+protobuf (nothing is unpickled), with the variant's precision and the job's threads, and has no
+use for the model loader, the dtype or the memory format.
 """
 
 from collections.abc import Callable

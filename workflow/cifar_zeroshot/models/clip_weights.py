@@ -1,38 +1,32 @@
-"""CLIP models from open_clip: loading (untrained or from the Hugging Face cache), the image tower
-that inference runs, its embedding width, and the preprocessing its weights expect.
+"""CLIP models from open_clip, built untrained or with their tag's weights from the Hugging Face
+cache (downloaded there once).
 
 Both untrained and pretrained models are built with their tag's settings: QuickGELU where the tag
 was trained with it (open_clip only warns when the architecture's own config says otherwise, and
 the OpenAI weights need it) and the tag's preprocessing (mean, std, filter, resize mode). So an
 untrained run of `clip:ViT-B-32/openai` differs from the pretrained one in its weights only.
+
+Anyone who can write to the Hugging Face cache could put a pickle there that runs code when
+unpickled. open_clip (2.29 and later) reads a .safetensors file, which holds only tensors, and a
+.bin or .pth file with torch's weights-only loader, which refuses anything else; the tests plant
+such a pickle to keep it so.
 """
 
 import logging
 import os
 import pickle
-from collections.abc import Mapping
 from typing import Any
 
 import huggingface_hub
 import huggingface_hub.constants
 import open_clip
 import torch
-import torch.nn.functional as F
 from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip_names import ClipSpec, check_clip_spec
-from cifar_zeroshot.models.preprocess import PreprocessSpec
+from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
-
-__all__ = [
-    "UNTRAINED_SEED",
-    "ImageTower",
-    "clip_preprocess_spec",
-    "embedding_width",
-    "load_clip_model",
-    "preprocess_spec_from_cfg",
-]
 
 log = logging.getLogger(__name__)
 
@@ -78,10 +72,10 @@ def _missing_weights_message(spec: ClipSpec, error: Exception) -> str:
     repo_id, filenames = _hub_location(spec)
     cache = huggingface_hub.constants.HF_HUB_CACHE
     folder = _cache_folder(repo_id)
-    reason = str(error).splitlines()[0][:200] if str(error) else type(error).__name__
     return (
         f"The weights of CLIP model {spec.config_name} (architecture {spec.architecture}, tag "
-        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed ({reason}). "
+        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed "
+        f"({load_failure(error)}). "
         f"open_clip reads {' or '.join(filenames)} from the Hugging Face repository {repo_id}, "
         f"kept in {os.path.join(cache, folder)} (the hub cache: HF_HUB_CACHE, else HF_HOME/hub, "
         "HF_HOME defaulting to ~/.cache/huggingface). Without network access: on a machine with "
@@ -132,11 +126,12 @@ def _create_pretrained(spec: ClipSpec, path: str, options: dict[str, Any]) -> to
         EOFError,
     ) as error:
         folder = _cache_folder(_hub_location(spec)[0])
+        cache = huggingface_hub.constants.HF_HUB_CACHE
         raise UserError(
-            f"Could not load the weights file {path} of CLIP model {spec.config_name} ({error}). "
-            f"It is damaged or not the published file: delete the folder {folder} from the "
-            f"Hugging Face cache ({huggingface_hub.constants.HF_HUB_CACHE}) to download it "
-            "again, then rerun."
+            f"Could not load the weights file {path} of CLIP model {spec.config_name} "
+            f"({load_failure(error)}). It is damaged or not the published file: delete the "
+            f"folder {folder} from the Hugging Face cache ({cache}) to download it again, then "
+            "rerun."
         ) from error
 
 
@@ -158,75 +153,3 @@ def load_clip_model(spec: ClipSpec, untrained: bool) -> torch.nn.Module:
         model = _create_pretrained(spec, _weights_file(spec), options)
     log.info("CLIP model %s loaded (%s)", spec.config_name, "untrained" if untrained else spec.tag)
     return model.eval()
-
-
-class ImageTower(torch.nn.Module):
-    """A CLIP model's image side: preprocessed images [B, 3, h, w] -> unit embeddings [B, D].
-
-    The embeddings are float32 whatever the model's dtype: normalised in bf16 (8-bit mantissa),
-    their length would be 1 only to about 0.4 %.
-    """
-
-    def __init__(self, model: torch.nn.Module) -> None:
-        super().__init__()
-        self.model = model
-        # What the inference job reads off its forward (a torchvision model has neither):
-        # the width of each output row, and the preprocessing the weights expect.
-        self.output_width = embedding_width(model)
-        self.preprocess_spec = clip_preprocess_spec(model)
-
-    def forward(self, images: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.model.encode_image(images).float(), dim=-1)
-
-
-def _image_size(model: torch.nn.Module) -> tuple[int, int]:
-    size = open_clip.get_model_preprocess_cfg(model)["size"]
-    return (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-
-
-@torch.inference_mode()
-def embedding_width(model: torch.nn.Module) -> int:
-    """D, the width of the model's image (and text) embeddings, from one blank image.
-
-    open_clip's towers do not all record it (timm towers do not), so one forward pass tells.
-    """
-    parameter = next(model.parameters())
-    probe = torch.zeros(1, 3, *_image_size(model), device=parameter.device, dtype=parameter.dtype)
-    return int(model.encode_image(probe).shape[-1])
-
-
-def preprocess_spec_from_cfg(cfg: Mapping[str, Any]) -> PreprocessSpec:
-    """open_clip's preprocessing config (size, mean, std, filter, resize mode) as a spec.
-
-    open_clip's inference transform is torchvision's Resize on PIL images, so PIL's antialiased
-    filter; 'shortest' adds a centre crop, 'squash' resizes to the size exactly.
-    """
-    size = cfg["size"]
-    height, width = (size, size) if isinstance(size, int) else (int(size[0]), int(size[1]))
-    interpolation = cfg.get("interpolation", "bicubic")
-    if interpolation == "random":  # open_clip's own rule: random is bicubic at inference
-        interpolation = "bicubic"
-    mode = cfg.get("resize_mode", "shortest")
-    if mode == "squash":
-        resize: int | tuple[int, int] = (height, width)
-        crop = None
-    elif mode == "shortest" and height == width:
-        resize, crop = height, height
-    else:
-        raise UserError(
-            f"open_clip preprocessing with resize mode {mode!r} to {height}x{width} is not "
-            "supported here (only 'shortest' to a square and 'squash'); choose another CLIP model."
-        )
-    return PreprocessSpec(
-        resize_size=resize,
-        crop_size=crop,
-        mean=tuple(float(v) for v in cfg["mean"]),
-        std=tuple(float(v) for v in cfg["std"]),
-        interpolation=interpolation,
-        antialias=True,
-    )
-
-
-def clip_preprocess_spec(model: torch.nn.Module) -> PreprocessSpec:
-    """The preprocessing the model's weights expect, for preprocess.preprocess_batch."""
-    return preprocess_spec_from_cfg(open_clip.get_model_preprocess_cfg(model))
