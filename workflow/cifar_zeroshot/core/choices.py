@@ -20,3 +20,6 @@ ONNXRUNTIME_PRECISIONS: tuple[str, ...] = ("fp32", "tf32")
 CIFAR10_TEST_IMAGES = 10_000
 # Images in CIFAR-10's five training batches together (data_batch_1.bin .. data_batch_5.bin).
 CIFAR10_TRAIN_IMAGES = 50_000
+# The weights value that builds a model untrained (from a fixed seed), and the weights label its
+# run facts record.
+NONE_WEIGHTS = "none"

@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import open_clip
 
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip_slugs import (
     ARCHITECTURE_PATTERN,
@@ -50,7 +51,6 @@ _LIST_HINT = (
     "See every architecture and tag with: python -c 'import open_clip; "
     "print(open_clip.list_pretrained())'"
 )
-_NONE_WEIGHTS = "none"
 _DEFAULT_WEIGHTS = "DEFAULT"
 
 
@@ -168,7 +168,7 @@ def _check_tokenizer(spec: ClipSpec) -> None:
 def untrained_weights(spec: ClipSpec, weights: str) -> bool:
     """Whether the weights setting means an untrained model: 'none' yes; 'DEFAULT' or the tag no."""
     text = str(weights).strip()
-    if text.lower() == _NONE_WEIGHTS:
+    if text.lower() == NONE_WEIGHTS:
         return True
     if text in (_DEFAULT_WEIGHTS, spec.tag):
         return False
@@ -176,7 +176,7 @@ def untrained_weights(spec: ClipSpec, weights: str) -> bool:
     raise UserError(
         f"Weights {weights!r} do not fit CLIP model {spec.config_name}: a CLIP model's weights "
         f"are named by its tag. Use {_DEFAULT_WEIGHTS} (or {spec.tag}) for the {spec.tag} "
-        f"weights or {_NONE_WEIGHTS} for an untrained model; for other weights, name another "
+        f"weights or {NONE_WEIGHTS} for an untrained model; for other weights, name another "
         f"tag in the model: {CLIP_PREFIX}{spec.architecture}/<tag>, <tag> one of "
         f"{', '.join(tags)}."
     )
@@ -184,7 +184,7 @@ def untrained_weights(spec: ClipSpec, weights: str) -> bool:
 
 def clip_weights_label(spec: ClipSpec, weights: str) -> str:
     """The weights as run facts record them: 'none', or '<architecture>/<tag>'."""
-    return _NONE_WEIGHTS if untrained_weights(spec, weights) else f"{spec.architecture}/{spec.tag}"
+    return NONE_WEIGHTS if untrained_weights(spec, weights) else f"{spec.architecture}/{spec.tag}"
 
 
 def check_clip_spec(spec: ClipSpec, weights: str) -> None:

@@ -20,13 +20,14 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from cifar_zeroshot.core.atomic import atomic_path
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 
 log = logging.getLogger(__name__)
 
 # A model name becomes a folder under results/: only plain identifiers can never escape it.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
-NONE_WEIGHTS = "none"
+
 _MOST_BYTES = 1 << 20  # the catalog takes about 10 kB
 _MODEL_LIST_HINT = (
     "See all names with: python -c 'import torchvision; "

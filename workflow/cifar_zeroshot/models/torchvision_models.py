@@ -22,9 +22,10 @@ import torch
 import torchvision
 from torchvision.models import WeightsEnum
 
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.load_failures import load_failure
-from cifar_zeroshot.models.torchvision_catalog import NONE_WEIGHTS, check_model_name, weights_member
+from cifar_zeroshot.models.torchvision_catalog import check_model_name, weights_member
 
 UNTRAINED_SEED = 0
 

@@ -7,10 +7,10 @@ from collections.abc import Iterable
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS
 
 SYNTHETIC_DATASET = "synthetic"
-UNTRAINED_WEIGHTS = "none"  # the run facts' weights label of an untrained model
 WARNING_COLOUR = "firebrick"
 
 
@@ -33,7 +33,7 @@ def provenance_note(metrics: pd.DataFrame) -> str | None:
     if images_name(metrics) != "CIFAR-10":
         parts.append("synthetic images, not CIFAR-10")
     if "weights" in metrics:
-        untrained = metrics.loc[metrics["weights"] == UNTRAINED_WEIGHTS, "model"]
+        untrained = metrics.loc[metrics["weights"] == NONE_WEIGHTS, "model"]
         models = list(dict.fromkeys(untrained))
         if models and len(models) == metrics["model"].nunique():
             parts.append("untrained weights")
