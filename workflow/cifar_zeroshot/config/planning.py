@@ -16,7 +16,9 @@ from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
+from cifar_zeroshot.models.clip_names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip_slugs import CLIP_PREFIX, is_clip_slug
+from cifar_zeroshot.models.feature_widths import feature_widths
 from cifar_zeroshot.models.torchvision_catalog import weights_member
 
 
@@ -83,8 +85,6 @@ def _as_list(value: Any) -> list[Any]:
 def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
     name = entry["name"] if isinstance(entry, Mapping) else entry
     if name.lower().startswith(CLIP_PREFIX):
-        from cifar_zeroshot.models.clip_names import check_clip_spec, parse_clip_name  # open_clip
-
         spec = parse_clip_name(name)
         weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
         choice = ModelChoice(spec.slug, weights or default_weights, spec.config_name)
@@ -195,20 +195,10 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> None:
 def _probe_ready_models(
     choices: list[ModelChoice],
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """The models whose penultimate features the probe can read, and why each other one not."""
-    import torchvision  # only when the probe is on
-
-    from cifar_zeroshot.models.penultimate import check_probe_ready
-
-    probed, reasons = [], []
-    for choice in choices:
-        name = choice.name
-        if choice.is_clip:  # scored by prompt similarity: no probe, by design (docs/clip.md)
-            continue
-        try:
-            check_probe_ready(lambda name=name: torchvision.models.get_model(name), name)
-        except UserError as error:
-            reasons.append(str(error))
-        else:
-            probed.append(name)
-    return tuple(probed), tuple(reasons)
+    """The models whose penultimate features the probe can read, and why each other one not.
+    CLIP models are scored by prompt similarity: no probe, by design (docs/clip.md)."""
+    names = [choice.name for choice in choices if not choice.is_clip]
+    widths = feature_widths(names)  # from the per-version cache: no torch import once cached
+    probed = tuple(name for name in names if isinstance(widths[name], int))
+    reasons = tuple(str(widths[name]) for name in names if not isinstance(widths[name], int))
+    return probed, reasons

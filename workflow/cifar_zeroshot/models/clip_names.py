@@ -1,8 +1,9 @@
 """CLIP model names: `clip:<architecture>/<pretrained tag>` in the config, checked with open_clip.
 
 A name is checked before anything runs: the architecture and the tag must be among the weights
-open_clip publishes (``open_clip.list_pretrained()``), so that a typo is reported with close
-matches instead of failing inside an inference job. The name's slug, `clip-<architecture>.<tag>`,
+open_clip publishes (``open_clip.list_pretrained()``, read through models.clip_catalog, which
+spares planning the import of open_clip), so that a typo is reported with close matches instead
+of failing inside an inference job. The name's slug, `clip-<architecture>.<tag>`,
 is the model's folder under results/.
 
 Slug scheme: open_clip's architecture names use letters, digits, '_' and '-', never '.'; its tags
@@ -21,10 +22,9 @@ import importlib.util
 import re
 from dataclasses import dataclass
 
-import open_clip
-
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.clip_catalog import ClipCatalog, clip_catalog
 from cifar_zeroshot.models.clip_slugs import (
     ARCHITECTURE_PATTERN,
     CLIP_PREFIX,
@@ -119,11 +119,19 @@ def _did_you_mean(word: str, choices: list[str]) -> str:
     return f" Did you mean {', '.join(close)}?" if close else ""
 
 
+def _names(spec: ClipSpec) -> ClipCatalog:
+    """open_clip's names from the cache; read afresh when the cache lacks ``spec``, since only
+    open_clip itself can say it has no such architecture or tag."""
+    known = clip_catalog()
+    return known if known.has(spec.architecture, spec.tag) else clip_catalog(fresh=True)
+
+
 def _check_architecture(spec: ClipSpec) -> None:
-    with_weights = sorted({architecture for architecture, _ in open_clip.list_pretrained()})
+    known = _names(spec)
+    with_weights = sorted({architecture for architecture, _ in known.pretrained})
     if spec.architecture in with_weights:
         return
-    if spec.architecture in open_clip.list_models():
+    if spec.architecture in known.architectures:
         raise UserError(
             f"CLIP model {spec.config_name}: open_clip can build {spec.architecture} but "
             "publishes no pretrained weights for it, so it has no tag. Choose an architecture "
@@ -136,7 +144,7 @@ def _check_architecture(spec: ClipSpec) -> None:
 
 
 def _check_tag(spec: ClipSpec) -> None:
-    tags = open_clip.list_pretrained_tags_by_model(spec.architecture)
+    tags = _names(spec).tags(spec.architecture)
     if spec.tag in tags:
         return
     # open_clip itself would accept 'OpenAI' or 'laion2b-s34b-b79k'; one spelling keeps one slug.
@@ -154,8 +162,7 @@ def _has_transformers() -> bool:
 
 def _check_tokenizer(spec: ClipSpec) -> None:
     """Some architectures tokenise (or encode text) with Hugging Face transformers."""
-    text_cfg = open_clip.get_model_config(spec.architecture)["text_cfg"]
-    hf_name = text_cfg.get("hf_model_name") or text_cfg.get("hf_tokenizer_name")
+    hf_name = _names(spec).hf_text.get(spec.architecture)
     if hf_name and not _has_transformers():
         raise UserError(
             f"CLIP model {spec.config_name} encodes its prompts with the Hugging Face model "
@@ -172,7 +179,7 @@ def untrained_weights(spec: ClipSpec, weights: str) -> bool:
         return True
     if text in (_DEFAULT_WEIGHTS, spec.tag):
         return False
-    tags = open_clip.list_pretrained_tags_by_model(spec.architecture)
+    tags = _names(spec).tags(spec.architecture)
     raise UserError(
         f"Weights {weights!r} do not fit CLIP model {spec.config_name}: a CLIP model's weights "
         f"are named by its tag. Use {_DEFAULT_WEIGHTS} (or {spec.tag}) for the {spec.tag} "

@@ -12,23 +12,20 @@ rebuilt, and a name missing from it is looked up in torchvision before it is cal
 
 import difflib
 import importlib.metadata
-import json
 import logging
-import os
 import re
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.json_cache import cache_path, read_json_cache, write_json_cache
 
 log = logging.getLogger(__name__)
 
 # A model name becomes a folder under results/: only plain identifiers can never escape it.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
-_MOST_BYTES = 1 << 20  # the catalog takes about 10 kB
 _MODEL_LIST_HINT = (
     "See all names with: python -c 'import torchvision; "
     "print(torchvision.models.list_models(module=torchvision.models))'"
@@ -70,8 +67,7 @@ def _build(version: str) -> Catalog:
 
 
 def _cache_file(version: str) -> Path:
-    root = os.environ.get("CIFAR_ZEROSHOT_CACHE") or Path.home() / ".cache" / "cifar-zeroshot"
-    return Path(root) / f"torchvision-{version}-models.json"
+    return cache_path(f"torchvision-{version}-models.json")
 
 
 def _strings(value: object) -> bool:
@@ -103,21 +99,10 @@ def _parse(raw: object, version: str) -> Catalog | None:
 
 def _read(path: Path, version: str) -> Catalog | None:
     """The cached catalog; None where there is none, or it is unreadable, damaged or stale."""
-    if not path.exists():
-        return None
-    try:
-        if not path.is_file():  # /dev/zero or a pipe would never end
-            raise ValueError("not a regular file")
-        with path.open("rb") as handle:
-            data = handle.read(_MOST_BYTES + 1)
-        if len(data) > _MOST_BYTES:
-            raise ValueError(f"over {_MOST_BYTES:,} bytes")
-        found = _parse(json.loads(data), version)
-        if found is None:
-            raise ValueError(f"not torchvision {version}'s model names")
-    except (OSError, ValueError) as error:
-        log.info("ignoring the model-name cache %s (%s); reading torchvision", path, error)
-        return None
+    raw = read_json_cache(path)
+    found = None if raw is None else _parse(raw, version)
+    if raw is not None and found is None:
+        log.info("ignoring the model-name cache %s (not torchvision %s's names)", path, version)
     return found
 
 
@@ -140,12 +125,7 @@ def catalog(*, fresh: bool = False) -> Catalog:
     _loaded_from_torchvision = found is None
     if found is None:
         found = _build(version)
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with atomic_path(path) as temp:
-                temp.write_text(json.dumps(asdict(found)), encoding="utf-8")
-        except OSError as error:
-            log.info("could not cache torchvision's model names in %s (%s)", path, error)
+        write_json_cache(path, asdict(found))
     _loaded = found
     return found
 

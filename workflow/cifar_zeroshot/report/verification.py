@@ -20,6 +20,7 @@ import numpy as np
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.interface import RunOutputs
+from cifar_zeroshot.models.clip_names import clip_weights_label, spec_from_slug
 from cifar_zeroshot.models.clip_slugs import is_clip_slug
 from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
 from cifar_zeroshot.records.run_facts import RunFacts
@@ -44,8 +45,6 @@ def requested_run(
 ) -> RequestedRun:
     """The job for a model as configured (``weights`` as written: DEFAULT, a member, none)."""
     if is_clip_slug(model):
-        from cifar_zeroshot.models.clip_names import clip_weights_label, spec_from_slug  # open_clip
-
         label = clip_weights_label(spec_from_slug(model), weights)
     else:
         label = resolved_weights_label(model, weights)
