@@ -60,3 +60,17 @@ def test_the_job_graph_command_writes_a_graph(finished_run_with_its_config):
         assert result.returncode == 0, result.stderr[-3000:]
         assert result.stdout.startswith("digraph snakemake_dag {")
         assert result.stdout.rstrip().endswith("}")
+
+
+def test_a_failed_job_prints_its_error_once(finished_run_with_its_config):
+    """./run.sh's profile: the job prints its one-line error; Snakemake does not repeat the log."""
+    workdir = finished_run_with_its_config
+    logits = workdir / "results" / "logits" / "mobilenet_v3_small" / "fp32.parquet"
+    logits.write_bytes(b"not parquet")  # newer than the metrics: the metrics job reruns, fails
+    result = _typed(workdir, "snakemake --profile profiles/local results/metrics.csv")
+    assert result.returncode != 0
+    output = result.stdout + result.stderr
+    error_lines = [
+        line for line in output.splitlines() if str(logits.name) in line and "ERROR" in line
+    ]
+    assert len(error_lines) == 1, output[-3000:]
