@@ -72,6 +72,10 @@ def test_download_refused_says_which_file_to_put_where(tmp_path, monkeypatch):
     assert message.startswith(f"Could not download {url} (")
     assert "put it at data/cifar-10-binary.tar.gz" in message
     assert "170,052,171 bytes" in message and CIFAR10_MD5 in message
+    assert message.endswith(
+        "or run the offline demo (synthetic images, no download): "
+        "./run.sh --configfile config/presets/demo.yaml."
+    )
     assert list((tmp_path / "data").iterdir()) == []  # no .part, no archive
 
 

@@ -26,7 +26,8 @@ def _by_hand_hint(url: str, dest: Path, expected_md5: str, expected_size: int | 
     size = f"{expected_size:,} bytes, " if expected_size is not None else ""
     return (
         f"Without network, download {dest.name} ({size}MD5 {expected_md5}) by hand from {url} "
-        f"and put it at {dest}, then rerun."
+        f"and put it at {dest}, then rerun; or run the offline demo (synthetic images, no "
+        "download): ./run.sh --configfile config/presets/demo.yaml."
     )
 
 
