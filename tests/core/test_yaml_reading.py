@@ -74,7 +74,8 @@ def test_a_device_is_refused_without_being_read():
     with pytest.raises(UserError) as caught:
         _read(Path("/dev/zero"))
     assert str(caught.value) == (
-        "test file /dev/zero is not a regular file: point the config at a YAML file"
+        "test file /dev/zero is not a regular file (it is a folder, device or pipe); point the "
+        "configuration at the YAML file itself"
     )
 
 
@@ -95,6 +96,6 @@ def test_a_file_over_the_size_cap_is_refused_and_one_at_the_cap_is_read(tmp_path
     with pytest.raises(UserError) as caught:
         _read(path)
     assert str(caught.value) == (
-        f"test file {path} is larger than 1 MiB, far more than a test file holds: point the "
-        "config at a YAML file"
+        f"test file {path} is larger than 1 MiB, far more than a test file holds; point the "
+        "configuration at the right file"
     )

@@ -101,13 +101,16 @@ def _read_capped(path: Path, what: str, missing_fix: str) -> str:
     try:
         # stat before opening: opening a FIFO would wait for a writer.
         if not stat.S_ISREG(path.stat().st_mode):
-            raise UserError(f"{what} {path} is not a regular file: {missing_fix}")
+            raise UserError(
+                f"{what} {path} is not a regular file (it is a folder, device or pipe); point "
+                "the configuration at the YAML file itself"
+            )
         with path.open("rb") as handle:
             data = handle.read(MAX_YAML_BYTES + 1)
         if len(data) > MAX_YAML_BYTES:
             raise UserError(
                 f"{what} {path} is larger than {MAX_YAML_BYTES // 2**20} MiB, far more than a "
-                f"{what} holds: {missing_fix}"
+                f"{what} holds; point the configuration at the right file"
             )
         return data.decode("utf-8")
     except FileNotFoundError:
