@@ -14,6 +14,7 @@ from cifar_zeroshot.config.schema import (
 )
 from cifar_zeroshot.core import choices
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.methods.clip.prompts import load_prompts, prompts_digest
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 
@@ -109,11 +110,58 @@ def test_all_violations_are_reported_at_once():
             {"models": ["clip:RN50/openai"], "clip_prompts": "config/nope.yaml"},
             r"config key 'clip_prompts': .*nope.yaml",
         ),
+        (
+            {"models": ["clip:RN50/openai"], "clip_prompts": "/dev/zero"},
+            r"config key 'clip_prompts': CLIP prompts file /dev/zero is not a regular file",
+        ),
     ],
 )
 def test_semantic_problems_name_key_and_fix(overrides, expected):
     with pytest.raises(UserError, match=expected):
         plan_workflow(_with_defaults(_config(**overrides)))
+
+
+@pytest.mark.parametrize(
+    ("key", "text", "expected"),
+    [
+        ("linear_probe_regularisations", [".nan"], "linear_probe_regularisations holds nan"),
+        ("linear_probe_regularisations", ["0.1", ".inf"], "linear_probe_regularisations holds inf"),
+        ("linear_probe_validation_fraction", ".nan", "linear_probe_validation_fraction must be"),
+    ],
+)
+def test_non_finite_probe_settings_from_the_command_line_are_refused_at_planning(
+    key, text, expected
+):
+    # Issue 24: they passed the schema and planning, and the probe job refused them only after
+    # Snakemake had deleted the finished probe file. Planning refuses them whether or not the
+    # probe is on, as the schema does the keys' other bad values.
+    config = coerce_command_line_values(_config(**{key: text}), SCHEMA)
+    check_against_schema(config, SCHEMA)  # a schema cannot say "finite"
+    for probe in (True, False):
+        with pytest.raises(UserError, match=f"Invalid configuration:\n  - {expected}"):
+            plan_workflow(_with_defaults({**config, "linear_probe": probe}))
+
+
+def test_the_plan_states_what_the_method_files_must_hold():
+    config = _with_defaults(
+        _config(
+            dataset="synthetic",
+            synthetic_train_images_per_class=30,
+            linear_probe_regularisations=[0.001, 0.1],
+            models=["alexnet", "clip:ViT-B-32/openai"],
+        )
+    )
+    plan = plan_workflow(config)
+    assert plan.probe_request.to_params() == {
+        "validation_fraction": 0.2,
+        "regularisations": [0.1, 0.001],  # strongest first, as the probe file records them
+        "max_iterations": 50,
+        "seed": 0,
+        "train_images": 300,
+    }
+    prompts = load_prompts(REPO / "config/clip_prompts.yaml")
+    assert plan.prompts_sha256 == prompts_digest(prompts)
+    assert plan_workflow({**config, "models": ["alexnet"]}).prompts_sha256 is None
 
 
 def test_the_probe_reads_classifiers_that_end_in_a_linear_layer_and_says_why_not_others():

@@ -1,11 +1,20 @@
 """The project's YAML reader: aliases, duplicate keys and octal-looking numbers are refused."""
 
+import os
 import time
+from pathlib import Path
 
 import pytest
 import yaml
 
-from cifar_zeroshot.core.yaml_reading import StrictLoader, excerpt, yaml_problem
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.yaml_reading import (
+    MAX_YAML_BYTES,
+    StrictLoader,
+    excerpt,
+    read_yaml_file,
+    yaml_problem,
+)
 
 
 def _load(text):
@@ -54,3 +63,39 @@ def test_excerpt_shortens_long_values():
     assert len(excerpt("x" * 5000)) < 80
     assert len(excerpt(list(range(5000)))) < 80
     assert excerpt("short") == "'short'"
+
+
+def _read(path):
+    return read_yaml_file(path, "test file", "point the config at a YAML file")
+
+
+def test_a_device_is_refused_without_being_read():
+    # /dev/zero never ends: reading it whole ate the host's memory (issue 24).
+    with pytest.raises(UserError) as caught:
+        _read(Path("/dev/zero"))
+    assert str(caught.value) == (
+        "test file /dev/zero is not a regular file (it is a folder, device or pipe); point the "
+        "configuration at the YAML file itself"
+    )
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    fifo = tmp_path / "prompts.yaml"
+    os.mkfifo(fifo)
+    with pytest.raises(UserError, match="is not a regular file"):
+        _read(fifo)
+
+
+def test_a_file_over_the_size_cap_is_refused_and_one_at_the_cap_is_read(tmp_path):
+    path = tmp_path / "big.yaml"
+    padding = "#" * (MAX_YAML_BYTES - len("a: 1\n") - 1) + "\n"
+    path.write_text("a: 1\n" + padding)
+    assert path.stat().st_size == MAX_YAML_BYTES
+    assert _read(path) == {"a": 1}
+    path.write_text("a: 1\n" + padding + "\n")
+    with pytest.raises(UserError) as caught:
+        _read(path)
+    assert str(caught.value) == (
+        f"test file {path} is larger than 1 MiB, far more than a test file holds; point the "
+        "configuration at the right file"
+    )

@@ -5,6 +5,8 @@ Image job, text job, prompt-similarity scoring, plots and the report, on the fin
 """
 
 import csv
+import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -13,6 +15,8 @@ import pytest
 import yaml
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
+from cifar_zeroshot.methods.clip.prompts import load_prompts, prompts_digest
+from cifar_zeroshot.methods.clip.text_job import TEXT_METADATA_KEY
 from cifar_zeroshot.records.embeddings import read_embeddings
 
 pytestmark = pytest.mark.e2e
@@ -30,6 +34,7 @@ PROMPTS = {
     },
 }  # fmt: skip
 IMAGE_JOBS = {"inference", "clip_inference"}
+TEXT = f"results/clip_text/{SLUG}.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -111,3 +116,56 @@ def test_the_report_holds_the_clip_run(clip_run):
     snakemake(clip_run, "--report", "results/report.html")
     html = (clip_run / "results/report.html").read_text(encoding="utf-8")
     assert SLUG in html
+
+
+def _refused(workdir) -> str:
+    """Run snakemake, which must fail without leaving metrics; its stderr."""
+    result = snakemake(workdir, check=False)
+    assert result.returncode != 0, result.stderr[-3000:]
+    assert not (workdir / "results/metrics.csv").exists()
+    return result.stderr
+
+
+def _fix() -> str:
+    return (
+        f"Fix: rerun that job with `snakemake --forcerun {TEXT}` (with your usual "
+        f"--configfile/--config), or delete {TEXT} and rerun snakemake."
+    )
+
+
+def test_class_embeddings_of_other_prompts_are_refused_and_their_fix_works(clip_run, tmp_path):
+    # Issue 24: encoded from a one-template file and put back, they were reported as
+    # "1 templates per class" in a run configured with another prompts file.
+    other = copy_finished_run(clip_run, tmp_path / "other")
+    (other / "one-template.yaml").write_text(yaml.safe_dump({**PROMPTS, "templates": ["a {}."]}))
+    snakemake(other, TEXT, "--config", "clip_prompts=one-template.yaml")
+    workdir = copy_finished_run(clip_run, tmp_path / "copy")
+    shutil.copyfile(other / TEXT, workdir / TEXT)
+    held = prompts_digest(load_prompts(other / "one-template.yaml"))
+    expected = prompts_digest(load_prompts(workdir / "test-prompts.yaml"))
+    assert (
+        f"ERROR: {TEXT} is not the class prompt embeddings the configuration asks for: "
+        f"prompts_sha256 is '{held[:12]}...', expected '{expected[:12]}...' (it holds the "
+        "prompts of one-template.yaml, 1 templates per class; the configuration asks for "
+        "test-prompts.yaml). It comes from another run (a file copied, restored or edited), so "
+        f"metrics from it would not describe this configuration. {_fix()}"
+    ) in _refused(workdir)
+    (workdir / TEXT).unlink()  # the fix the message gives
+    snakemake(workdir)
+    assert _metrics(workdir)[SLUG, "prompt_similarity"]["prompt_templates"] == "2"
+
+
+def test_another_models_class_embeddings_are_refused_and_their_fix_works(clip_run, tmp_path):
+    # Issue 24: "has no class prompt embeddings ... Fix: rerun snakemake", which repeated it.
+    workdir = copy_finished_run(clip_run, tmp_path / "copy")
+    table = pq.read_table(workdir / TEXT)
+    metadata = dict(table.schema.metadata)
+    record = json.loads(metadata[TEXT_METADATA_KEY]) | {"model": "clip-RN50.openai"}
+    metadata[TEXT_METADATA_KEY] = json.dumps(record).encode()
+    pq.write_table(table.replace_schema_metadata(metadata), workdir / TEXT)
+    assert (
+        f"ERROR: {TEXT} is not the class prompt embeddings the configuration asks for: model is "
+        f"'clip-RN50.openai', expected '{SLUG}'. It comes from another run"
+    ) in _refused(workdir)
+    snakemake(workdir, "--forcerun", TEXT)  # the fix the message gives
+    assert _metrics(workdir)[SLUG, "prompt_similarity"]["prompt_templates"] == "2"

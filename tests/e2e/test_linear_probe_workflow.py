@@ -6,6 +6,7 @@ the whole probe path without real weights.
 """
 
 import csv
+import shutil
 
 import numpy as np
 import pytest
@@ -21,6 +22,8 @@ pytestmark = pytest.mark.e2e
 PROBE_CONFIG = {**SMALL_CONFIG, "linear_probe": True, "threads": 2}
 MODEL = SMALL_CONFIG["models"][0]
 MODEL_JOBS = {"inference", "inference_with_features", "train_features"}
+PROBE = f"results/probe/{MODEL}/fp32.parquet"
+TEST_FEATURES = f"results/features/{MODEL}/fp32/test.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -80,3 +83,53 @@ def test_mapping_edits_rerun_no_probe_and_probe_settings_rerun_no_model(probe_ru
     assert "metrics" in jobs and not set(jobs) & (MODEL_JOBS | {"linear_probe"})
     jobs = planned_jobs(workdir, "--config", "linear_probe_max_iterations=40")
     assert jobs.get("linear_probe") == 1 and not set(jobs) & MODEL_JOBS
+
+
+def _refused(workdir, *args: str) -> str:
+    """Run snakemake, which must fail; its stderr."""
+    result = snakemake(workdir, *args, check=False)
+    assert result.returncode != 0, result.stderr[-3000:]
+    return result.stderr
+
+
+def test_a_probe_fitted_under_other_settings_is_refused_and_its_fix_works(probe_run, tmp_path):
+    # Issue 24: a probe fitted with [1000.0], put back into a default run, was reported.
+    other = copy_finished_run(probe_run[0], tmp_path / "other")
+    snakemake(other, "--config", "linear_probe_regularisations=[1000.0]")
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
+    shutil.copyfile(other / PROBE, workdir / PROBE)
+    stderr = _refused(workdir)
+    assert not (workdir / "results/metrics.csv").exists()
+    assert (
+        f"ERROR: {PROBE} is not the linear probe the configuration asks for: regularisations is "
+        "[1000.0], expected [0.1, 0.01, 0.001, 0.0001, 1e-05]. It comes from another run (a file "
+        "copied, restored or edited), so metrics from it would not describe this configuration. "
+        f"Fix: rerun that job with `snakemake --forcerun {PROBE}` (with your usual "
+        f"--configfile/--config), or delete {PROBE} and rerun snakemake."
+    ) in stderr
+    snakemake(workdir, "--forcerun", PROBE)  # the fix the message gives
+    chosen = _metrics(workdir)[MODEL, "linear_probe"]["probe_regularisation"]
+    assert chosen in {"0.1", "0.01", "0.001", "0.0001", "1e-05"}
+
+
+def test_training_features_over_the_test_features_are_named_and_their_fix_works(
+    probe_run, tmp_path
+):
+    # Issue 24: the probe job took them; the metrics blamed the probe file, and deleting it as
+    # told gave the same error again.
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
+    shutil.copyfile(workdir / TEST_FEATURES.replace("test", "train"), workdir / TEST_FEATURES)
+    metrics = (workdir / "results/metrics.csv").read_bytes()
+    stderr = _refused(workdir)
+    # Refused in the probe job: the metrics job never started, so its finished file stays.
+    assert (workdir / "results/metrics.csv").read_bytes() == metrics
+    assert (
+        f"ERROR: {TEST_FEATURES} holds features of the 1000 training images of "
+        "data/synthetic/train_set.npz, not of the 40 test images its run scored "
+        f"(results/timing/{MODEL}/fp32.parquet). It was copied, restored or edited"
+    ) in stderr
+    assert (
+        f"Fix: rerun the job that writes it with `snakemake --forcerun {TEST_FEATURES}`" in stderr
+    )
+    snakemake(workdir, "--forcerun", TEST_FEATURES)  # the fix the message gives
+    assert float(_metrics(workdir)[MODEL, "linear_probe"]["top1"]) >= 0.8

@@ -8,9 +8,12 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods import registry
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
-from cifar_zeroshot.methods.interface import RunOutputs
+from cifar_zeroshot.methods.clip.text_job import TextEmbeddings, TextRecord, write_text_embeddings
+from cifar_zeroshot.methods.interface import MethodInputs, RunOutputs
 from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.methods.scoring import pool
+from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
 
 
 def _outputs(n=40, seed=0):
@@ -76,3 +79,30 @@ def test_registry_names_and_columns():
         *ClassMappingMethod.figure_columns,
         *LinearProbeMethod.figure_columns,
     ) == registry.FIGURE_COLUMNS
+
+
+def test_the_registry_builds_the_methods_the_configuration_uses(tmp_path):
+    only_mapping = registry.configured_methods(MethodInputs(GROUPS, "sum_prob"))
+    assert only_mapping == [ClassMappingMethod(GROUPS, "sum_prob")]
+
+    probe, text = tmp_path / "probe.parquet", tmp_path / "text.parquet"
+    record = ProbeRecord(0.1, 0.5, [0.1], [0.5], 0.2, 50, 0, 3, 1.0, 100, 8, None, 1, None)
+    rows = (np.arange(10), np.arange(10), np.eye(10, dtype=np.float32))
+    write_probe_scores(probe, make_facts(image_count=10), rows, record)
+    digest = "ab" * 32
+    text_record = TextRecord("clip-RN50.openai", "none", "prompts.yaml", digest, 1)
+    write_text_embeddings(text, TextEmbeddings(np.eye(10, 4, dtype=np.float32), text_record))
+    settings = ProbeSettings(0.2, (0.1,), 50, 0)
+    inputs = MethodInputs(
+        GROUPS,
+        "sum_prob",
+        probe_files={("resnet", "fp32"): probe},
+        probe_request=ProbeRequest(settings, 100).to_params(),
+        clip_text_files={"clip-RN50.openai": text},
+        clip_prompts="prompts.yaml",
+        clip_prompts_sha256=digest,
+    )
+    methods = registry.configured_methods(inputs)
+    assert [type(method) for method in methods] == list(registry.METHODS)
+    assert methods[1].probes[("resnet", "fp32")][0] == probe
+    assert methods[2].texts["clip-RN50.openai"][0] == text

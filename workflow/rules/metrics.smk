@@ -2,9 +2,10 @@
 # accuracy tables (per model, variant and
 # scoring method) and results/summary.md. Needs RUNS and MODEL_WEIGHTS (common.smk) and
 # TEST_SET_CHECK_INPUT / TEST_SET_ARCHIVE_MD5 (data.smk); never reruns inference.
-# Before scoring, the test set, the class mapping CSV and every run file are checked against
-# the configuration (the test set and the mapping YAML are inputs for that, the requested runs
-# params), so a copied, restored or edited file stops the metrics instead of being reported.
+# Before scoring, the test set, the class mapping CSV, every run file and every probe and class
+# embeddings file are checked against the configuration (the test set and the mapping YAML are
+# inputs for that, the requested runs, probe settings and prompts digest params), so a copied,
+# restored or edited file stops the metrics instead of being reported.
 
 from cifar_zeroshot.report.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size, run_output_path
@@ -53,5 +54,12 @@ rule metrics:
             ).to_params()
             for model, variant in RUNS
         ],
+        # Whose file each of input.probes and input.clip_texts must be, and what the probe
+        # files must have been fitted with and the class embeddings encoded from.
+        probe_runs=PROBE_RUNS,
+        probe_request=PLAN.probe_request.to_params(),
+        clip_models=PLAN.clip_models,
+        clip_prompts=config["clip_prompts"],
+        clip_prompts_sha256=PLAN.prompts_sha256 or "",
     script:
         "../scripts/metrics.py"

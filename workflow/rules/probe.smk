@@ -26,6 +26,8 @@ rule linear_probe:
         train_features=rules.train_features.output.features,
         train_timing=rules.train_features.output.timing,
         test_features="results/features/{model}/{variant}/test.parquet",
+        # Written with the test features, by the same job: the features must be its run's.
+        test_timing="results/timing/{model}/{variant}.parquet",
         # Its digest must be the one the training features record.
         train_set=f"data/{config['dataset']}/train_set.npz",
     output:

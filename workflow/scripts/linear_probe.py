@@ -16,6 +16,7 @@ with job_log(snakemake.log[0], snakemake.output):
             train_features=Path(inputs.train_features),
             train_timing=Path(inputs.train_timing),
             test_features=Path(inputs.test_features),
+            test_timing=Path(inputs.test_timing),
             train_set=Path(inputs.train_set),
         ),
         ProbeSettings(

@@ -1,8 +1,11 @@
 """Snakemake adapter: stored run outputs + timing -> metrics CSVs and results/summary.md.
 
-Nothing is scored until the test set, the class mapping CSV and every run file are shown to be
-the ones the configuration asks for (test_set_checks, mapping_tables, run_verification).
+Nothing is scored until the test set, the class mapping CSV, every run file and every scoring
+method's file are shown to be the ones the configuration asks for (test_set_checks,
+mapping.tables, report.verification, methods.interface.read_stored).
 """
+
+from pathlib import Path
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.data.checksums import read_md5_sidecar
@@ -10,10 +13,8 @@ from cifar_zeroshot.data.test_set_checks import load_configured_test_set
 from cifar_zeroshot.mapping.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_csv
 from cifar_zeroshot.mapping.yaml_file import load_mapping
-from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
-from cifar_zeroshot.methods.interface import ScoringMethod
-from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+from cifar_zeroshot.methods.interface import MethodInputs
+from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import read_runs
 from cifar_zeroshot.report.metrics_tables import tables_for_runs
 from cifar_zeroshot.report.summary import write_summary_markdown
@@ -33,12 +34,23 @@ with job_log(snakemake.log[0], snakemake.output):
     stored = read_runs(runs, run_checks(runs, params.requested, test_set))
     groups, mapped_names = read_mapping_csv(inputs.mapping)
     check_mapping_matches(inputs.mapping, groups, mapped_names, load_mapping(inputs.mapping_yaml))
-    # The scoring methods to evaluate every run with (see cifar_zeroshot.methods.interface).
-    methods: list[ScoringMethod] = [ClassMappingMethod(groups, params.pooling)]
-    if inputs.probes:
-        methods.append(LinearProbeMethod.from_files(inputs.probes))
-    if inputs.clip_texts:
-        methods.append(PromptSimilarityMethod.from_files(inputs.clip_texts))
+    # The scoring methods to evaluate every run with (see cifar_zeroshot.methods.interface);
+    # each method file under the run or model the rule lists it for.
+    methods = configured_methods(
+        MethodInputs(
+            groups=groups,
+            pooling=params.pooling,
+            probe_files=dict(
+                zip(map(tuple, params.probe_runs), map(Path, inputs.probes), strict=True)
+            ),
+            probe_request=params.probe_request,
+            clip_text_files=dict(
+                zip(params.clip_models, map(Path, inputs.clip_texts), strict=True)
+            ),
+            clip_prompts=params.clip_prompts,
+            clip_prompts_sha256=params.clip_prompts_sha256,
+        )
+    )
     tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)

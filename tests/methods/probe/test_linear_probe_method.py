@@ -6,11 +6,12 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 import pytest
-from run_files import make_facts
+from run_files import GROUPS, make_facts
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.methods.interface import RunOutputs
+from cifar_zeroshot.methods.interface import MethodInputs, RunOutputs
 from cifar_zeroshot.methods.probe.method import LinearProbeMethod
+from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.records.probe_scores import (
     PROBE_METADATA_KEY,
     ProbeRecord,
@@ -36,6 +37,15 @@ RECORD = ProbeRecord(
     train_host_peak_rss_bytes=2**30,
     train_torch_peak_allocated_bytes=None,
 )
+
+# What the configuration asks of the probe files: RECORD's settings, in another order.
+REQUEST = ProbeRequest(ProbeSettings(0.2, (0.001, 0.1), 100, 0), 1000).to_params()
+
+
+def _method(path, run=("resnet", "fp32"), request=REQUEST) -> LinearProbeMethod | None:
+    """The method as the metrics job builds it, with ``path`` as the probe file of ``run``."""
+    inputs = MethodInputs(GROUPS, "max_logit", probe_files={run: path}, probe_request=request)
+    return LinearProbeMethod.configured(inputs)
 
 
 def _run(labels: np.ndarray) -> RunOutputs:
@@ -65,7 +75,7 @@ def test_probe_file_round_trip(probe_file):
 
 def test_the_method_aligns_the_scores_with_the_run_and_reports_the_fit(probe_file):
     path, labels, scores = probe_file
-    method = LinearProbeMethod.from_files([path])
+    method = _method(path)
     run = _run(labels)
     assert method.applies_to(run)
     assert not method.applies_to(dataclasses.replace(run, facts=make_facts("vit")))
@@ -85,13 +95,69 @@ def test_the_method_aligns_the_scores_with_the_run_and_reports_the_fit(probe_fil
 
 def test_a_probe_of_another_run_is_refused(probe_file):
     path, labels, _ = probe_file
-    method = LinearProbeMethod.from_files([path])
+    method = _method(path)
     other = dataclasses.replace(_run(labels), facts=make_facts(image_count=N, batch_size=16))
     with pytest.raises(UserError, match="fitted on features of another run"):
         method.score(other)
     relabelled = _run(np.roll(labels, 1))
     with pytest.raises(UserError, match="scores other images or labels than the run's logits"):
         method.score(relabelled)
+
+
+def _rewrite(path, facts=None, **record_changes):
+    """The probe file at ``path`` as if fitted with other facts or settings."""
+    table = read_probe_scores(path)
+    rows = (table.rows.image_index, table.rows.labels, table.rows.values)
+    record = dataclasses.replace(table.record, **record_changes)
+    write_probe_scores(path, facts or table.facts, rows, record)
+
+
+def _refusal(path, wrong: str) -> str:
+    return (
+        f"{path} is not the linear probe the configuration asks for: {wrong}. It comes from "
+        "another run (a file copied, restored or edited), so metrics from it would not describe "
+        f"this configuration. Fix: rerun that job with `snakemake --forcerun {path}` (with your "
+        f"usual --configfile/--config), or delete {path} and rerun snakemake."
+    )
+
+
+def test_the_method_is_off_without_probe_files():
+    assert LinearProbeMethod.configured(MethodInputs(GROUPS, "max_logit")) is None
+
+
+@pytest.mark.parametrize(
+    ("changes", "wrong"),
+    [
+        # Issue 24: fitted with [1000.0], put back into a run configured with another grid.
+        (
+            {"regularisations": [1000.0], "regularisation": 1000.0},
+            "regularisations is [1000.0], expected [0.1, 0.001]",
+        ),
+        ({"validation_fraction": 0.5}, "validation_fraction is 0.5, expected 0.2"),
+        ({"max_iterations": 7}, "max_iterations is 7, expected 100"),
+        (
+            {"seed": 3, "train_images": 500},
+            "seed is 3, expected 0; train_images is 500, expected 1000",
+        ),
+    ],
+)
+def test_a_probe_fitted_under_other_settings_is_refused(probe_file, changes, wrong):
+    path = probe_file[0]
+    _rewrite(path, **changes)
+    with pytest.raises(UserError) as caught:
+        _method(path)
+    assert str(caught.value) == _refusal(path, wrong)
+
+
+def test_another_runs_probe_in_this_runs_file_is_refused(probe_file):
+    # Keyed by what it holds, it used to be silently left out: the run got no probe row.
+    path = probe_file[0]
+    _rewrite(path, make_facts("vit", "bf16", image_count=N))
+    with pytest.raises(UserError) as caught:
+        _method(path)
+    assert str(caught.value) == _refusal(
+        path, "model is 'vit', expected 'resnet'; variant is 'bf16', expected 'fp32'"
+    )
 
 
 def test_a_probe_record_with_other_fields_is_refused(probe_file):

@@ -2,7 +2,8 @@
 
 After config_schema has checked the values, this module checks model and weights names against
 torchvision and open_clip, `limit` against the dataset's size, the class mapping and prompts
-files, and which models the linear probe can read; then it lists the inference jobs.
+files, the linear probe's settings, and which models the linear probe can read; then it lists
+the inference jobs and what the configuration asks of the scoring methods' files.
 """
 
 import dataclasses
@@ -12,10 +13,11 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
-from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES
+from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
+from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip_names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip_slugs import CLIP_PREFIX, is_clip_slug
 from cifar_zeroshot.models.feature_widths import feature_widths
@@ -46,6 +48,10 @@ class WorkflowPlan:
     # cannot read, why (their zero-shot runs still go ahead).
     probed_models: tuple[str, ...] = ()
     unprobed_reasons: tuple[str, ...] = ()
+    # What every probe file must have been fitted with, and the digest of the prompts every
+    # class-embeddings file must come from (None without CLIP models): the metrics check them.
+    probe_request: ProbeRequest | None = None
+    prompts_sha256: str | None = None
 
     @property
     def runs(self) -> list[tuple[str, str]]:
@@ -104,6 +110,13 @@ def dataset_size(config: Mapping[str, Any]) -> int:
     return CIFAR10_TEST_IMAGES
 
 
+def train_set_size(config: Mapping[str, Any]) -> int:
+    """The training images the probe is fitted on: the whole training set (no limit)."""
+    if config["dataset"] == "synthetic":
+        return NUM_CIFAR10_CLASSES * int(config["synthetic_train_images_per_class"])
+    return CIFAR10_TRAIN_IMAGES
+
+
 def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[ModelChoice]:
     """The models as configured; each bad or repeated name goes to ``problems``."""
     choices = []
@@ -128,6 +141,16 @@ def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[Model
     return choices
 
 
+def _probe_request(config: Mapping[str, Any], problems: list[str]) -> ProbeRequest | None:
+    """The probe's settings, checked now: a refusal in the probe job would come only after
+    Snakemake had deleted the finished probe file. None (with a problem) when they are bad."""
+    try:
+        return ProbeRequest(ProbeSettings.from_config(config), train_set_size(config))
+    except UserError as error:
+        problems.append(str(error))
+        return None
+
+
 def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
     problems: list[str] = []
@@ -148,6 +171,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             "synthetic_train_images_per_class is 0. Fix: set it to at least 10 (e.g. 100), or "
             "turn linear_probe off."
         )
+    probe_request = _probe_request(config, problems)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -165,29 +189,37 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         _as_list(config["runtime"]),
     )
     image_count = size if limit is None else limit
-    plan = WorkflowPlan(tuple(choices), tuple(variants), image_count)
-    _check_clip_runs(plan, config)
+    plan = WorkflowPlan(
+        tuple(choices),
+        tuple(variants),
+        image_count,
+        probe_request=probe_request,
+    )
+    plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:
         return plan
     probed, reasons = _probe_ready_models(choices)
     return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
 
 
-def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> None:
-    """Every CLIP model has a variant to run, and the prompts file is sound (both refused now)."""
+def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | None:
+    """Every CLIP model has a variant to run, and the prompts file is sound (both refused now).
+
+    Returns the prompts' digest, None without CLIP models.
+    """
     clip = [m for m in plan.models if m.is_clip]
     if not clip:
-        return
+        return None
     if not any(clip[0].runs_variant(v) for v in plan.variants):
         raise UserError(
             f"config key 'models': {', '.join(m.config_name for m in clip)} run on the torch "
             "runtime with their own preprocessing only, and no variant of the config does. Fix: "
             "add torch to runtime and weights to preprocess."
         )
-    from cifar_zeroshot.methods.clip.prompts import load_prompts
+    from cifar_zeroshot.methods.clip.prompts import load_prompts, prompts_digest
 
     try:
-        load_prompts(config["clip_prompts"])
+        return prompts_digest(load_prompts(config["clip_prompts"]))
     except UserError as error:
         raise UserError(f"config key 'clip_prompts': {error}") from None
 

@@ -7,6 +7,7 @@ excerpt of a value, however large the value is.
 """
 
 import reprlib
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -14,6 +15,10 @@ from typing import Any
 import yaml
 
 from cifar_zeroshot.core.errors import UserError
+
+# The project's YAML files are a few kilobytes (the class mapping about 14 KB): a larger file is
+# not one of them, and reading it whole (a device such as /dev/zero never ends) would eat memory.
+MAX_YAML_BYTES = 2**20
 
 _EXCERPT = reprlib.Repr()
 _EXCERPT.maxstring = 60
@@ -91,6 +96,31 @@ def yaml_problem(error: yaml.YAMLError) -> str:
     return f"{where}: {problem}"
 
 
+def _read_capped(path: Path, what: str, missing_fix: str) -> str:
+    """The text of a regular file of at most MAX_YAML_BYTES; a UserError names anything else."""
+    try:
+        # stat before opening: opening a FIFO would wait for a writer.
+        if not stat.S_ISREG(path.stat().st_mode):
+            raise UserError(
+                f"{what} {path} is not a regular file (it is a folder, device or pipe); point "
+                "the configuration at the YAML file itself"
+            )
+        with path.open("rb") as handle:
+            data = handle.read(MAX_YAML_BYTES + 1)
+        if len(data) > MAX_YAML_BYTES:
+            raise UserError(
+                f"{what} {path} is larger than {MAX_YAML_BYTES // 2**20} MiB, far more than a "
+                f"{what} holds; point the configuration at the right file"
+            )
+        return data.decode("utf-8")
+    except FileNotFoundError:
+        raise UserError(f"{what} {path} not found: {missing_fix}") from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise UserError(
+            f"cannot read {what} {path} ({error}); make it a readable UTF-8 YAML file"
+        ) from None
+
+
 def read_yaml_file(
     path: Path,
     what: str,
@@ -99,17 +129,11 @@ def read_yaml_file(
 ) -> Any:
     """A project YAML file (``what``, e.g. "class mapping file"), read with StrictLoader.
 
-    A missing or unreadable file, or invalid YAML, is a UserError naming the file and the fix;
-    ``invalid_text`` words the invalid-YAML message where the file's own hint helps.
+    A missing, unreadable, non-regular or oversized file (over MAX_YAML_BYTES), or invalid
+    YAML, is a UserError naming the file and the fix; ``invalid_text`` words the invalid-YAML
+    message where the file's own hint helps.
     """
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise UserError(f"{what} {path} not found: {missing_fix}") from None
-    except (OSError, UnicodeDecodeError) as error:
-        raise UserError(
-            f"cannot read {what} {path} ({error}); make it a readable UTF-8 YAML file"
-        ) from None
+    text = _read_capped(path, what, missing_fix)
     try:
         return yaml.load(text, Loader=StrictLoader)
     except yaml.YAMLError as error:

@@ -8,14 +8,14 @@ in the true class's group).
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import ClassVar
+from typing import ClassVar, Self
 
 import numpy as np
 
 from cifar_zeroshot.core.choices import POOLINGS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
-from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs
 from cifar_zeroshot.methods.scoring import (
     pool_all,
     share,
@@ -50,6 +50,10 @@ class ClassMappingMethod:
                 f"The class mapping has {len(self.groups)} groups but CIFAR-10 has "
                 f"{len(CIFAR10_CLASSES)} classes: rebuild results/class_mapping.csv."
             )
+
+    @classmethod
+    def configured(cls, inputs: MethodInputs) -> Self:
+        return cls(inputs.groups, inputs.pooling)  # every classifier's run is scored so
 
     def applies_to(self, run: RunOutputs) -> bool:
         return run.logits is not None  # a classifier's run (a CLIP run has embeddings)

@@ -7,19 +7,28 @@ pooling) and figures (such as unrestricted top-1); those columns stay empty for 
 
 A method may score only some runs (``applies_to``); runs it skips have no rows for it.
 
+A method that reads files of its own (a probe's scores, a CLIP model's class embeddings) gets
+each under the run or model the configuration expects in it, and refuses a file that holds
+anything else (``read_stored``), as the run files themselves are checked before scoring.
+
 To add a method: write a class that satisfies ``ScoringMethod``, list it in
-``cifar_zeroshot.methods.registry.METHODS`` (which fixes its columns in metrics.csv) and build it
-from its configuration in workflow/scripts/metrics.py. Tables, plots and the summary need no
-change.
+``cifar_zeroshot.methods.registry.METHODS`` (which fixes its columns in metrics.csv) and, if it
+needs more than ``MethodInputs`` holds, add a field there and fill it in
+workflow/scripts/metrics.py. Tables, plots and the summary need no change.
 """
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import ClassVar, Protocol
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import numpy as np
 
+from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.records.run_facts import RunFacts
+
+K = TypeVar("K")
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,47 @@ class MethodScores:
     figures: Mapping[str, float]  # one value per ScoringMethod.figure_columns
 
 
+@dataclass(frozen=True)
+class MethodInputs:
+    """What the metrics job hands the scoring methods: the configuration's choices for them,
+    and their stored files, each under the run or model the configuration expects in it."""
+
+    groups: Sequence[np.ndarray]  # per CIFAR-10 class (label order): its ImageNet indices
+    pooling: str
+    # (model, variant) -> results/probe/{model}/{variant}.parquet; empty with the probe off.
+    probe_files: Mapping[tuple[str, str], Path] = field(default_factory=dict)
+    probe_request: Mapping[str, Any] = field(default_factory=dict)  # ProbeRequest.to_params()
+    # CLIP model (slug) -> results/clip_text/{model}.parquet; empty without CLIP models.
+    clip_text_files: Mapping[str, Path] = field(default_factory=dict)
+    clip_prompts: str = ""  # the configured prompts file
+    clip_prompts_sha256: str = ""  # the digest of its prompts (clip.prompts.prompts_digest)
+
+
+def read_stored(
+    files: Mapping[K, Path],
+    read: Callable[[Path], T],
+    differences: Callable[[K, T], list[str]],
+    what: str,
+) -> dict[K, tuple[Path, T]]:
+    """Every file read, and refused unless it holds what the configuration expects under its
+    key: ``differences`` names each way it does not ("seed is 1, expected 0"); ``what`` is what
+    such a file holds, e.g. "linear probe"."""
+    stored = {}
+    for key, path in files.items():
+        content = read(path)
+        wrong = differences(key, content)
+        if wrong:
+            raise UserError(
+                f"{path} is not the {what} the configuration asks for: {'; '.join(wrong)}. It "
+                "comes from another run (a file copied, restored or edited), so metrics from it "
+                "would not describe this configuration. Fix: rerun that job with "
+                f"`snakemake --forcerun {path}` (with your usual --configfile/--config), or "
+                f"delete {path} and rerun snakemake."
+            )
+        stored[key] = (path, content)
+    return stored
+
+
 class ScoringMethod(Protocol):
     """A configured scoring method (its configuration is in the instance's fields)."""
 
@@ -50,6 +100,12 @@ class ScoringMethod(Protocol):
     # columns, figures after them.
     setting_columns: ClassVar[tuple[str, ...]]
     figure_columns: ClassVar[tuple[str, ...]]
+
+    @classmethod
+    def configured(cls, inputs: MethodInputs) -> Self | None:
+        """The method as the configuration asks for it, its files read and checked; None when
+        the configuration does not use it (no probe files, for one)."""
+        ...
 
     def applies_to(self, run: RunOutputs) -> bool:
         """Whether this method scores ``run`` (a probe needs the run's features, for one)."""

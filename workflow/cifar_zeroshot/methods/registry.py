@@ -2,7 +2,7 @@
 
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.clip.method import PromptSimilarityMethod
-from cifar_zeroshot.methods.interface import ScoringMethod
+from cifar_zeroshot.methods.interface import MethodInputs, ScoringMethod
 from cifar_zeroshot.methods.probe.method import LinearProbeMethod
 
 # Adding a method: append its class here (see cifar_zeroshot.methods.interface).
@@ -11,6 +11,11 @@ METHODS: tuple[type[ScoringMethod], ...] = (
     LinearProbeMethod,
     PromptSimilarityMethod,
 )
+
+
+def configured_methods(inputs: MethodInputs) -> list[ScoringMethod]:
+    """Every method the configuration uses, in METHODS order, its stored files checked."""
+    return [method for cls in METHODS if (method := cls.configured(inputs)) is not None]
 
 
 def method_class(name: str) -> type[ScoringMethod]:

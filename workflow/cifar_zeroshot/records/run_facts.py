@@ -36,6 +36,22 @@ def dataclass_from_mapping(
     return cls(**{name: raw[name] for name in names})
 
 
+def fact_text(value: Any) -> str:
+    """A recorded fact as a message shows it (digests shortened: 12 hex digits tell them apart)."""
+    if isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef"):
+        return repr(value[:12] + "...")
+    return repr(value)
+
+
+def fact_differences(held: Mapping[str, Any], expected: Mapping[str, Any]) -> list[str]:
+    """'name is X, expected Y' for every fact of ``expected`` that ``held`` records otherwise."""
+    return [
+        f"{name} is {fact_text(held[name])}, expected {fact_text(wanted)}"
+        for name, wanted in expected.items()
+        if held[name] != wanted
+    ]
+
+
 @dataclass(frozen=True)
 class RunFacts:
     """Who ran what, where: identical in a run's logits and timing files."""

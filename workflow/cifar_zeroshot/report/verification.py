@@ -23,7 +23,7 @@ from cifar_zeroshot.methods.interface import RunOutputs
 from cifar_zeroshot.models.clip_names import clip_weights_label, spec_from_slug
 from cifar_zeroshot.models.clip_slugs import is_clip_slug
 from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
-from cifar_zeroshot.records.run_facts import RunFacts
+from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 
 @dataclass(frozen=True)
@@ -58,13 +58,6 @@ def _fix(logits_path: Path, timing_path: Path) -> str:
     )
 
 
-def _short(value: Any) -> str:
-    """A fact as a message shows it (digests shortened: the first 12 hex digits tell them apart)."""
-    if isinstance(value, str) and len(value) == 64 and set(value) <= set("0123456789abcdef"):
-        return repr(value[:12] + "...")
-    return repr(value)
-
-
 @dataclass(frozen=True)
 class RunCheck:
     """One job's checks: its requested facts and the test set those facts must describe."""
@@ -84,11 +77,7 @@ class RunCheck:
 
     def check_facts(self, path: Path, facts: RunFacts) -> None:
         """The file's facts (logits or timing) are this job's, every differing one named."""
-        wrong = [
-            f"{name} is {_short(getattr(facts, name))}, expected {_short(expected)}"
-            for name, expected in self.expected_facts.items()
-            if getattr(facts, name) != expected
-        ]
+        wrong = fact_differences(asdict(facts), self.expected_facts)
         if wrong:
             test_set = self.test_set
             of_test_set = (

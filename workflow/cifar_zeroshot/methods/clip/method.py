@@ -1,19 +1,21 @@
 """The prompt-similarity scoring method: a CLIP run's image embeddings against its class prompts.
 
 Each CIFAR-10 class's score is the cosine similarity of the image's embedding with the class's
-ensembled prompt embedding (text_job.py); the text side is checked to come from the same
-model and weights as the image side before anything is scored.
+ensembled prompt embedding (methods/clip/text_job.py); the text side is checked to be the
+configured model's, encoded from the configured prompts, with the same weights as the image
+side, before anything is scored.
 """
 
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import ClassVar, Self
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.clip.similarity import prompt_scores
 from cifar_zeroshot.methods.clip.text_job import TextEmbeddings, read_text_embeddings
-from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs, read_stored
+from cifar_zeroshot.records.run_facts import fact_differences
 
 
 @dataclass(frozen=True)
@@ -25,11 +27,26 @@ class PromptSimilarityMethod:
     figure_columns: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def from_files(cls, paths: list[str] | list[Path]) -> "PromptSimilarityMethod":
-        texts = {}
-        for path in map(Path, paths):
-            text = read_text_embeddings(path)
-            texts[text.record.model] = (path, text)
+    def configured(cls, inputs: MethodInputs) -> Self | None:
+        if not inputs.clip_text_files:
+            return None  # no CLIP model in the configuration
+
+        def differences(model: str, text: TextEmbeddings) -> list[str]:
+            record = text.record
+            held = {"model": record.model, "prompts_sha256": record.prompts_sha256}
+            wrong = fact_differences(
+                held, {"model": model, "prompts_sha256": inputs.clip_prompts_sha256}
+            )
+            if record.prompts_sha256 != inputs.clip_prompts_sha256:
+                wrong[-1] += (
+                    f" (it holds the prompts of {record.prompts_path}, {record.templates} "
+                    f"templates per class; the configuration asks for {inputs.clip_prompts})"
+                )
+            return wrong
+
+        texts = read_stored(
+            inputs.clip_text_files, read_text_embeddings, differences, "class prompt embeddings"
+        )
         return cls(texts)
 
     def applies_to(self, run: RunOutputs) -> bool:

@@ -1,12 +1,14 @@
 """One linear-probe job: fit on a run's training-set features, score its test-set features.
 
-Before fitting, the stored files are shown to belong together: the training features come from
-the same model, weights and variant as the test features, and from the training set now on
-disk (its digest). Nothing here runs a model, so changing the probe's settings reruns only this.
+Before fitting, the stored files are shown to belong together: the test features are the
+run's that its timing file describes (the inference job writes both with the same facts), and
+the training features come from the same model, weights and variant as the test features, and
+from the training set now on disk (its digest). Each refusal names the file at fault. Nothing
+here runs a model, so changing the probe's settings reruns only this.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cifar_zeroshot.core.errors import UserError
@@ -17,7 +19,7 @@ from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.logits import read_timing
 from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
-from cifar_zeroshot.records.run_facts import RunFacts
+from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +32,7 @@ class ProbeInputs:
     train_features: Path
     train_timing: Path
     test_features: Path
+    test_timing: Path  # written by the job that wrote test_features, with the same facts
     train_set: Path
 
 
@@ -40,7 +43,29 @@ def _refuse(path: Path, problem: str) -> UserError:
     )
 
 
-def _check_train_features(inputs: ProbeInputs, train: RunFacts, test: RunFacts) -> None:
+def _check_test_features(inputs: ProbeInputs, test: RunFacts, train_digest: str) -> None:
+    """The test features are the run's whose timing file the same job wrote."""
+    run = read_timing(inputs.test_timing).facts
+    if test == run:
+        return
+    if test.test_set_sha256 == train_digest:
+        problem = (
+            f"holds features of the {test.image_count} training images of {inputs.train_set}, "
+            f"not of the {run.image_count} test images its run scored ({inputs.test_timing})"
+        )
+    else:
+        wrong = "; ".join(fact_differences(asdict(test), asdict(run)))
+        problem = f"holds features of another run than {inputs.test_timing} records: {wrong}"
+    raise UserError(
+        f"{inputs.test_features} {problem}. It was copied, restored or edited, so a probe scored "
+        f"on it would not describe this run. Fix: rerun the job that writes it with "
+        f"`snakemake --forcerun {inputs.test_features}` (with your usual --configfile/--config)."
+    )
+
+
+def _check_train_features(
+    inputs: ProbeInputs, train: RunFacts, test: RunFacts, train_images: int, train_digest: str
+) -> None:
     for name in _SAME_RUN:
         ours, theirs = getattr(train, name), getattr(test, name)
         if ours != theirs:
@@ -49,12 +74,11 @@ def _check_train_features(inputs: ProbeInputs, train: RunFacts, test: RunFacts) 
                 f"has {name} {ours!r}, but the test features {inputs.test_features} have "
                 f"{theirs!r}: they are not one run's",
             )
-    images, labels = load_train_set(inputs.train_set)
-    if train.image_count != len(labels) or train.test_set_sha256 != images_digest(images, labels):
+    if train.image_count != train_images or train.test_set_sha256 != train_digest:
         raise _refuse(
             inputs.train_features,
             f"was extracted from other training images than {inputs.train_set} holds now "
-            f"({train.image_count} images recorded, {len(labels)} on disk)",
+            f"({train.image_count} images recorded, {train_images} on disk)",
         )
 
 
@@ -62,7 +86,10 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
     """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
     train = read_features(inputs.train_features)
     test = read_features(inputs.test_features)
-    _check_train_features(inputs, train.facts, test.facts)
+    images, labels = load_train_set(inputs.train_set)
+    train_digest = images_digest(images, labels)
+    _check_test_features(inputs, test.facts, train_digest)
+    _check_train_features(inputs, train.facts, test.facts, len(labels), train_digest)
     timing = read_timing(inputs.train_timing)
     if timing.facts != train.facts:
         raise _refuse(inputs.train_timing, f"is not the timing of {inputs.train_features}")

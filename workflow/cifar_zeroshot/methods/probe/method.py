@@ -1,21 +1,24 @@
 """The linear-probe scoring method: CIFAR-10 scores from a probe fitted on the run's features.
 
-The probe job (job.py) has already scored the test images; this method checks that its
-file belongs to the run being scored (the same run facts, the same images and labels) and
+The probe job (methods/probe/job.py) has already scored the test images; this method checks
+that its file was fitted as the configuration asks (the settings and the training set size)
+and belongs to the run being scored (the same run facts, the same images and labels), and
 reports its scores with the probe's chosen L2 strength and validation accuracy.
 """
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar, Self
 
 import numpy as np
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs, read_stored
+from cifar_zeroshot.methods.probe.settings import ProbeRequest
 from cifar_zeroshot.methods.scoring import MIB, table_figure
 from cifar_zeroshot.records.probe_scores import ProbeTable, read_probe_scores
+from cifar_zeroshot.records.run_facts import fact_differences
 
 
 @dataclass(frozen=True)
@@ -36,12 +39,17 @@ class LinearProbeMethod:
     )
 
     @classmethod
-    def from_files(cls, paths: list[str] | list[Path]) -> "LinearProbeMethod":
-        probes = {}
-        for path in map(Path, paths):
-            table = read_probe_scores(path)
-            probes[(table.facts.model, table.facts.variant)] = (path, table)
-        return cls(probes)
+    def configured(cls, inputs: MethodInputs) -> Self | None:
+        if not inputs.probe_files:
+            return None  # the probe is off, or no model can be probed
+        request = ProbeRequest.from_params(inputs.probe_request).to_params()
+
+        def differences(run: tuple[str, str], probe: ProbeTable) -> list[str]:
+            held: dict[str, Any] = {"model": probe.facts.model, "variant": probe.facts.variant}
+            expected = {"model": run[0], "variant": run[1], **request}
+            return fact_differences(held | asdict(probe.record), expected)
+
+        return cls(read_stored(inputs.probe_files, read_probe_scores, differences, "linear probe"))
 
     def applies_to(self, run: RunOutputs) -> bool:
         return (run.facts.model, run.facts.variant) in self.probes

@@ -10,8 +10,8 @@ Because the loss is a mean, one λ means about the same strength whatever the nu
 """
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
 from typing import Any
 
 from cifar_zeroshot.core.errors import UserError
@@ -90,3 +90,41 @@ class ProbeSettings:
         }
         for name, value in normalised.items():
             object.__setattr__(self, name, value)
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> "ProbeSettings":
+        """The settings of the configuration's linear_probe_* keys (checked as above)."""
+        return cls(
+            validation_fraction=config["linear_probe_validation_fraction"],
+            regularisations=tuple(config["linear_probe_regularisations"]),
+            max_iterations=config["linear_probe_max_iterations"],
+            seed=config["linear_probe_seed"],
+        )
+
+    def to_params(self) -> dict[str, Any]:
+        """Plain values (a Snakemake param); from_params gives these settings back."""
+        return {**asdict(self), "regularisations": list(self.regularisations)}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ProbeSettings":
+        return cls(**{**params, "regularisations": tuple(params["regularisations"])})
+
+
+@dataclass(frozen=True)
+class ProbeRequest:
+    """What the configuration asks of every probe file: these settings, this training set size.
+
+    Its params are named as the probe file's record names them (records.probe_scores), so a
+    file's record compares with them key by key.
+    """
+
+    settings: ProbeSettings
+    train_images: int  # every image of the configured training set
+
+    def to_params(self) -> dict[str, Any]:
+        return {**self.settings.to_params(), "train_images": self.train_images}
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> "ProbeRequest":
+        settings = {key: value for key, value in params.items() if key != "train_images"}
+        return cls(ProbeSettings.from_params(settings), params["train_images"])
