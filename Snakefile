@@ -29,4 +29,5 @@ rule all:
         rules.metrics.output,
         rules.plots.output,
         rules.run_info.output,
+        rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],

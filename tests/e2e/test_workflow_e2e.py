@@ -83,6 +83,13 @@ def test_report_is_one_self_contained_html_file(workdir):
     html = (workdir / "results/report.html").read_text(encoding="utf-8")
     for shown in ["speed.png", "metrics.csv", "class_mapping_summary.csv", "run_info.yaml"]:
         assert shown in html, shown
+    # The tables as pages the report shows, named categories, and an introduction written from
+    # the configuration (synthetic images, untrained weights: said first).
+    for shown in ["summary.html", "metrics.html", "Speed and memory", "Confusion matrices"]:
+        assert shown in html, shown
+    assert "This run measures the workflow, not the models" in html
+    for model in MODELS:
+        assert f"<code>{model}</code>" in html or model in html
 
 
 def test_nothing_is_written_outside_data_results_and_logs(workdir):

@@ -23,19 +23,27 @@ rule metrics:
         # Each CLIP model's class prompt embeddings (clip_text.smk).
         clip_texts=[f"results/clip_text/{model}.parquet" for model in PLAN.clip_models],
     output:
-        metrics=report("results/metrics.csv", caption="../report/metrics.rst", category="Metrics"),
+        metrics=report(
+            "results/metrics.csv", caption="../report/metrics.rst", category="Result files"
+        ),
         per_class=report(
-            "results/per_class.csv", caption="../report/per_class.rst", category="Metrics"
+            "results/per_class.csv",
+            caption="../report/per_class.rst",
+            category="Result files",
         ),
         confusion=report(
-            "results/confusion.csv", caption="../report/confusion.rst", category="Metrics"
+            "results/confusion.csv",
+            caption="../report/confusion.rst",
+            category="Result files",
         ),
         top_confusions=report(
             "results/top_confusions.csv",
             caption="../report/top_confusions.rst",
-            category="Metrics",
+            category="Result files",
         ),
-        summary=report("results/summary.md", caption="../report/summary.rst", category="Metrics"),
+        summary=report(
+            "results/summary.md", caption="../report/summary.rst", category="Result files"
+        ),
     log:
         "logs/metrics/metrics.log",
     localrule: True

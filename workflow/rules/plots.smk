@@ -9,25 +9,42 @@ rule plots:
         per_class="results/per_class.csv",
         confusion="results/confusion.csv",
     output:
-        speed=report("results/plots/speed.png", caption="../report/speed.rst", category="Plots"),
-        memory=report("results/plots/memory.png", caption="../report/memory.rst", category="Plots"),
+        speed=report(
+            "results/plots/speed.png",
+            caption="../report/speed.rst",
+            category="Results",
+            subcategory="Speed and memory",
+        ),
+        memory=report(
+            "results/plots/memory.png",
+            caption="../report/memory.rst",
+            category="Results",
+            subcategory="Speed and memory",
+        ),
         accuracy=report(
-            "results/plots/accuracy.png", caption="../report/accuracy.rst", category="Plots"
+            "results/plots/accuracy.png",
+            caption="../report/accuracy.rst",
+            category="Results",
+            subcategory="Accuracy",
         ),
         per_class=report(
-            "results/plots/per_class.png", caption="../report/per_class_plot.rst", category="Plots"
+            "results/plots/per_class.png",
+            caption="../report/per_class_plot.rst",
+            category="Results",
+            subcategory="Accuracy",
         ),
         accuracy_vs_speed=report(
             "results/plots/accuracy_vs_speed.png",
             caption="../report/accuracy_vs_speed.rst",
-            category="Plots",
+            category="Results",
+            subcategory="Accuracy",
         ),
         confusion=[
             report(
                 f"results/plots/confusion/{model}-{variant}.png",
                 caption="../report/confusion_plot.rst",
-                category="Plots",
-                subcategory="Confusion matrices",
+                category="Confusion matrices",
+                subcategory=model,
                 labels={"model": model, "variant": variant},
             )
             for model, variant in RUNS
@@ -51,7 +68,8 @@ rule probe_plot:
         report(
             "results/plots/probe_vs_zero_shot.png",
             caption="../report/probe_vs_zero_shot.rst",
-            category="Plots",
+            category="Results",
+            subcategory="Accuracy",
         ),
     log:
         "logs/plots/probe_plot.log",

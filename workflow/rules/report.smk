@@ -25,3 +25,30 @@ rule run_info:
         configuration=config,
     script:
         "../scripts/run_info.py"
+
+
+# The summary and the metrics as HTML pages: the report shows those inside itself (a CSV or
+# Markdown file is only offered for download).
+rule report_tables:
+    input:
+        metrics="results/metrics.csv",
+    output:
+        summary=report(
+            "results/tables/summary.html",
+            caption="../report/summary_table.rst",
+            category="Results",
+            subcategory="Tables",
+        ),
+        metrics=report(
+            "results/tables/metrics.html",
+            caption="../report/metrics_table.rst",
+            category="Results",
+            subcategory="Tables",
+        ),
+    log:
+        "logs/report/report_tables.log",
+    localrule: True
+    conda:
+        "../envs/benchmark.yaml"
+    script:
+        "../scripts/report_tables.py"

@@ -1,6 +1,7 @@
 """results/summary.md: the metrics table as Markdown, for the README."""
 
 import logging
+from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -39,8 +40,8 @@ def _peak_memory(row: pd.Series) -> str:
     return MISSING
 
 
-def _escape(value: object) -> str:
-    return MISSING if _missing(value) else str(value).replace("|", "\\|")
+def _text(value: object) -> str:
+    return MISSING if _missing(value) else str(value)
 
 
 def _methods_text(metrics: pd.DataFrame) -> str:
@@ -54,11 +55,19 @@ def _methods_text(metrics: pd.DataFrame) -> str:
     return "; ".join(texts)
 
 
-def summary_markdown(metrics: pd.DataFrame) -> str:
+@dataclass(frozen=True)
+class SummaryTable:
+    """The headline table, before it is written as Markdown or HTML."""
+
+    header: str  # one line; **bold** marks what a reader must not miss
+    columns: list[str]
+    rows: list[list[str]]  # cell texts, MISSING where a figure does not apply
+    note: str | None  # synthetic images or untrained weights (report.provenance)
+
+
+def summary_table(metrics: pd.DataFrame) -> SummaryTable:
     """A one-line header (dataset, images, how scores were made) and one row per model+variant
     (and method, where there are several)."""
-    if metrics.empty:
-        return "No runs.\n"
     first = metrics.iloc[0]
     images = int(first["images"])
     header = (
@@ -81,7 +90,7 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
         "ms/image",
         "peak memory",
     ]
-    lines = [header, "", "| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    rows = []
     for _, row in metrics.iterrows():
         top1 = (
             f"{_percent(row['top1'])} [{_percent(row['top1_ci_low'])}, "
@@ -91,23 +100,39 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
             MISSING if _missing(row["images_per_second"]) else f"{row['images_per_second']:,.1f}"
         )
         latency = MISSING if _missing(row["ms_per_image"]) else f"{row['ms_per_image']:.3f}"
-        cells = [
-            _escape(row["model"]),
-            _escape(row["variant"]),
-            *([_escape(row["method"])] if several_methods else []),
-            _escape(row["weights"]),
-            _escape(row["device_name"] if not _missing(row["device_name"]) else row["device"]),
-            top1,
-            _percent(row["top5"]),
-            _percent(row["unrestricted_top1"]),
-            speed,
-            latency,
-            _peak_memory(row),
-        ]
-        lines.append("| " + " | ".join(cells) + " |")
-    note = provenance_note(metrics)
-    if note:  # a summary copied without its figures must not pass for real results either
-        lines += ["", f"**Note: {note}**"]
+        rows.append(
+            [
+                _text(row["model"]),
+                _text(row["variant"]),
+                *([_text(row["method"])] if several_methods else []),
+                _text(row["weights"]),
+                _text(row["device_name"] if not _missing(row["device_name"]) else row["device"]),
+                top1,
+                _percent(row["top5"]),
+                _percent(row["unrestricted_top1"]),
+                speed,
+                latency,
+                _peak_memory(row),
+            ]
+        )
+    return SummaryTable(header, columns, rows, provenance_note(metrics))
+
+
+def summary_markdown(metrics: pd.DataFrame) -> str:
+    """The summary as Markdown (results/summary.md, and the README's results table)."""
+    if metrics.empty:
+        return "No runs.\n"
+    table = summary_table(metrics)
+    lines = [
+        table.header,
+        "",
+        "| " + " | ".join(table.columns) + " |",
+        "|" + "---|" * len(table.columns),
+    ]
+    for cells in table.rows:
+        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if table.note:  # a summary copied without its figures must not pass for real results either
+        lines += ["", f"**Note: {table.note}**"]
     return "\n".join(lines) + "\n"
 
 
