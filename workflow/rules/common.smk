@@ -22,7 +22,8 @@ from cifar_zeroshot.config.schema import (
 )
 from cifar_zeroshot.config.planning import dataset_size, plan_workflow
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.data.test_set_checks import check_built_test_set
+from cifar_zeroshot.data.image_set import TEST, TRAINING
+from cifar_zeroshot.data.test_set_checks import check_built_image_set
 from cifar_zeroshot.config.workspace import (
     LOGITS_BYTES_PER_IMAGE,
     check_cuda_for_local_jobs,
@@ -45,10 +46,13 @@ try:
     # Where the jobs write: refused now rather than after Snakemake deleted older outputs.
     check_output_folders(["data", f"data/{config['dataset']}", "results", "logs"])
     check_free_space("results", len(PLAN.runs) * PLAN.image_count * LOGITS_BYTES_PER_IMAGE)
-    # A test set already built but cut, hand-made or from another archive: no rule replaces it.
-    check_built_test_set(
-        f"data/{config['dataset']}/test_set.npz", config["dataset"], dataset_size(config)
-    )
+    # A test (or, for the probe, training) set already built but cut, truncated, hand-made or
+    # from another archive: no rule replaces it.
+    image_sets = {"test_set": TEST} | ({"train_set": TRAINING} if PLAN.probe_runs else {})
+    for name, kind in image_sets.items():
+        check_built_image_set(
+            f"data/{config['dataset']}/{name}.npz", kind, config["dataset"], dataset_size(config)
+        )
 except UserError as error:
     # One clear message, without a Snakemake stack in front of it.
     sys.exit(f"ERROR: {error}")

@@ -20,7 +20,7 @@ import torch
 import torchvision
 
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
-from cifar_zeroshot.data.image_set import load_image_set
+from cifar_zeroshot.data.image_set import TEST, TRAINING, load_image_set
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.inference.batch_loop import PassResult, PassSetup, run_pass
 from cifar_zeroshot.inference.host_memory import (
@@ -66,7 +66,7 @@ class _Loaded:
 
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
-    kind = "training" if request.image_set == "train" else "test"
+    kind = TRAINING if request.image_set == "train" else TEST
     images, labels = load_image_set(request.test_set, kind)
     # The same selection the metrics rule digests to check this run's test_set_sha256.
     return first_images(images, labels, request.limit, request.test_set)

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.image_set import TRAINING, load_image_set
 from cifar_zeroshot.data.test_set import images_digest
-from cifar_zeroshot.data.train_set import load_train_set
 from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
@@ -49,7 +49,7 @@ def _check_train_features(inputs: ProbeInputs, train: RunFacts, test: RunFacts) 
                 f"has {name} {ours!r}, but the test features {inputs.test_features} have "
                 f"{theirs!r}: they are not one run's",
             )
-    images, labels = load_train_set(inputs.train_set)
+    images, labels = load_image_set(inputs.train_set, TRAINING)
     if train.image_count != len(labels) or train.test_set_sha256 != images_digest(images, labels):
         raise _refuse(
             inputs.train_features,
