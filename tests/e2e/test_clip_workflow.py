@@ -111,3 +111,18 @@ def test_the_report_holds_the_clip_run(clip_run):
     snakemake(clip_run, "--report", "results/report.html")
     html = (clip_run / "results/report.html").read_text(encoding="utf-8")
     assert SLUG in html
+
+
+@pytest.mark.parametrize(
+    ("deleted", "rebuilt_by"),
+    [
+        (f"results/embeddings/{SLUG}/fp32.parquet", "clip_inference"),
+        (f"results/clip_text/{SLUG}.parquet", "clip_text"),
+    ],
+)
+def test_a_missing_clip_file_is_rebuilt_by_a_plain_rerun(clip_run, tmp_path, deleted, rebuilt_by):
+    workdir = copy_finished_run(clip_run, tmp_path / "copy")
+    (workdir / deleted).unlink()
+    jobs = planned_jobs(workdir)
+    assert jobs.get(rebuilt_by) == 1 and jobs.get("metrics") == 1, jobs
+    assert "inference" not in jobs  # the classifier beside it is not rerun
