@@ -31,3 +31,15 @@ rule all:
         rules.run_info.output,
         rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],
+        # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
+        # behind up-to-date metrics.
+        KEPT_FILES,
+
+
+# Every folder a requested file goes into must be writable (or on a writable file system):
+# refused now, not after Snakemake has deleted finished outputs that a job could not write again.
+if workflow.is_main_process:
+    try:
+        check_output_folders(sorted({str(Path(file).parent) for file in rules.all.input}))
+    except UserError as error:
+        sys.exit(f"ERROR: {error}")

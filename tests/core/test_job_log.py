@@ -82,6 +82,19 @@ def test_a_full_disk_is_one_line_with_the_fix(tmp_path, capsys):
     assert "Traceback" in (tmp_path / "job.log").read_text()
 
 
+def test_a_full_disk_under_a_writer_that_names_no_file_names_the_output_folders(tmp_path, capsys):
+    def write_logits():  # as pyarrow raises it: errno set, no file name, its own wording
+        raise OSError(28, "Error writing bytes to file. Detail: [errno 28] No space left on device")
+
+    outputs = ["results/logits/alexnet/fp32.parquet", "results/timing/alexnet/fp32.parquet"]
+    with pytest.raises(SystemExit), job_log(tmp_path / "job.log", outputs):
+        write_logits()
+    assert capsys.readouterr().err.strip().splitlines() == [
+        "ERROR: No space left on device while writing into results/logits/alexnet, "
+        f"results/timing/alexnet: free some space and rerun (details in {tmp_path / 'job.log'})"
+    ]
+
+
 def test_a_log_that_cannot_be_written_is_one_line(tmp_path, capsys):
     (tmp_path / "logs").write_text("a file where the log folder belongs")
     with pytest.raises(SystemExit) as stopped, job_log(tmp_path / "logs/job.log"):

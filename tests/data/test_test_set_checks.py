@@ -1,4 +1,5 @@
-"""Tests for cifar_zeroshot.data.test_set_checks: is test_set.npz the configured test set?"""
+"""Tests for cifar_zeroshot.data.test_set_checks: are test_set.npz and train_set.npz the configured
+image sets?"""
 
 from pathlib import Path
 
@@ -7,17 +8,20 @@ import pytest
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import CIFAR10_MD5
-from cifar_zeroshot.data.test_set import images_digest, save_test_set
-from cifar_zeroshot.data.test_set_checks import check_built_test_set, load_configured_test_set
+from cifar_zeroshot.data.image_set import ImageSet, save_image_set
+from cifar_zeroshot.data.test_set import images_digest
+from cifar_zeroshot.data.test_set_checks import check_built_image_set, load_configured_test_set
 
 MD5 = "5df2ce170c3a35d66f24b547b0936860"
 
 
-def _test_set(path: Path, n: int = 40, md5: str = MD5) -> tuple[np.ndarray, np.ndarray]:
+def _test_set(
+    path: Path, n: int = 40, md5: str = MD5, kind: str = ImageSet.TEST
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(n)
     images = rng.integers(0, 256, (n, 32, 32, 3), dtype=np.uint8)
     labels = rng.integers(0, 10, n).astype(np.uint8)
-    save_test_set(path, images, labels, md5)
+    save_image_set(path, images, labels, md5, kind)
     return images, labels
 
 
@@ -29,9 +33,11 @@ def _cut(path: Path, n: int) -> None:
 
 def test_planning_accepts_no_file_and_the_built_one(tmp_path):
     path = tmp_path / "data/synthetic/test_set.npz"
-    check_built_test_set(path, "synthetic", 40)  # not built yet: the workflow builds it
+    check_built_image_set(
+        path, ImageSet.TEST, "synthetic", 40
+    )  # not built yet: the workflow builds it
     _test_set(path)
-    check_built_test_set(path, "synthetic", 40)
+    check_built_image_set(path, ImageSet.TEST, "synthetic", 40)
 
 
 def test_planning_refuses_a_cut_or_hand_made_test_set(tmp_path):
@@ -41,11 +47,11 @@ def test_planning_refuses_a_cut_or_hand_made_test_set(tmp_path):
     with pytest.raises(
         UserError, match=r"holds 10 images, but the archive it was read from has 40"
     ):
-        check_built_test_set(path, "synthetic", 40)
+        check_built_image_set(path, ImageSet.TEST, "synthetic", 40)
     with open(path, "wb") as out:
         np.savez(out, images=images, labels=labels)
     with pytest.raises(UserError, match=f"Test set {path} records no archive MD5"):
-        check_built_test_set(path, "synthetic", 40)
+        check_built_image_set(path, ImageSet.TEST, "synthetic", 40)
 
 
 def test_planning_leaves_a_synthetic_test_set_of_other_settings_to_be_rebuilt(tmp_path):
@@ -53,14 +59,14 @@ def test_planning_leaves_a_synthetic_test_set_of_other_settings_to_be_rebuilt(tm
     # (its params changed) and then the test set, so planning must not stand in the way.
     path = tmp_path / "test_set.npz"
     _test_set(path, n=50)
-    check_built_test_set(path, "synthetic", 40)
+    check_built_image_set(path, ImageSet.TEST, "synthetic", 40)
 
 
 def test_planning_refuses_a_cifar10_test_set_from_another_archive(tmp_path):
     path = tmp_path / "data/cifar10/test_set.npz"
     _test_set(path, n=40)
     with pytest.raises(UserError) as caught:
-        check_built_test_set(path, "cifar10", 10_000)
+        check_built_image_set(path, ImageSet.TEST, "cifar10", 10_000)
     assert (
         f"Test set {path} was read from an archive with MD5 {MD5}, but dataset 'cifar10''s "
         f"archive has MD5 {CIFAR10_MD5}: the file is stale or comes from elsewhere. Fix: delete "
@@ -68,7 +74,34 @@ def test_planning_refuses_a_cifar10_test_set_from_another_archive(tmp_path):
     ) == str(caught.value)
     _test_set(path, n=40, md5=CIFAR10_MD5)
     with pytest.raises(UserError, match=r"holds 40 images, but dataset 'cifar10' has 10000"):
-        check_built_test_set(path, "cifar10", 10_000)
+        check_built_image_set(path, ImageSet.TEST, "cifar10", 10_000)
+
+
+@pytest.mark.parametrize("kind", [ImageSet.TEST, ImageSet.TRAINING])
+def test_planning_refuses_a_truncated_image_set_in_one_line_naming_it(tmp_path, kind):
+    path = tmp_path / "data/synthetic/train_set.npz"
+    _test_set(path, kind=kind)
+    path.write_bytes(path.read_bytes()[:5000])  # a copy or a disk that gave up half-way
+    with pytest.raises(UserError) as caught:
+        check_built_image_set(path, kind, "synthetic", 40)
+    assert str(caught.value) == (
+        f"{kind.capitalize()} set {path} is not a readable .npz (File is not a zip file). Fix: "
+        f"delete {path} and rerun snakemake to rebuild it from the archive."
+    )
+
+
+def test_planning_refuses_a_cut_or_foreign_cifar10_training_set(tmp_path):
+    path = tmp_path / "data/cifar10/train_set.npz"
+    _test_set(path, n=40, kind=ImageSet.TRAINING)
+    _cut(path, 10)
+    with pytest.raises(UserError, match=r"^Training set .* holds 10 images, but the archive it"):
+        check_built_image_set(path, ImageSet.TRAINING, "cifar10", 10_000)
+    _test_set(path, n=40, kind=ImageSet.TRAINING)
+    with pytest.raises(UserError, match=rf"^Training set .* archive with MD5 {MD5}, but dataset"):
+        check_built_image_set(path, ImageSet.TRAINING, "cifar10", 10_000)
+    _test_set(path, n=40, md5=CIFAR10_MD5, kind=ImageSet.TRAINING)
+    with pytest.raises(UserError, match=r"holds 40 images, but dataset 'cifar10' has 50000"):
+        check_built_image_set(path, ImageSet.TRAINING, "cifar10", 10_000)
 
 
 def test_metrics_get_the_limited_labels_and_their_digest(tmp_path):

@@ -1,5 +1,6 @@
-"""Tests for cifar_zeroshot.data.train_set: building and loading train_set.npz from the archive's
-five training batches, and refusing an archive whose training batches are missing or broken."""
+"""The training set (cifar_zeroshot.data.image_set, kind ImageSet.TRAINING): building and loading
+train_set.npz from the archive's five training batches, and refusing an archive whose training
+batches are missing or broken."""
 
 import logging
 from pathlib import Path
@@ -18,9 +19,13 @@ from archive_builders import (
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import read_test_batch, read_train_batches
 from cifar_zeroshot.data.checksums import file_md5
+from cifar_zeroshot.data.image_set import (
+    ImageSet,
+    load_image_set,
+    prepare_image_set,
+    read_image_origin,
+)
 from cifar_zeroshot.data.synthetic import write_synthetic_archive
-from cifar_zeroshot.data.test_set import load_test_set, prepare_test_set
-from cifar_zeroshot.data.train_set import load_train_set, prepare_train_set, read_train_origin
 
 BATCH = "cifar-10-batches-bin/data_batch_{}.bin"
 
@@ -35,14 +40,14 @@ def test_prepare_train_set_round_trip(tmp_path, with_training, caplog):
     path, md5 = with_training
     out = tmp_path / "synthetic" / "train_set.npz"
     with caplog.at_level(logging.INFO, logger="cifar_zeroshot"):
-        prepare_train_set(path, md5, path.stat().st_size, out)
-    images, labels = load_train_set(out)
+        prepare_image_set(path, md5, path.stat().st_size, out, ImageSet.TRAINING)
+    images, labels = load_image_set(out, ImageSet.TRAINING)
     expected_images, expected_labels = read_train_batches(path)
     assert images.shape == (70, 32, 32, 3) and images.dtype == np.uint8
     assert labels.dtype == np.uint8 and np.bincount(labels).tolist() == [7] * 10
     np.testing.assert_array_equal(images, expected_images)
     np.testing.assert_array_equal(labels, expected_labels)
-    origin = read_train_origin(out)
+    origin = read_image_origin(out, ImageSet.TRAINING)
     assert (origin.images, origin.archive_md5, origin.archive_images) == (70, md5, 70)
     assert [p.name for p in out.parent.iterdir()] == ["train_set.npz"]
     assert f"verified {path}" in caplog.text
@@ -52,10 +57,10 @@ def test_prepare_train_set_round_trip(tmp_path, with_training, caplog):
 
 def test_the_training_set_is_not_the_test_set(tmp_path, with_training):
     path, md5 = with_training
-    prepare_train_set(path, md5, None, tmp_path / "train_set.npz")
-    prepare_test_set(path, md5, None, tmp_path / "test_set.npz")
-    train_images, _ = load_train_set(tmp_path / "train_set.npz")
-    test_images, test_labels = load_test_set(tmp_path / "test_set.npz")
+    prepare_image_set(path, md5, None, tmp_path / "train_set.npz", ImageSet.TRAINING)
+    prepare_image_set(path, md5, None, tmp_path / "test_set.npz", ImageSet.TEST)
+    train_images, _ = load_image_set(tmp_path / "train_set.npz", ImageSet.TRAINING)
+    test_images, test_labels = load_image_set(tmp_path / "test_set.npz", ImageSet.TEST)
     assert len(test_labels) == 20
     flat_train = {image.tobytes() for image in train_images}
     assert not flat_train & {image.tobytes() for image in test_images}
@@ -65,14 +70,14 @@ def test_the_training_set_is_not_the_test_set(tmp_path, with_training):
 def test_prepare_train_set_checks_md5_first(tmp_path, with_training):
     path, _ = with_training
     with pytest.raises(UserError, match="MD5"):
-        prepare_train_set(path, "f" * 32, None, tmp_path / "out.npz")
+        prepare_image_set(path, "f" * 32, None, tmp_path / "out.npz", ImageSet.TRAINING)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_an_archive_without_training_batches_is_refused(tmp_path):
     path, md5 = synthetic_archive(tmp_path)
     with pytest.raises(UserError) as caught:
-        prepare_train_set(path, md5, None, tmp_path / "out" / "train_set.npz")
+        prepare_image_set(path, md5, None, tmp_path / "out" / "train_set.npz", ImageSet.TRAINING)
     message = str(caught.value)
     assert f"has no member '{BATCH.format(1)}'" in message and "Fix: delete" in message
     assert not (tmp_path / "out").exists()
@@ -83,10 +88,10 @@ def _train_payloads(records_each: int = 2) -> list[bytes]:
 
 
 def _refusal(tmp_path: Path, archive: Path) -> str:
-    """prepare_train_set's message for this archive (its MD5 taken as the expected one)."""
+    """prepare_image_set's message for this archive (its MD5 taken as the expected one)."""
     out = tmp_path / "out" / "train_set.npz"
     with pytest.raises(UserError) as caught:
-        prepare_train_set(archive, file_md5(archive), None, out)
+        prepare_image_set(archive, file_md5(archive), None, out, ImageSet.TRAINING)
     assert not out.parent.exists()
     return str(caught.value)
 
@@ -95,8 +100,8 @@ def test_a_hand_made_archive_with_five_training_batches_is_read_in_order(tmp_pat
     members = [*valid_members(one_record()), *reversed(train_members(_train_payloads()))]
     archive = build_tar(tmp_path / "a.tar.gz", members)
     out = tmp_path / "train_set.npz"
-    prepare_train_set(archive, file_md5(archive), None, out)
-    images, labels = load_train_set(out)
+    prepare_image_set(archive, file_md5(archive), None, out, ImageSet.TRAINING)
+    images, labels = load_image_set(out, ImageSet.TRAINING)
     assert labels.tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
     assert images[:, 7, 9, 1].tolist() == [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]
 
@@ -138,15 +143,15 @@ def test_a_wrong_training_batch_is_named(tmp_path, payload, why):
 def test_load_train_set_refuses_a_cut_file_and_names_it_a_training_set(tmp_path, with_training):
     path, md5 = with_training
     out = tmp_path / "train_set.npz"
-    prepare_train_set(path, md5, None, out)
+    prepare_image_set(path, md5, None, out, ImageSet.TRAINING)
     arrays = dict(np.load(out))
     with open(out, "wb") as stream:
         np.savez(
             stream, **arrays | {"labels": arrays["labels"][:5], "images": arrays["images"][:5]}
         )
-    for read in (load_train_set, read_train_origin):
+    for read in (load_image_set, read_image_origin):
         with pytest.raises(UserError) as caught:
-            read(out)
+            read(out, ImageSet.TRAINING)
         assert f"Training set {out} holds 5 images, but the archive it was read from has 70" in (
             str(caught.value)
         )
@@ -154,4 +159,4 @@ def test_load_train_set_refuses_a_cut_file_and_names_it_a_training_set(tmp_path,
 
 def test_load_train_set_missing(tmp_path):
     with pytest.raises(UserError, match=r"Training set .*absent\.npz not found\. Fix: run"):
-        load_train_set(tmp_path / "absent.npz")
+        load_image_set(tmp_path / "absent.npz", ImageSet.TRAINING)

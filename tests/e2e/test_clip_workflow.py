@@ -169,3 +169,18 @@ def test_another_models_class_embeddings_are_refused_and_their_fix_works(clip_ru
     ) in _refused(workdir)
     snakemake(workdir, "--forcerun", TEXT)  # the fix the message gives
     assert _metrics(workdir)[SLUG, "prompt_similarity"]["prompt_templates"] == "2"
+
+
+@pytest.mark.parametrize(
+    ("deleted", "rebuilt_by"),
+    [
+        (f"results/embeddings/{SLUG}/fp32.parquet", "clip_inference"),
+        (f"results/clip_text/{SLUG}.parquet", "clip_text"),
+    ],
+)
+def test_a_missing_clip_file_is_rebuilt_by_a_plain_rerun(clip_run, tmp_path, deleted, rebuilt_by):
+    workdir = copy_finished_run(clip_run, tmp_path / "copy")
+    (workdir / deleted).unlink()
+    jobs = planned_jobs(workdir)
+    assert jobs.get(rebuilt_by) == 1 and jobs.get("metrics") == 1, jobs
+    assert "inference" not in jobs  # the classifier beside it is not rerun

@@ -4,6 +4,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ import pytest
 from workflow_runner import (
     SMALL_CONFIG,
     copy_workflow,
+    planned_jobs,
     snakemake,
     snakemake_command,
     snakemake_env,
@@ -24,6 +26,7 @@ pytestmark = pytest.mark.e2e
 # One small model: enough for every check but the kill, which needs a job still running.
 SLOW_CONFIG = {**SMALL_CONFIG, "synthetic_images_per_class": 12, "batch_size": 4}
 LOGITS = "results/logits/mobilenet_v3_small/fp32.parquet"
+TIMING = "results/timing/mobilenet_v3_small/fp32.parquet"
 ACCURACY_COLUMNS = ["model", "variant", "images", "top1", "top5", "unrestricted_top1"]
 
 
@@ -74,6 +77,74 @@ def test_killed_inference_leaves_nothing_trusted_and_rerun_matches(workdir):
     snakemake(workdir, LOGITS, "--forcerun", "inference")
     uninterrupted = read_logits(workdir / LOGITS)
     np.testing.assert_array_equal(resumed.logits, uninterrupted.logits)
+
+
+def _job_script_pids(workdir: Path, script: str) -> list[int]:
+    """The Python processes running this workdir's copy of a job script (not the shell around)."""
+    scripts = f"{workdir}/.snakemake/scripts/"
+    pids = []
+    for proc in Path("/proc").iterdir():
+        try:
+            argv = (proc / "cmdline").read_bytes().decode().split("\0")
+        except (OSError, ValueError):
+            continue  # gone, or not a process
+        if any(arg.startswith(scripts) and arg.endswith(script) for arg in argv[1:2]):
+            pids.append(int(proc.name))
+    return pids
+
+
+def test_a_job_killed_during_forcerun_is_rebuilt_by_a_plain_rerun(finished_small_run):
+    """The fix the troubleshooting page gives for a stale file, cut short by a kill -9."""
+    workdir = finished_small_run
+    finished = read_logits(workdir / LOGITS)
+    process = subprocess.Popen(
+        snakemake_command("--forcerun", LOGITS),
+        cwd=workdir,
+        env=snakemake_env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 300
+    try:
+        while not (pids := _job_script_pids(workdir, ".inference.py")):
+            assert process.poll() is None, "the workflow ended before its job could be killed"
+            assert time.monotonic() < deadline, "the inference job never started"
+            time.sleep(0.05)
+        for pid in pids:
+            os.kill(pid, signal.SIGKILL)
+        assert process.wait(timeout=300) != 0
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    # Snakemake deleted the job's outputs (older ones at its start, the failed ones at its end);
+    # the metrics and plots made from them are still there and up to date by their times.
+    assert not (workdir / LOGITS).exists() and not (workdir / TIMING).exists()
+    assert (workdir / "results/metrics.csv").exists()
+
+    rerun = snakemake(workdir)
+    assert "Nothing to be done" not in rerun.stdout + rerun.stderr
+    np.testing.assert_array_equal(read_logits(workdir / LOGITS).logits, finished.logits)
+    assert (workdir / TIMING).exists()
+    assert planned_jobs(workdir) == {}
+
+
+@pytest.mark.parametrize(
+    ("deleted", "rebuilt_by"),
+    [
+        (LOGITS, "inference"),
+        (TIMING, "inference"),
+        ("results/class_mapping_summary.csv", "class_mapping"),
+        ("data/synthetic/test_set.npz", "test_set"),
+    ],
+)
+def test_a_missing_kept_file_is_rebuilt_by_a_plain_rerun(finished_small_run, deleted, rebuilt_by):
+    workdir = finished_small_run
+    (workdir / deleted).unlink()
+    jobs = planned_jobs(workdir)
+    # The job that writes it, and what reads it (the metrics never trust files they did not see).
+    assert jobs.get(rebuilt_by) == 1 and jobs.get("metrics") == 1, jobs
 
 
 def test_two_runs_give_identical_accuracy(finished_small_run, tmp_path_factory):

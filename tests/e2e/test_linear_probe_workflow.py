@@ -133,3 +133,41 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
     )
     snakemake(workdir, "--forcerun", TEST_FEATURES)  # the fix the message gives
     assert float(_metrics(workdir)[MODEL, "linear_probe"]["top1"]) >= 0.8
+
+
+@pytest.mark.parametrize(
+    ("deleted", "rebuilt_by"),
+    [
+        (f"results/features/{MODEL}/fp32/test.parquet", "inference_with_features"),
+        (f"results/features/{MODEL}/fp32/train.parquet", "train_features"),
+        (f"results/features/{MODEL}/fp32/train_timing.parquet", "train_features"),
+        (f"results/probe/{MODEL}/fp32.parquet", "linear_probe"),
+        ("data/synthetic/train_set.npz", "train_set"),
+    ],
+)
+def test_a_missing_probe_file_is_rebuilt_by_a_plain_rerun(probe_run, tmp_path, deleted, rebuilt_by):
+    # As a --forcerun job killed half-way leaves it: Snakemake deleted the job's outputs.
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
+    (workdir / deleted).unlink()
+    jobs = planned_jobs(workdir)
+    assert jobs.get(rebuilt_by) == 1 and jobs.get("linear_probe") == 1, jobs
+    assert jobs.get("metrics") == 1, jobs
+
+
+def test_a_cut_training_set_is_refused_before_any_job_in_one_line(probe_run, tmp_path):
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
+    train_set = workdir / "data/synthetic/train_set.npz"
+    train_set.write_bytes(train_set.read_bytes()[:5000])
+    (workdir / f"results/features/{MODEL}/fp32/train.parquet").unlink()  # so a job reads it
+    results = {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*")}
+    result = snakemake(workdir, check=False)
+    assert result.returncode != 0
+    assert result.stderr.strip() == (
+        "ERROR: Training set data/synthetic/train_set.npz is not a readable .npz (File is not a "
+        "zip file). Fix: delete data/synthetic/train_set.npz and rerun snakemake to rebuild it "
+        "from the archive."
+    )
+    assert {path: path.stat().st_mtime_ns for path in (workdir / "results").rglob("*")} == results
+    train_set.unlink()  # the fix the message gives
+    jobs = planned_jobs(workdir)
+    assert jobs.get("train_set") == 1 and jobs.get("train_features") == 1, jobs

@@ -12,7 +12,7 @@ import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
 from cifar_zeroshot.records.logits import read_logits, read_timing
-from cifar_zeroshot.runtimes.onnx_file import record_path
+from cifar_zeroshot.runtimes.onnx_file import check_intact, record_path
 
 pytestmark = pytest.mark.e2e
 
@@ -103,16 +103,41 @@ def test_export_reruns_only_when_the_model_or_its_weights_change(workdir):
     assert other_weights.get("export_onnx") == 1
 
 
-def test_a_damaged_export_is_deleted_and_exported_again_before_its_next_use(own_copy):
+def _contents(*paths: Path) -> dict[Path, tuple[bytes, int]]:
+    return {path: (path.read_bytes(), path.stat().st_mtime_ns) for path in paths}
+
+
+def test_a_damaged_export_is_left_by_a_dry_run_and_exported_again_by_a_run(own_copy):
     export = own_copy / EXPORT
     with export.open("r+b") as handle:
         handle.truncate(1000)
     (own_copy / ONNX_LOGITS).unlink()  # so that a job needs the export again
-    # Deleted when snakemake starts (a dry run too), then exported before the job that needs it;
-    # the torch variant never needed it (tests/runtimes/test_onnx_runtime.py runs such an export).
-    jobs = planned_jobs(own_copy, ONNX_LOGITS, TORCH_LOGITS)
-    assert jobs == {"export_onnx": 1, "inference": 1}
-    assert not export.exists() and not record_path(export).exists()
+    damaged = _contents(export, record_path(export))
+
+    # A dry run (and --summary, which plans too) changes nothing, and says what a run will do.
+    for args in (["--dry-run"], ["--summary"]):
+        result = snakemake(own_copy, *args, ONNX_LOGITS, TORCH_LOGITS)
+        assert f"WARNING: {EXPORT} is damaged (it has 1,000 bytes, the export wrote" in (
+            result.stderr
+        ), args
+        assert "left as it is, since no job runs now; a run deletes it and" in result.stderr
+        assert _contents(export, record_path(export)) == damaged, args
+
+    # A run deletes it while it plans, so the export is made again before the job that needs
+    # it; the torch variant never needed it (tests/runtimes/test_onnx_runtime.py runs such an
+    # export).
+    result = snakemake(own_copy, ONNX_LOGITS, TORCH_LOGITS)
+    assert f"WARNING: {EXPORT} was damaged (it has 1,000 bytes" in result.stderr
+    assert check_intact(export).size == export.stat().st_size > 1000
+    assert read_logits(own_copy / ONNX_LOGITS).logits.shape == (IMAGES, 1000)
+
+
+@pytest.mark.parametrize("deleted", [EXPORT, f"{EXPORT}.json"])
+def test_a_missing_export_or_record_is_made_again_by_a_plain_rerun(own_copy, deleted):
+    (own_copy / deleted).unlink()
+    jobs = planned_jobs(own_copy)
+    # Then the onnxruntime job that read the export, and the metrics; never the torch job.
+    assert jobs.get("export_onnx") == 1 and jobs.get("inference") == 1 and "metrics" in jobs
 
 
 def test_a_model_the_exporter_cannot_convert_stops_only_its_runtime(own_copy):

@@ -64,8 +64,11 @@ def test_a_full_disk_is_refused_with_the_space_needed(tmp_path, monkeypatch):
     usage = namedtuple("usage", "total used free")
     monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10 * 2**20, 9 * 2**20, 2**20))
     check_free_space(tmp_path / "results", 2**19)
-    with pytest.raises(UserError, match=r"No space left on device.*about 40 MiB.*only 1 MiB"):
+    with pytest.raises(UserError, match=r"No space left on device.*about 40.0 MiB.*only 1.0 MiB"):
         check_free_space(tmp_path / "results", 40 * 2**20)
+    # A small run on a nearly full disk: not "0 MiB needed, 0 MiB free".
+    with pytest.raises(UserError, match=r"about 1.2 MiB under .*results, but only 1.0 MiB"):
+        check_free_space(tmp_path / "results", 1_234_567)
 
 
 def test_cuda_is_only_checked_for_jobs_that_run_here(monkeypatch):

@@ -4,6 +4,7 @@ One small untrained model (squeezenet1_1) is exported once for the module; its i
 run on 20 random images, beside the torch fp32 job they are compared with.
 """
 
+import json
 import os
 import shutil
 from dataclasses import replace
@@ -126,6 +127,21 @@ def test_a_truncated_export_is_refused_and_deleted_for_a_new_export(copy_of_expo
     [message] = remove_damaged_exports([copy_of_export])
     assert "deleted, to be exported again" in message
     assert not copy_of_export.exists() and not record_path(copy_of_export).exists()
+
+
+def test_a_dry_run_only_says_what_a_run_would_delete(copy_of_export: Path) -> None:
+    with copy_of_export.open("r+b") as handle:
+        handle.truncate(1000)
+    record = record_path(copy_of_export).read_bytes()
+    [message] = remove_damaged_exports([copy_of_export], dry_run=True)
+    assert message == (
+        f"{copy_of_export} is damaged (it has 1,000 bytes, the export wrote "
+        f"{json.loads(record)['size']:,}): left as it is, since no job runs now; a run deletes "
+        "it and exports it again"
+    )
+    assert (
+        copy_of_export.stat().st_size == 1000 and record_path(copy_of_export).read_bytes() == record
+    )
 
 
 def test_a_changed_byte_is_found_by_its_digest(copy_of_export: Path) -> None:

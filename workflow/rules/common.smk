@@ -1,5 +1,6 @@
 # Set-up shared by every stage: the package path, the configuration (defaults, command-line
-# values, validation) and the job plan. Included first by the Snakefile.
+# values, validation), the job plan, and the input function that checks an ONNX export before
+# a job reads it. Included first by the Snakefile.
 import os
 import re
 import sys
@@ -22,12 +23,16 @@ from cifar_zeroshot.config.schema import (
 )
 from cifar_zeroshot.config.planning import dataset_size, plan_workflow
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.data.test_set_checks import check_built_test_set
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.runtimes.onnx_file import exported_inputs, remove_damaged_exports
+from cifar_zeroshot.data.image_set import ImageSet
+from cifar_zeroshot.data.test_set_checks import check_built_image_set
 from cifar_zeroshot.config.workspace import (
     LOGITS_BYTES_PER_IMAGE,
     check_cuda_for_local_jobs,
     check_free_space,
     check_output_folders,
+    kept_intermediate_files,
 )
 
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
@@ -45,10 +50,15 @@ try:
     # Where the jobs write: refused now rather than after Snakemake deleted older outputs.
     check_output_folders(["data", f"data/{config['dataset']}", "results", "logs"])
     check_free_space("results", len(PLAN.runs) * PLAN.image_count * LOGITS_BYTES_PER_IMAGE)
-    # A test set already built but cut, hand-made or from another archive: no rule replaces it.
-    check_built_test_set(
-        f"data/{config['dataset']}/test_set.npz", config["dataset"], dataset_size(config)
+    # A test (or, for the probe, training) set already built but cut, truncated, hand-made or
+    # from another archive: no rule replaces it.
+    image_sets = {"test_set": ImageSet.TEST} | (
+        {"train_set": ImageSet.TRAINING} if PLAN.probe_runs else {}
     )
+    for name, kind in image_sets.items():
+        check_built_image_set(
+            f"data/{config['dataset']}/{name}.npz", kind, config["dataset"], dataset_size(config)
+        )
 except UserError as error:
     # One clear message, without a Snakemake stack in front of it.
     sys.exit(f"ERROR: {error}")
@@ -56,6 +66,8 @@ except UserError as error:
 RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
 MODEL_WEIGHTS = PLAN.model_weights
 PROBE_RUNS = PLAN.probe_runs  # (model, variant) pairs with features and a linear probe
+# Rule all asks for these by name, so that a plain rerun rebuilds any of them that is missing.
+KEPT_FILES = kept_intermediate_files(PLAN, config["dataset"])
 # Exactly the probed models and variants, as wildcard constraints (names are plain identifiers
 # and variant names, so no escaping is needed beyond re.escape's).
 PROBED_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probed_models))
@@ -63,6 +75,25 @@ PROBE_VARIANT_PATTERN = "|".join(map(re.escape, PLAN.probe_variants))
 if workflow.is_main_process:
     for reason in PLAN.unprobed_reasons:
         print(f"WARNING: {reason}", file=sys.stderr)
+
+_CHECKED_EXPORTS = set()
+
+
+def checked_export_inputs(wildcards):
+    """An inference job's inputs from the export rule (none on torch), a damaged export dealt with.
+
+    A damaged export (size or digest unlike its record) is deleted while Snakemake builds the job
+    graph, before it looks at which files exist, so the export is planned again first. Only when
+    jobs will run: a dry run (or --summary, --dag) says so and changes nothing. Never in a job's
+    own process (cluster jobs parse this file too), which may run beside an export.
+    """
+    inputs = exported_inputs(wildcards.model, Variant.parse(wildcards.variant))
+    if inputs and workflow.is_main_process and inputs["onnx"] not in _CHECKED_EXPORTS:
+        _CHECKED_EXPORTS.add(inputs["onnx"])
+        runs_jobs = workflow.executor_plugin is not None and not (workflow.dryrun or workflow.touch)
+        for message in remove_damaged_exports([Path(inputs["onnx"])], dry_run=not runs_jobs):
+            print(f"WARNING: {message}", file=sys.stderr)
+    return inputs
 
 
 onstart:

@@ -4,15 +4,10 @@
 # wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
 
 from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
-from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH, remove_damaged_exports
+from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH
 
-# A damaged export (size or digest unlike its record) is deleted before the job graph is built,
-# so that the next job that needs it finds it missing and it is exported first; never in a
-# job's own process (cluster jobs parse this file too), which may run beside an export.
-if workflow.is_main_process and any(v.runtime == "onnxruntime" for v in PLAN.variants):
-    exports = [Path(EXPORT_PATH.format(model=choice.name)) for choice in PLAN.models]
-    for removed in remove_damaged_exports(exports):
-        print(f"WARNING: {removed}", file=sys.stderr)
+# A damaged export is deleted while the jobs that read it are planned (checked_export_inputs,
+# common.smk), so that it is exported again first.
 
 
 rule export_onnx:

@@ -3,17 +3,16 @@
 # the penultimate features, results/features/{model}/{variant}/test.parquet. A CLIP model's job
 # writes its image embeddings, results/embeddings/{model}/{variant}.parquet, instead of logits.
 # Needs MODEL_WEIGHTS ({model name: weights string}) and PLAN from common.smk. Only the test set
-# (and, for onnxruntime variants, the model's ONNX export from export.smk) is an input: editing
-# the class mapping, the probe's settings or the metrics never reruns a model.
+# (and, for onnxruntime variants, the model's ONNX export: checked_export_inputs, common.smk) is
+# an input: editing the class mapping, the probe's settings or the metrics never reruns a model.
 
 from cifar_zeroshot.models.clip_slugs import CLIP_SLUG_PATTERN
-from cifar_zeroshot.runtimes.onnx_file import exported_inputs
-from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN, Variant
+from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 
 
 rule inference:
     input:
-        unpack(lambda wc: exported_inputs(wc.model, Variant.parse(wc.variant))),
+        unpack(checked_export_inputs),
         test_set=f"data/{config['dataset']}/test_set.npz",
     output:
         logits="results/logits/{model}/{variant}.parquet",

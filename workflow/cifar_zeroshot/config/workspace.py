@@ -1,5 +1,6 @@
-"""Refusals at planning time: problems with the machine or the folders that would otherwise
-surface inside a job, after Snakemake had already deleted that job's finished outputs.
+"""What the workflow writes, and refusals at planning time: problems with the machine or the
+folders that would otherwise surface inside a job, after Snakemake had already deleted that job's
+finished outputs.
 
 Snakemake removes a job's old outputs when the job starts, so a job that is bound to fail (no
 CUDA, nowhere to write) costs the results of an earlier run. These checks run before any job.
@@ -11,11 +12,38 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
+from cifar_zeroshot.config.planning import WorkflowPlan, run_output_path
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
+from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.runtimes.onnx_file import exported_inputs
 
 # Per image and run: the float32 logits, plus Parquet's per-row overhead (measured: 4,035 bytes).
 LOGITS_BYTES_PER_IMAGE = 4 * NUM_IMAGENET_CLASSES + 64
+
+
+def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
+    """The files (README's outputs table) a finished run keeps besides its tables and plots.
+
+    Rule all asks for each by name. Snakemake rebuilds a missing file only for a job it plans,
+    and finished metrics plan none: logits, timing or features deleted by hand, or by a
+    --forcerun job killed half-way, would otherwise stay missing. Not the archive: once the
+    image sets are built from it, it may be deleted (fetching it again would change nothing).
+    """
+    data = f"data/{dataset}"
+    files = [f"{data}/test_set.npz", "results/class_mapping.csv"]
+    files.append("results/class_mapping_summary.csv")
+    for model, variant in plan.runs:
+        files += exported_inputs(model, Variant.parse(variant)).values()  # onnxruntime only
+        files += [run_output_path(model, variant), f"results/timing/{model}/{variant}.parquet"]
+    if plan.probe_runs:
+        files.append(f"{data}/train_set.npz")
+    for model, variant in plan.probe_runs:
+        features = f"results/features/{model}/{variant}"
+        files += [f"{features}/{name}.parquet" for name in ("test", "train", "train_timing")]
+        files.append(f"results/probe/{model}/{variant}.parquet")
+    files += [f"results/clip_text/{model}.parquet" for model in plan.clip_models]
+    return list(dict.fromkeys(files))  # one export serves every onnxruntime variant of a model
 
 
 def check_output_folders(folders: Iterable[str | Path]) -> None:
@@ -28,6 +56,12 @@ def check_output_folders(folders: Iterable[str | Path]) -> None:
             raise UserError(
                 f"{existing} is a file, but the workflow writes into a folder of that name "
                 f"({folder}). Fix: move or delete {existing}, then rerun."
+            )
+        if os.statvfs(existing).f_flag & os.ST_RDONLY:
+            raise UserError(
+                f"{existing} is on a read-only file system, and the workflow writes into it "
+                f"({folder}). Fix: run from a folder on a writable file system, or mount this one "
+                "read-write."
             )
         if not os.access(existing, os.W_OK | os.X_OK):
             raise UserError(
@@ -46,7 +80,7 @@ def check_free_space(folder: str | Path, needed_bytes: int) -> None:
     if free < needed_bytes:
         raise UserError(
             f"{os.strerror(errno.ENOSPC)} for the logits: they need about "
-            f"{needed_bytes / 2**20:,.0f} MiB under {folder}, but only {free / 2**20:,.0f} MiB "
+            f"{needed_bytes / 2**20:,.1f} MiB under {folder}, but only {free / 2**20:,.1f} MiB "
             "are free. Fix: free some space, or lower limit or the number of models and variants."
         )
 

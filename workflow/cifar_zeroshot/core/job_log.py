@@ -8,6 +8,7 @@ failure exits with status 1, so Snakemake marks the job failed and removes its o
 
 import errno
 import logging
+import os
 import sys
 import time
 import traceback
@@ -30,16 +31,26 @@ def _describe_outputs(outputs: Iterable[str | Path]) -> str:
     return ", ".join(described) or "nothing"
 
 
-def _one_line(error: Exception) -> str:
-    """What went wrong, in a line: the machine's own words for a file-system error."""
+_FILE_SYSTEM_FIXES = {
+    errno.ENOSPC: "free some space and rerun",
+    errno.EACCES: "make that folder writable and rerun",
+    errno.EROFS: "write the results to a writable file system",
+}
+
+
+def _one_line(error: Exception, outputs: list[str | Path]) -> str:
+    """What went wrong, in a line: the machine's own words for a file-system error, and where.
+
+    A writer that names no file (pyarrow's, for one) is placed by the job's output folders.
+    """
     if isinstance(error, OSError) and error.strerror:
-        where = f" while writing {error.filename}" if error.filename else ""
-        fix = {
-            errno.ENOSPC: "free some space and rerun",
-            errno.EACCES: "make that folder writable and rerun",
-            errno.EROFS: "write the results to a writable file system",
-        }.get(error.errno or 0, "fix that and rerun")
-        return f"{error.strerror}{where}: {fix}"
+        fix = _FILE_SYSTEM_FIXES.get(error.errno or 0, "fix that and rerun")
+        if error.filename:
+            return f"{error.strerror} while writing {error.filename}: {fix}"
+        folders = ", ".join(dict.fromkeys(str(Path(output).parent) for output in outputs))
+        if error.errno in _FILE_SYSTEM_FIXES and folders:
+            return f"{os.strerror(error.errno)} while writing into {folders}: {fix}"
+        return f"{error.strerror}: {fix}"
     return f"{type(error).__name__}: {error} (an unexpected failure)"
 
 
@@ -50,12 +61,13 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
     The stream is for progress bars and other text that is not a logging record.
     """
     log_path = Path(log_path)
+    outputs = list(outputs)
     began = time.perf_counter()
     try:
         log_path.parent.mkdir(parents=True, exist_ok=True)
         stream = open(log_path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed below)
     except OSError as error:
-        print(f"ERROR: cannot write the job's log: {_one_line(error)}", file=sys.stderr)
+        print(f"ERROR: cannot write the job's log: {_one_line(error, [])}", file=sys.stderr)
         raise SystemExit(1) from None
     with stream:
         to_log = logging.StreamHandler(stream)
@@ -74,12 +86,12 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
             raise SystemExit(1) from None
         except Exception as error:
             stream.write(traceback.format_exc())
-            print(f"ERROR: {_one_line(error)} (details in {log_path})", file=sys.stderr, flush=True)
+            message = _one_line(error, outputs)
+            print(f"ERROR: {message} (details in {log_path})", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         finally:
             logging.captureWarnings(False)
             logging.basicConfig(handlers=[logging.NullHandler()], force=True)
-        outputs = list(outputs)
         stream.write(
             f"done in {time.perf_counter() - began:.1f} s; wrote {_describe_outputs(outputs)}\n"
         )

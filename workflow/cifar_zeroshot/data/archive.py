@@ -70,21 +70,25 @@ def decode_records(data: bytes) -> tuple[np.ndarray, np.ndarray]:
 # --- vetting members ---------------------------------------------------------------------------
 
 
-def _corrupt_fix(archive: Path) -> str:
+def _corrupt_fix(archive: Path, generated: bool) -> str:
+    """How to replace a bad archive: the synthetic one is made again, the real one fetched."""
+    if generated:
+        return (
+            f"Fix: delete {archive} and rerun snakemake: it is generated, so the workflow makes "
+            "it again."
+        )
     return (
         f"Fix: delete {archive} and rerun to download it again, or place the genuine "
         f"{CIFAR10_ARCHIVE_NAME} there."
     )
 
 
-def _check_member(archive: Path, member: tarfile.TarInfo) -> None:
+def _check_member(archive: Path, member: tarfile.TarInfo, fix: str) -> None:
     """Reject anything that is not one of the real archive's plain members with a sane size."""
     name = member.name
 
     def reject(kind: str, why: str) -> UserError:
-        return UserError(
-            f"Archive {archive} has an {kind} {name!r}: {why}. {_corrupt_fix(archive)}"
-        )
+        return UserError(f"Archive {archive} has an {kind} {name!r}: {why}. {fix}")
 
     parts = name.replace("\\", "/").split("/")
     if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
@@ -114,18 +118,18 @@ def _check_member(archive: Path, member: tarfile.TarInfo) -> None:
         raise reject("unexpected member", f"size {member.size:,} bytes is too large")
 
 
-def _vetted_members(archive: Path, tar: tarfile.TarFile) -> dict[str, tarfile.TarInfo]:
+def _vetted_members(archive: Path, tar: tarfile.TarFile, fix: str) -> dict[str, tarfile.TarInfo]:
     """Check every member (and that none repeats) before anything is read; map name -> member."""
     by_name: dict[str, tarfile.TarInfo] = {}
     last: str | None = None
     try:
         # Headers are read one at a time, so a cut archive can be blamed on the member it cuts.
         for member in tar:
-            _check_member(archive, member)
+            _check_member(archive, member, fix)
             if member.name in by_name:
                 raise UserError(
                     f"Archive {archive} has an unexpected member {member.name!r}: it appears "
-                    f"twice. {_corrupt_fix(archive)}"
+                    f"twice. {fix}"
                 )
             by_name[member.name] = member
             last = member.name
@@ -134,98 +138,104 @@ def _vetted_members(archive: Path, tar: tarfile.TarFile) -> dict[str, tarfile.Ta
             raise
         raise UserError(
             f"Archive {archive} is truncated or corrupt in or after member {last!r} ({error}). "
-            f"{_corrupt_fix(archive)}"
+            f"{fix}"
         ) from error
     return by_name
 
 
-def _read_member(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo) -> bytes:
+def _read_member(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, fix: str) -> bytes:
     stream = tar.extractfile(member)
     data = stream.read() if stream is not None else b""
     if len(data) != member.size:
         raise UserError(
             f"Archive {archive} is truncated: member {member.name!r} has {len(data):,} of "
-            f"{member.size:,} bytes. Fix: delete {archive} and rerun to download it again."
+            f"{member.size:,} bytes. {fix}"
         )
     return data
 
 
-def _check_meta(archive: Path, data: bytes) -> None:
+def _check_meta(archive: Path, data: bytes, fix: str) -> None:
     """The class list must be CIFAR-10's, in CIFAR-10's order (labels index into it)."""
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as error:
-        raise UserError(
-            f"Archive {archive}: {META_MEMBER} is not text ({error}). Fix: delete {archive} and "
-            "rerun to download it again."
-        ) from error
+        raise UserError(f"Archive {archive}: {META_MEMBER} is not text ({error}). {fix}") from error
     names = tuple(line.strip() for line in text.splitlines() if line.strip())
     if names != CIFAR10_CLASSES:
         raise UserError(
             f"Archive {archive}: {META_MEMBER} lists classes {list(names)} but CIFAR-10's are "
-            f"{list(CIFAR10_CLASSES)}. Fix: delete {archive} and rerun to download the genuine "
-            "archive."
+            f"{list(CIFAR10_CLASSES)}. {fix}"
         )
 
 
 # --- reading batches ---------------------------------------------------------------------------
 
 
-def read_members(archive: str | Path, names: Sequence[str]) -> list[bytes]:
+def read_members(
+    archive: str | Path, names: Sequence[str], *, generated: bool = False
+) -> list[bytes]:
     """Vet every member of the archive and its class list, then return the named members' bytes.
 
     ``names`` are ``.bin`` members (e.g. TEST_MEMBER, TRAIN_MEMBERS), in the order wanted.
+    ``generated``: the archive is the workflow's synthetic one, so a bad one is made again
+    rather than downloaded (what the messages' fix says).
     """
     archive = Path(archive)
+    fix = _corrupt_fix(archive, generated)
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            by_name = _vetted_members(archive, tar)
+            by_name = _vetted_members(archive, tar, fix)
             for required in (*names, META_MEMBER):
                 if required not in by_name:
-                    raise UserError(
-                        f"Archive {archive} has no member {required!r}. {_corrupt_fix(archive)}"
-                    )
-            _check_meta(archive, _read_member(archive, tar, by_name[META_MEMBER]))
-            return [_read_member(archive, tar, by_name[name]) for name in names]
+                    raise UserError(f"Archive {archive} has no member {required!r}. {fix}")
+            _check_meta(archive, _read_member(archive, tar, by_name[META_MEMBER], fix), fix)
+            return [_read_member(archive, tar, by_name[name], fix) for name in names]
     except FileNotFoundError as error:
         raise archive_not_found(archive) from error
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:
         raise UserError(
             f"Archive {archive} is not a readable tar.gz ({error}); it is probably truncated "
-            f"or corrupt. {_corrupt_fix(archive)}"
+            f"or corrupt. {fix}"
         ) from error
 
 
-def read_batches(archive: str | Path, names: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
+def read_batches(
+    archive: str | Path, names: Sequence[str], *, generated: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """Read and decode the named ``.bin`` members, concatenated in the order given.
 
-    Returns (images uint8 [N,32,32,3] RGB, labels uint8 [N]).
+    Returns (images uint8 [N,32,32,3] RGB, labels uint8 [N]). ``generated``: see read_members.
     """
     if not names:
         raise ValueError("read_batches needs at least one member name")
     archive = Path(archive)
     images, labels = [], []
-    for name, data in zip(names, read_members(archive, names), strict=True):
+    members = read_members(archive, names, generated=generated)
+    for name, data in zip(names, members, strict=True):
         batch_images, batch_labels = decode_records(data)
         if batch_labels.max(initial=0) >= NUM_CIFAR10_CLASSES:
             raise UserError(
                 f"Archive {archive}: {name} has label {int(batch_labels.max())}, outside "
-                f"0..{NUM_CIFAR10_CLASSES - 1}. {_corrupt_fix(archive)}"
+                f"0..{NUM_CIFAR10_CLASSES - 1}. {_corrupt_fix(archive, generated)}"
             )
         images.append(batch_images)
         labels.append(batch_labels)
     return np.concatenate(images), np.concatenate(labels)
 
 
-def read_test_batch(archive: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_test_batch(
+    archive: str | Path, *, generated: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The test batch: (images uint8 [N,32,32,3] RGB, labels uint8 [N])."""
-    images, labels = read_batches(archive, [TEST_MEMBER])
+    images, labels = read_batches(archive, [TEST_MEMBER], generated=generated)
     log.info("read %d test images from %s", len(labels), archive)
     return images, labels
 
 
-def read_train_batches(archive: str | Path) -> tuple[np.ndarray, np.ndarray]:
+def read_train_batches(
+    archive: str | Path, *, generated: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     """The five training batches in order: (images uint8 [N,32,32,3] RGB, labels uint8 [N])."""
-    images, labels = read_batches(archive, TRAIN_MEMBERS)
+    images, labels = read_batches(archive, TRAIN_MEMBERS, generated=generated)
     log.info("read %d training images from %s", len(labels), archive)
     return images, labels

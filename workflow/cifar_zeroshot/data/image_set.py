@@ -4,12 +4,15 @@ The file holds the images and labels, and where they came from: the MD5 of the a
 were read from and how many images of that set the archive holds, so that a file cut, edited or
 left over from another archive can be told from the one the workflow built. It is checked again
 whenever it is loaded, so a foreign or damaged file is reported rather than used. The test and
-training sets differ only in what their messages call them (``kind``: "test" or "training").
+training sets differ only in the archive members they are read from and in what their messages
+call them (``kind``: ImageSet.TEST or ImageSet.TRAINING).
 """
 
 import logging
 import zipfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import numpy as np
@@ -17,12 +20,33 @@ import numpy as np
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
-from cifar_zeroshot.data.archive import CHANNELS, IMAGE_SIZE
+from cifar_zeroshot.data.archive import (
+    CHANNELS,
+    IMAGE_SIZE,
+    read_test_batch,
+    read_train_batches,
+)
+from cifar_zeroshot.data.checksums import verify_archive
 
 log = logging.getLogger(__name__)
 
 # The arrays beside images and labels that say which archive the file was read from.
 ORIGIN_ARRAYS = ("archive_md5", "archive_images")
+
+# The two image sets, as their messages name them, and the archive members each is read from.
+
+
+class ImageSet(StrEnum):
+    """CIFAR-10's two image sets; the value is what messages call one ("test", "training")."""
+
+    TEST = "test"
+    TRAINING = "training"
+
+
+_READ_FROM_ARCHIVE: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+    ImageSet.TEST: read_test_batch,
+    ImageSet.TRAINING: read_train_batches,
+}
 
 
 @dataclass(frozen=True)
@@ -85,7 +109,8 @@ def _read_arrays(path: Path, names: tuple[str, ...], kind: str) -> dict[str, np.
         raise UserError(
             f"{title} {path} not found. Fix: run the workflow to build it from the archive."
         ) from error
-    except (OSError, ValueError, EOFError) as error:
+    # A cut .npz still starts like a zip file: np.load opens it, and zipfile finds no directory.
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
     if not isinstance(loaded, np.lib.npyio.NpzFile):
         raise UserError(f"{title} {path} holds a single array, not an .npz archive. {_fix(path)}")
@@ -141,3 +166,21 @@ def load_image_set(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray]
         _origin(path, arrays, kind)
     log.info("read %d %s images from %s", len(labels), kind, path)
     return images, labels
+
+
+def prepare_image_set(
+    archive: str | Path,
+    expected_md5: str,
+    expected_size: int | None,
+    out_path: str | Path,
+    kind: str,
+    md5_source: str | Path | None = None,
+) -> None:
+    """Verify the archive's checksum, read the ``kind`` set's batches, and save them as an .npz.
+
+    ``md5_source``: the sidecar ``expected_md5`` was read from, named if they disagree. Only the
+    generated synthetic archive has one, so a damaged archive is then regenerated, not downloaded.
+    """
+    verify_archive(archive, expected_md5, expected_size, md5_source)
+    images, labels = _READ_FROM_ARCHIVE[kind](archive, generated=md5_source is not None)
+    save_image_set(out_path, images, labels, expected_md5, kind)

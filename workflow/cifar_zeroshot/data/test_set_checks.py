@@ -4,7 +4,8 @@ It must hold exactly the dataset's images (10,000 for cifar10, 10 x synthetic_im
 for synthetic) and have been read from the archive the workflow expects (the official MD5, or
 the synthetic archive's sidecar). Checked twice: before any job starts, where a file no rule
 would replace is refused before Snakemake deletes any finished output; and by the metrics rule,
-which scores nothing against a test set it has not checked.
+which scores nothing against a test set it has not checked. The training set (with the linear
+probe) is checked the same way before any job starts; the probe job checks it again.
 """
 
 from dataclasses import dataclass
@@ -12,18 +13,21 @@ from pathlib import Path
 
 import numpy as np
 
+from cifar_zeroshot.core.choices import CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import CIFAR10_MD5
-from cifar_zeroshot.data.test_set import (
+from cifar_zeroshot.data.image_set import (
     ArchiveOrigin,
-    first_images,
-    images_digest,
-    load_test_set,
-    read_origin,
+    ImageSet,
+    load_image_set,
+    read_image_origin,
 )
+from cifar_zeroshot.data.test_set import first_images, images_digest
 
-# Datasets whose archive is a fixed file: a test set from any other archive is never rebuilt.
+# Datasets whose archive is a fixed file: an image set from any other archive is never rebuilt.
 FIXED_ARCHIVE_MD5 = {"cifar10": CIFAR10_MD5}
+# The training images of such a dataset (its test images are the config's dataset_size).
+FIXED_TRAIN_IMAGES = {"cifar10": CIFAR10_TRAIN_IMAGES}
 
 
 @dataclass(frozen=True)
@@ -44,35 +48,42 @@ def _fix(path: Path) -> str:
 
 
 def _check_origin(
-    path: Path, origin: ArchiveOrigin, dataset: str, expected_images: int, expected_md5: str
+    path: Path,
+    origin: ArchiveOrigin,
+    dataset: str,
+    expected_images: int,
+    expected_md5: str,
+    kind: str = ImageSet.TEST,
 ) -> None:
+    title = f"{kind.capitalize()} set"
     if origin.archive_md5 != expected_md5.lower():
         raise UserError(
-            f"Test set {path} was read from an archive with MD5 {origin.archive_md5}, but "
+            f"{title} {path} was read from an archive with MD5 {origin.archive_md5}, but "
             f"dataset {dataset!r}'s archive has MD5 {expected_md5.lower()}: the file is stale or "
             f"comes from elsewhere. {_fix(path)}"
         )
     if origin.images != expected_images:
         raise UserError(
-            f"Test set {path} holds {origin.images} images, but dataset {dataset!r} has "
+            f"{title} {path} holds {origin.images} images, but dataset {dataset!r} has "
             f"{expected_images}: the file is damaged or stale. {_fix(path)}"
         )
 
 
-def check_built_test_set(path: str | Path, dataset: str, expected_images: int) -> None:
-    """Before any job: refuse a test set on disk that is damaged or can never be the right one.
+def check_built_image_set(path: str | Path, kind: str, dataset: str, test_images: int) -> None:
+    """Before any job: refuse an image set on disk that is damaged or can never be the right one.
 
-    A cut or hand-made file is refused whatever the dataset, and so is a cifar10 test set from
-    another archive. A synthetic test set of another size that its archive vouches for is left
-    alone: it is stale because synthetic_images_per_class or synthetic_seed changed, and those
-    settings make Snakemake rebuild the archive and then the test set.
+    A cut, truncated or hand-made file is refused whatever the dataset, and so is a cifar10 set
+    from another archive. A synthetic set of another size that its archive vouches for is left
+    alone: it is stale because the synthetic_* settings changed, and those make Snakemake
+    rebuild the archive and then the set. ``test_images``: the dataset's test images.
     """
     path = Path(path)
     if not path.exists():
         return
-    origin = read_origin(path)  # refuses a file without origin, or cut after it was built
+    origin = read_image_origin(path, kind)  # refuses a file unreadable, without origin, or cut
     if dataset in FIXED_ARCHIVE_MD5:
-        _check_origin(path, origin, dataset, expected_images, FIXED_ARCHIVE_MD5[dataset])
+        expected = test_images if kind == ImageSet.TEST else FIXED_TRAIN_IMAGES[dataset]
+        _check_origin(path, origin, dataset, expected, FIXED_ARCHIVE_MD5[dataset], kind)
 
 
 def load_configured_test_set(
@@ -80,7 +91,9 @@ def load_configured_test_set(
 ) -> ConfiguredTestSet:
     """Load the test set, refuse it unless it is the configured one, and apply the limit."""
     path = Path(path)
-    images, labels = load_test_set(path)
-    _check_origin(path, read_origin(path), dataset, expected_images, expected_md5)
+    images, labels = load_image_set(path, ImageSet.TEST)
+    _check_origin(
+        path, read_image_origin(path, ImageSet.TEST), dataset, expected_images, expected_md5
+    )
     images, labels = first_images(images, labels, limit, path)
     return ConfiguredTestSet(path, labels, images_digest(images, labels))

@@ -76,7 +76,7 @@ class _Loaded:
 
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
-    images, labels = load_image_set(request.images, request.image_set.value)
+    images, labels = load_image_set(request.images, request.image_set)
     # The same selection the metrics rule digests to check this run's test_set_sha256.
     return first_images(images, labels, request.limit, request.images)
 

@@ -5,19 +5,13 @@ default, so a caller that forgets one gets a TypeError instead of a second, sile
 """
 
 from dataclasses import dataclass
-from enum import Enum, StrEnum
+from enum import Enum
 from pathlib import Path
 
 from cifar_zeroshot.core.choices import DEVICES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
-
-
-class ImageSet(StrEnum):
-    """Which of CIFAR-10's image sets a job's images file holds (the value names it in messages)."""
-
-    TEST = "test"
-    TRAINING = "training"
+from cifar_zeroshot.data.image_set import ImageSet
 
 
 class JobKind(Enum):

@@ -51,9 +51,8 @@ def summary_html(metrics: pd.DataFrame) -> str:
         return _page("Summary", "<p>No runs.</p>")
     table = summary_table(metrics)
     frame = pd.DataFrame(table.rows, columns=table.columns)
-    body = (
-        f"{_note(table.note)}<p>{_inline(table.header)}</p>\n"
-        + frame.to_html(index=False, escape=True, border=0)
+    body = f"{_note(table.note)}<p>{_inline(table.header)}</p>\n" + frame.to_html(
+        index=False, escape=True, border=0
     )
     return _page("Summary", body)
 

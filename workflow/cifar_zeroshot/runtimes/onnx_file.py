@@ -2,9 +2,9 @@
 
 The export job writes `{model}.onnx`, then `{model}.onnx.json` beside it with the file's size,
 SHA-256 and modification time. A file that no longer matches its record (truncated by a full disk,
-edited, half-copied) is never run: the workflow deletes it when it starts, so that Snakemake
-exports it again before the next job that needs it (`remove_damaged_exports`), and an inference
-job checks the digest once more before it opens the file (`check_intact`).
+edited, half-copied) is never run: the workflow deletes it while it plans the jobs that need it,
+so that Snakemake exports it again first (`remove_damaged_exports`; a dry run only says so), and
+an inference job checks the digest once more before it opens the file (`check_intact`).
 """
 
 import dataclasses
@@ -102,12 +102,13 @@ def check_intact(onnx_path: Path) -> ExportRecord:
     return record
 
 
-def remove_damaged_exports(onnx_paths: list[Path]) -> list[str]:
+def remove_damaged_exports(onnx_paths: list[Path], *, dry_run: bool = False) -> list[str]:
     """Delete each existing export that does not match its record; say what was deleted.
 
-    Meant for the start of the workflow (before any job runs), so that Snakemake sees the file
-    missing and exports it again for the first job that needs it. An unchanged file (same size
-    and modification time as recorded) is not hashed again; a touched one is.
+    Meant for planning (before any job runs), so that Snakemake sees the file missing and
+    exports it again for the first job that needs it. ``dry_run``: delete nothing, only say what
+    a run would delete. An unchanged file (same size and modification time as recorded) is not
+    hashed again; a touched one is.
     """
     removed = []
     for onnx_path in onnx_paths:
@@ -118,7 +119,12 @@ def remove_damaged_exports(onnx_paths: list[Path]) -> list[str]:
             problem = _mismatch(onnx_path, read_record(record_file), trust_mtime=True)
         except UserError:
             problem = f"its record {record_file} is missing or unreadable"
-        if problem:
+        if problem and dry_run:
+            removed.append(
+                f"{onnx_path} is damaged ({problem}): left as it is, since no job runs now; a "
+                "run deletes it and exports it again"
+            )
+        elif problem:
             onnx_path.unlink(missing_ok=True)
             record_file.unlink(missing_ok=True)
             removed.append(f"{onnx_path} was damaged ({problem}): deleted, to be exported again")

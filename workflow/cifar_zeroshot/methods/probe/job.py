@@ -12,8 +12,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.test_set import images_digest
-from cifar_zeroshot.data.train_set import load_train_set
 from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
@@ -86,7 +86,7 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
     """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
     train = read_features(inputs.train_features)
     test = read_features(inputs.test_features)
-    images, labels = load_train_set(inputs.train_set)
+    images, labels = load_image_set(inputs.train_set, ImageSet.TRAINING)
     train_digest = images_digest(images, labels)
     _check_test_features(inputs, test.facts, train_digest)
     _check_train_features(inputs, train.facts, test.facts, len(labels), train_digest)
