@@ -27,7 +27,7 @@ def test_real_runs_get_no_note():
     assert images_name(metrics) == "CIFAR-10"
     figure = Figure()
     assert mark_provenance(figure, provenance_note(metrics)) is figure
-    assert figure._supxlabel is None
+    assert figure.get_suptitle() == "" and figure._supxlabel is None
 
 
 def test_the_demo_says_synthetic_images_and_untrained_weights():
@@ -37,8 +37,11 @@ def test_the_demo_says_synthetic_images_and_untrained_weights():
         "synthetic images, not CIFAR-10; untrained weights. "
         "These figures check the workflow, not the models."
     )
-    figure = mark_provenance(Figure(), note)
-    assert figure._supxlabel.get_text() == note
+    assert mark_provenance(Figure(), note)._supxlabel.get_text() == note
+    legend_below = Figure(layout="constrained")
+    legend_below.subplots().plot([1], label="top-1")
+    legend_below.legend(loc="outside lower center")
+    assert mark_provenance(legend_below, note).get_suptitle() == note  # the bottom is taken
     assert images_name(metrics) == "synthetic images"
 
 
@@ -61,3 +64,43 @@ def test_the_probe_plot_never_says_cifar10_features_on_synthetic_images():
     legend = probe_vs_zero_shot_figure(metrics).axes[0].get_legend_handles_labels()[1]
     assert legend[1] == "linear probe (trained on features of synthetic images)"
     assert not any("CIFAR-10" in text for text in legend)
+
+
+def test_the_note_covers_no_text_of_any_figure():
+    """Each figure of the plots job, marked, drawn: no text box overlaps another."""
+    from test_plots import _overlapping_texts
+
+    from cifar_zeroshot.report import plots
+
+    rows = []
+    for i, (model, method) in enumerate(
+        [("alexnet", "class_mapping"), ("alexnet", "linear_probe")]
+    ):
+        rows.append(
+            {
+                "model": model,
+                "variant": "fp32",
+                "method": method,
+                "dataset": "synthetic",
+                "weights": "none",
+                "device": "cpu",
+                "device_name": "AMD EPYC",
+                "images": 200,
+                "pooling": "max_logit" if i == 0 else float("nan"),
+                **{f"top{k}{s}": 0.5 for k in (1, 5) for s in ("", "_ci_low", "_ci_high")},
+                "images_per_second": 120.0,
+                "ms_per_image": 8.3,
+                "host_peak_rss_mb": 1100.0,
+            }
+        )
+    metrics = pd.DataFrame(rows)
+    note = provenance_note(metrics)
+    for draw in (
+        plots.speed_figure,
+        plots.memory_figure,
+        plots.accuracy_figure,
+        plots.accuracy_vs_speed_figure,
+        probe_vs_zero_shot_figure,
+    ):
+        figure = mark_provenance(draw(metrics), note)
+        assert _overlapping_texts(figure) == [], draw.__name__

@@ -44,9 +44,21 @@ def provenance_note(metrics: pd.DataFrame) -> str | None:
     return f"{'; '.join(parts)}. These figures check the workflow, not the models."
 
 
+def _bottom_taken(figure: Figure) -> bool:
+    """Whether a legend sits outside the axes at the figure's bottom (``loc="outside lower ..."``;
+    matplotlib keeps that placement only on the private ``_outside_loc``, hence the getattr)."""
+    return any(
+        "lower" in (getattr(legend, "_outside_loc", None) or "") for legend in figure.legends
+    )
+
+
 def mark_provenance(figure: Figure, note: str | None) -> Figure:
-    """``figure`` with ``note`` written under it (laid out with the figure, so it covers
-    nothing); unchanged when there is nothing to say."""
+    """``figure`` with ``note`` written under it, or above it where a legend holds the bottom;
+    laid out with the figure, so it covers nothing. Unchanged when there is nothing to say."""
     if note:
-        figure.supxlabel(note, color=WARNING_COLOUR, fontsize=9, fontweight="bold")
+        style = {"color": WARNING_COLOUR, "fontsize": 9, "fontweight": "bold"}
+        if _bottom_taken(figure) and not figure.get_suptitle():
+            figure.suptitle(note, **style)
+        else:
+            figure.supxlabel(note, **style)
     return figure
