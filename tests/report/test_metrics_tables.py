@@ -216,3 +216,29 @@ def test_energy_columns_are_empty_without_a_figure_and_per_timed_image_with_one(
     assert measured["images_per_joule"] == pytest.approx(gpu_summary.timed_images / 3.0)
     others = metrics.drop(index=(timing.facts.model, timing.facts.variant))
     assert others["gpu_energy_joules"].isna().all() and others["images_per_joule"].isna().all()
+
+
+def test_metrics_csv_reads_back_with_settings_as_text(tmp_path):
+    frame = pd.DataFrame(
+        [
+            {
+                "model": "clip-RN50.openai",
+                "variant": "fp32",
+                "method": "prompt_similarity",
+                "prompt_templates": "18",
+                "top1": 0.5,
+            },
+            {
+                "model": "alexnet",
+                "variant": "fp32",
+                "method": "class_mapping",
+                "pooling": "max_logit",
+                "top1": 0.25,
+            },
+        ]
+    )
+    path = tmp_path / "metrics.csv"
+    frame.to_csv(path, index=False)
+    read = t.read_metrics_csv(path)
+    assert read.loc[0, "prompt_templates"] == "18"  # not 18.0
+    assert pd.isna(read.loc[1, "prompt_templates"]) and read.loc[1, "top1"] == 0.25

@@ -6,12 +6,13 @@ import pandas as pd
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.plot_parts import remove_stale_pngs, zero_shot_method
 from cifar_zeroshot.report.plot_parts import save_figure as save_png
 from cifar_zeroshot.report.provenance import mark_provenance, provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
-    metrics = pd.read_csv(snakemake.input.metrics)
+    metrics = read_metrics_csv(snakemake.input.metrics)
     out = snakemake.output
     note = provenance_note(metrics)  # synthetic images, untrained weights: said on every figure
 

@@ -1,12 +1,11 @@
 """Snakemake adapter: results/metrics.csv -> the summary and metrics tables as HTML pages that the
 report shows inside itself."""
 
-import pandas as pd
-
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.html_pages import metrics_html, summary_html, write_html
+from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 
 with job_log(snakemake.log[0], snakemake.output):
-    metrics = pd.read_csv(snakemake.input.metrics)
+    metrics = read_metrics_csv(snakemake.input.metrics)
     write_html(summary_html(metrics), snakemake.output.summary)
     write_html(metrics_html(metrics), snakemake.output.metrics)

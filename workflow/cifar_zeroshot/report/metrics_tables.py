@@ -117,6 +117,13 @@ class MetricsTables:
         write_csv(self.top_confusions, top_confusions_csv)
 
 
+def read_metrics_csv(path: str | Path) -> pd.DataFrame:
+    """results/metrics.csv as the metrics job built it: the methods' settings stay text (a CSV
+    reader would make "18" templates 18.0), the identifying columns too."""
+    text_columns = ("model", "variant", "method", "weights", "dataset", *SETTING_COLUMNS)
+    return pd.read_csv(path, dtype={column: str for column in text_columns})
+
+
 def metrics_row(result: MethodResult) -> dict[str, Any]:
     """One row of metrics.csv; the columns of other methods are left out (empty)."""
     facts, summary, n = result.run.facts, result.run.summary, len(result.predicted)
