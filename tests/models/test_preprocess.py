@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from PIL import Image
+from preprocess_checks import image_like, pil_tolerances, via_pil
 from torchvision import transforms
 from torchvision.models import AlexNet_Weights, ResNet50_Weights, Swin_T_Weights
 
@@ -16,36 +16,6 @@ from cifar_zeroshot.models.preprocess import (
     resized_shape,
     spec_for,
 )
-
-# PIL resizes in two passes (width, then height) and rounds to uint8 after each; this code keeps
-# float throughout. Each rounding moves a pixel by at most half a level, and PIL's fixed-point
-# filter weights add a little more, so a pixel may differ by up to about 1 level (1.5 allowed)
-# and by about a quarter level on average (0.5 allowed), in 0..255 units before normalising.
-MAX_DIFF_LEVELS = 1.5
-MEAN_DIFF_LEVELS = 0.5
-
-
-def _limits(std: tuple[float, ...]) -> tuple[float, float]:
-    """The tolerances above in normalised units (the smallest std magnifies them most)."""
-    scale = 255.0 * min(std)
-    return MAX_DIFF_LEVELS / scale, MEAN_DIFF_LEVELS / scale
-
-
-def _image_like(count: int = 6, seed: int = 0) -> np.ndarray:
-    """32x32 RGB uint8 with smooth gradients, a hard edge and noise, like small photos."""
-    rng = np.random.default_rng(seed)
-    yy, xx = np.mgrid[0:32, 0:32].astype(np.float64)
-    images = []
-    for i in range(count):
-        image = np.stack([(xx * 7 + 20 * i) % 256, yy * 6 + 30, (xx + yy) * 3 + 10 * i], axis=-1)
-        image[:, 11 + i :] = 255 - image[:, 11 + i :]  # a vertical edge
-        image += rng.normal(0, 12, image.shape)
-        images.append(np.clip(image, 0, 255).astype(np.uint8))
-    return np.stack(images)
-
-
-def _via_pil(images: np.ndarray, transform) -> torch.Tensor:
-    return torch.stack([transform(Image.fromarray(image)) for image in images])
 
 
 @pytest.mark.parametrize(
@@ -64,15 +34,15 @@ def test_weights_protocol_matches_weights_transforms_on_pil(
     assert spec.crop_size == 224
     assert spec.mean == IMAGENET_MEAN and spec.std == IMAGENET_STD
     assert spec.interpolation == interpolation and spec.antialias
-    images = _image_like()
+    images = image_like()
 
     ours = preprocess_batch(torch.from_numpy(images), spec)
-    reference = _via_pil(images, weights.transforms())  # metadata only: nothing downloaded
+    reference = via_pil(images, weights.transforms())  # metadata only: nothing downloaded
 
     assert ours.shape == reference.shape == (len(images), 3, 224, 224)
     assert ours.dtype == torch.float32
     difference = (ours - reference).abs()
-    max_limit, mean_limit = _limits(spec.std)
+    max_limit, mean_limit = pil_tolerances(spec.std)
     assert difference.max().item() <= max_limit
     assert difference.mean().item() <= mean_limit
 
@@ -87,14 +57,14 @@ def test_labreport_protocol_matches_the_lab_report_pipeline() -> None:
             transforms.Normalize((0.5, 0.5, 0.5), (0.5, 0.5, 0.5)),
         ]
     )
-    images = _image_like(seed=1)
+    images = image_like(seed=1)
 
     ours = preprocess_batch(torch.from_numpy(images), spec)
-    reference = _via_pil(images, lab_report)
+    reference = via_pil(images, lab_report)
 
     assert ours.shape == reference.shape == (len(images), 3, 224, 224)
     difference = (ours - reference).abs()
-    max_limit, mean_limit = _limits(spec.std)
+    max_limit, mean_limit = pil_tolerances(spec.std)
     assert difference.max().item() <= max_limit
     assert difference.mean().item() <= mean_limit
 
@@ -113,7 +83,7 @@ def test_untrained_models_get_torchvision_imagenet_defaults() -> None:
 
 
 def test_shapes_dtype_and_memory_format() -> None:
-    images = torch.from_numpy(_image_like(count=3))
+    images = torch.from_numpy(image_like(count=3))
     spec = spec_for(None, "weights")
 
     plain = preprocess_batch(images, spec, torch.float32, channels_last=False)

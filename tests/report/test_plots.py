@@ -2,11 +2,10 @@
 
 import math
 
-import matplotlib.text
 import numpy as np
 import pandas as pd
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
+from figure_checks import overlapping_texts
 from matplotlib.container import BarContainer
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
@@ -224,23 +223,6 @@ def test_accuracy_vs_speed_tells_the_method_by_the_fill(metrics):
     assert texts[-3:] == ["method (filled: zero-shot)", "class_mapping", "linear_probe"]
 
 
-def _overlapping_texts(figure):
-    """Pairs of visible, non-empty text boxes of ``figure`` that overlap, once drawn."""
-    renderer = FigureCanvasAgg(figure).get_renderer()
-    figure.draw(renderer)
-    boxes = [
-        (text.get_text(), text.get_window_extent(renderer))
-        for text in figure.findobj(matplotlib.text.Text)
-        if text.get_visible() and text.get_text().strip()
-    ]
-    return [
-        (a, b)
-        for i, (a, box_a) in enumerate(boxes)
-        for b, box_b in boxes[i + 1 :]
-        if box_a.overlaps(box_b)
-    ]
-
-
 def test_accuracy_vs_speed_with_twelve_runs_has_no_overlapping_text():
     """Four models in three variants, with close speeds and accuracies: the worst case for labels
     on points; the figure has none, and no two texts of the figure overlap."""
@@ -262,7 +244,7 @@ def test_accuracy_vs_speed_with_twelve_runs_has_no_overlapping_text():
     ]
     figure = plots.accuracy_vs_speed_figure(pd.DataFrame(rows))
     assert len(figure.axes[0].collections) == 12
-    assert _overlapping_texts(figure) == []
+    assert overlapping_texts(figure) == []
 
 
 def test_per_class_heatmap_values_and_labels():

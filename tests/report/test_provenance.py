@@ -1,6 +1,7 @@
 """Synthetic images and untrained weights are said on every figure and in the summary."""
 
 import pandas as pd
+from figure_checks import overlapping_texts
 from matplotlib.figure import Figure
 
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
@@ -68,8 +69,6 @@ def test_the_probe_plot_never_says_cifar10_features_on_synthetic_images():
 
 def test_the_note_covers_no_text_of_any_figure():
     """Each figure of the plots job, marked, drawn: no text box overlaps another."""
-    from test_plots import _overlapping_texts
-
     from cifar_zeroshot.report import plots
 
     rows = []
@@ -103,4 +102,4 @@ def test_the_note_covers_no_text_of_any_figure():
         probe_vs_zero_shot_figure,
     ):
         figure = mark_provenance(draw(metrics), note)
-        assert _overlapping_texts(figure) == [], draw.__name__
+        assert overlapping_texts(figure) == [], draw.__name__

@@ -6,7 +6,7 @@
 # (and, for onnxruntime variants, the model's ONNX export: checked_export_inputs, common.smk) is
 # an input: editing the class mapping, the probe's settings or the metrics never reruns a model.
 
-from cifar_zeroshot.models.clip_slugs import CLIP_SLUG_PATTERN
+from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
 from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 
 

@@ -8,8 +8,8 @@ import torch
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.clip.prompts import ClipPrompts
 from cifar_zeroshot.methods.clip.text import class_embeddings
-from cifar_zeroshot.models.clip_names import ClipSpec
-from cifar_zeroshot.models.clip_weights import load_clip_model
+from cifar_zeroshot.models.clip.names import ClipSpec
+from cifar_zeroshot.models.clip.weights import load_clip_model
 
 DEMO = ClipSpec("ViT-B-32", "openai")
 # Two templates keep the text tower's work small; the ensembling is the same for eighteen.

@@ -18,8 +18,8 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
-from cifar_zeroshot.models.clip_names import check_clip_spec, parse_clip_name
-from cifar_zeroshot.models.clip_slugs import CLIP_PREFIX, is_clip_slug
+from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
+from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug
 from cifar_zeroshot.models.feature_widths import feature_widths
 from cifar_zeroshot.models.torchvision_catalog import weights_member
 

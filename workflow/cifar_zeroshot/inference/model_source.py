@@ -15,7 +15,7 @@ import torchvision
 from torchvision.models import WeightsEnum
 
 from cifar_zeroshot.inference.request import InferenceRequest, JobKind
-from cifar_zeroshot.models.clip_slugs import is_clip_slug
+from cifar_zeroshot.models.clip.slugs import is_clip_slug
 from cifar_zeroshot.models.penultimate import WithFeatures
 from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
 from cifar_zeroshot.models.torchvision_models import resolve_weights, weights_label
@@ -42,13 +42,13 @@ def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
 
 
 def _clip_source(request: InferenceRequest) -> ModelSource:
-    from cifar_zeroshot.models.clip_names import (
+    from cifar_zeroshot.models.clip.names import (
         clip_weights_label,
         spec_from_slug,
         untrained_weights,
     )
-    from cifar_zeroshot.models.clip_tower import ImageTower  # open_clip: when used
-    from cifar_zeroshot.models.clip_weights import load_clip_model
+    from cifar_zeroshot.models.clip.tower import ImageTower  # open_clip: when used
+    from cifar_zeroshot.models.clip.weights import load_clip_model
 
     clip = spec_from_slug(request.model)
     untrained = untrained_weights(clip, request.weights)

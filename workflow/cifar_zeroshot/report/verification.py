@@ -20,8 +20,8 @@ import numpy as np
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.interface import RunOutputs
-from cifar_zeroshot.models.clip_names import clip_weights_label, spec_from_slug
-from cifar_zeroshot.models.clip_slugs import is_clip_slug
+from cifar_zeroshot.models.clip.names import clip_weights_label, spec_from_slug
+from cifar_zeroshot.models.clip.slugs import is_clip_slug
 from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 

@@ -83,12 +83,12 @@ def run_text_job(model: str, weights: str, prompts_path: str | Path, out_path: s
     """Encode the prompts with the text tower of CLIP model ``model`` (a slug)."""
     from cifar_zeroshot.methods.clip.prompts import load_prompts, prompts_digest
     from cifar_zeroshot.methods.clip.text import class_embeddings
-    from cifar_zeroshot.models.clip_names import (
+    from cifar_zeroshot.models.clip.names import (
         clip_weights_label,
         spec_from_slug,
         untrained_weights,
     )
-    from cifar_zeroshot.models.clip_weights import load_clip_model  # open_clip: only in this job
+    from cifar_zeroshot.models.clip.weights import load_clip_model  # open_clip: only in this job
 
     spec = spec_from_slug(model)
     untrained = untrained_weights(spec, weights)

@@ -8,12 +8,12 @@ import copy
 import open_clip
 import pytest
 import torch
-from test_clip_preprocess import OPENAI_MEAN, OPENAI_STD, assert_matches_open_clip
+from preprocess_checks import OPENAI_MEAN, OPENAI_STD, assert_matches_open_clip
 
-from cifar_zeroshot.models.clip_names import ClipSpec
-from cifar_zeroshot.models.clip_preprocess import clip_preprocess_spec
-from cifar_zeroshot.models.clip_tower import ImageTower, embedding_width
-from cifar_zeroshot.models.clip_weights import load_clip_model
+from cifar_zeroshot.models.clip.names import ClipSpec
+from cifar_zeroshot.models.clip.preprocess import clip_preprocess_spec
+from cifar_zeroshot.models.clip.tower import ImageTower, embedding_width
+from cifar_zeroshot.models.clip.weights import load_clip_model
 from cifar_zeroshot.models.preprocess import PreprocessSpec
 
 DEMO = ClipSpec("ViT-B-32", "openai")

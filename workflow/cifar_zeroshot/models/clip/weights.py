@@ -24,7 +24,7 @@ import torch
 from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.clip_names import ClipSpec, check_clip_spec
+from cifar_zeroshot.models.clip.names import ClipSpec, check_clip_spec
 from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
 

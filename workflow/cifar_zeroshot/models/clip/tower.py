@@ -4,7 +4,7 @@ import open_clip
 import torch
 import torch.nn.functional as F
 
-from cifar_zeroshot.models.clip_preprocess import clip_preprocess_spec, image_size
+from cifar_zeroshot.models.clip.preprocess import clip_preprocess_spec, image_size
 
 
 class ImageTower(torch.nn.Module):

@@ -7,9 +7,9 @@ import open_clip
 import pytest
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models import clip_catalog as catalog_module
-from cifar_zeroshot.models.clip_catalog import clip_catalog
-from cifar_zeroshot.models.clip_names import ClipSpec, check_clip_spec
+from cifar_zeroshot.models.clip import catalog as catalog_module
+from cifar_zeroshot.models.clip.catalog import clip_catalog
+from cifar_zeroshot.models.clip.names import ClipSpec, check_clip_spec
 
 
 @pytest.fixture

@@ -15,8 +15,8 @@ from planted_files import plant_payload
 from workflow_runner import REPO
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.clip_names import ClipSpec
-from cifar_zeroshot.models.clip_weights import load_clip_model
+from cifar_zeroshot.models.clip.names import ClipSpec
+from cifar_zeroshot.models.clip.weights import load_clip_model
 
 DEMO = ClipSpec("ViT-B-32", "openai")
 DEMO_REPO = "timm/vit_base_patch32_clip_224.openai"  # the openai tag's hf_hub entry
@@ -71,8 +71,8 @@ def test_openai_tag_builds_the_architecture_with_quick_gelu(demo_model) -> None:
 def test_missing_weights_offline_say_where_the_cache_expects_them(tmp_path: Path) -> None:
     """A fresh process, so HF_HOME and HF_HUB_OFFLINE apply as they do for a real job."""
     script = (
-        "from cifar_zeroshot.models.clip_weights import load_clip_model\n"
-        "from cifar_zeroshot.models.clip_names import ClipSpec\n"
+        "from cifar_zeroshot.models.clip.weights import load_clip_model\n"
+        "from cifar_zeroshot.models.clip.names import ClipSpec\n"
         "from cifar_zeroshot.core.errors import UserError\n"
         "try:\n"
         "    load_clip_model(ClipSpec('ViT-B-32', 'openai'), untrained=False)\n"

@@ -2,37 +2,10 @@
 
 import open_clip
 import pytest
-import torch
-from test_preprocess import _image_like, _limits, _via_pil
+from preprocess_checks import OPENAI_MEAN, OPENAI_STD, assert_matches_open_clip
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.clip_preprocess import preprocess_spec_from_cfg
-from cifar_zeroshot.models.preprocess import PreprocessSpec, preprocess_batch
-
-OPENAI_MEAN = (0.48145466, 0.4578275, 0.40821073)
-OPENAI_STD = (0.26862954, 0.26130258, 0.27577711)
-
-
-def _open_clip_transform(cfg: dict):
-    return open_clip.image_transform(
-        cfg["size"],
-        is_train=False,
-        mean=cfg["mean"],
-        std=cfg["std"],
-        resize_mode=cfg["resize_mode"],
-        interpolation=cfg["interpolation"],
-    )
-
-
-def assert_matches_open_clip(spec: PreprocessSpec, cfg: dict, seed: int) -> None:
-    images = _image_like(seed=seed)
-    ours = preprocess_batch(torch.from_numpy(images), spec)
-    reference = _via_pil(images, _open_clip_transform(cfg))
-    assert ours.shape == reference.shape
-    difference = (ours - reference).abs()
-    max_limit, mean_limit = _limits(spec.std)
-    assert difference.max().item() <= max_limit
-    assert difference.mean().item() <= mean_limit
+from cifar_zeroshot.models.clip.preprocess import preprocess_spec_from_cfg
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,7 @@
 """How CLIP models are named in the config and in results folders (without importing open_clip).
 
 `clip:<architecture>/<tag>` in the config; `clip-<architecture>.<tag>` as the folder name (the
-slug). clip_names.py checks the names against open_clip; planning only needs these patterns,
+slug). names.py checks the names against open_clip; planning only needs these patterns,
 and importing open_clip (and torch) costs seconds on every snakemake start.
 """
 
@@ -9,7 +9,7 @@ CLIP_PREFIX = "clip:"
 CLIP_SLUG_PREFIX = "clip-"
 ARCHITECTURE_PATTERN = r"[A-Za-z0-9_-]+"
 TAG_PATTERN = r"[A-Za-z0-9_]+"
-# A Snakemake wildcard constraint: matches exactly the slugs of clip_names.ClipSpec.
+# A Snakemake wildcard constraint: matches exactly the slugs of names.ClipSpec.
 CLIP_SLUG_PATTERN = rf"{CLIP_SLUG_PREFIX}{ARCHITECTURE_PATTERN}\.{TAG_PATTERN}"
 
 

@@ -6,8 +6,8 @@ import open_clip
 import pytest
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models import clip_names
-from cifar_zeroshot.models.clip_names import (
+from cifar_zeroshot.models.clip import names as clip_names
+from cifar_zeroshot.models.clip.names import (
     CLIP_SLUG_PATTERN,
     ClipSpec,
     check_clip_spec,

@@ -1,7 +1,7 @@
 """CLIP model names: `clip:<architecture>/<pretrained tag>` in the config, checked with open_clip.
 
 A name is checked before anything runs: the architecture and the tag must be among the weights
-open_clip publishes (``open_clip.list_pretrained()``, read through models.clip_catalog, which
+open_clip publishes (``open_clip.list_pretrained()``, read through models.clip.catalog, which
 spares planning the import of open_clip), so that a typo is reported with close matches instead
 of failing inside an inference job. The name's slug, `clip-<architecture>.<tag>`,
 is the model's folder under results/.
@@ -10,7 +10,7 @@ Slug scheme: open_clip's architecture names use letters, digits, '_' and '-', ne
 are lowercase with '_' (it maps '-' to '_' when it looks one up), never '-' or '.'. So '.' splits a
 slug unambiguously, a slug ends at its tag (a '-' after it cannot belong to it), and a slug never
 equals a torchvision model name (plain identifiers, without '-').
-tests/models/test_clip_names.py checks these facts against the installed open_clip.
+tests/models/clip/test_clip_names.py checks these facts against the installed open_clip.
 
 Weights rule: a CLIP model's weights are named by its tag. The project's `weights` setting is
 'none' (an untrained model; the tag then only names it and picks its preprocessing), 'DEFAULT' or
@@ -24,8 +24,8 @@ from dataclasses import dataclass
 
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.clip_catalog import ClipCatalog, clip_catalog
-from cifar_zeroshot.models.clip_slugs import (
+from cifar_zeroshot.models.clip.catalog import ClipCatalog, clip_catalog
+from cifar_zeroshot.models.clip.slugs import (
     ARCHITECTURE_PATTERN,
     CLIP_PREFIX,
     CLIP_SLUG_PATTERN,
