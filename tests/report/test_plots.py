@@ -305,6 +305,7 @@ def test_a_panel_writes_every_value_with_the_same_decimals():
     assert decimals_format(np.array([1234.0, 56789.0])) == "{:,.0f}"
     assert decimals_format(np.array([0.0004, 2.0])) == "{:,.3f}"  # at most three decimals
     assert decimals_format(np.array([np.nan, 0.0])) == "{:,.0f}"
+    assert decimals_format(np.array([6.5, 372.5]), digits=2) == "{:,.1f}"  # throughput
 
 
 def test_confusion_matrices_of_runs_no_longer_configured_are_removed(tmp_path):
