@@ -26,7 +26,7 @@ VERSION = importlib.metadata.version("torchvision")
 def cache_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Where the catalog is cached for this test; nothing is loaded yet."""
     monkeypatch.setenv("CIFAR_ZEROSHOT_CACHE", str(tmp_path))
-    monkeypatch.setattr(torchvision_catalog, "_loaded", None)
+    monkeypatch.setattr(torchvision_catalog.CATALOG, "loaded", None)
     return tmp_path / f"torchvision-{VERSION}-models.json"
 
 
@@ -96,4 +96,4 @@ def test_a_name_torchvision_lacks_is_still_unknown_after_a_fresh_look(cache_file
     cache_file.write_text(json.dumps(_true_catalog()), encoding="utf-8")
     with pytest.raises(torchvision_catalog.UserError, match="Unknown model 'alexnet2'"):
         check_model_name("alexnet2")
-    assert torchvision_catalog._loaded_from_torchvision
+    assert torchvision_catalog.CATALOG.read_from_package

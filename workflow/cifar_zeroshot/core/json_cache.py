@@ -6,14 +6,19 @@ a hint, never an authority: one that cannot be read, is not a regular file, is t
 not parse is ignored (and rebuilt by its owner); one that cannot be written is skipped.
 """
 
+import importlib.metadata
 import json
 import logging
 import os
+from collections.abc import Callable
 from pathlib import Path
+from typing import Generic, TypeVar
 
 from cifar_zeroshot.core.atomic import atomic_path
 
 log = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 MOST_BYTES = 1 << 20  # the largest cache file is about 30 kB
 
@@ -49,3 +54,47 @@ def write_json_cache(path: Path, value: object) -> None:
             temp.write_text(json.dumps(value), encoding="utf-8")
     except OSError as error:
         log.info("could not write the cache file %s (%s)", path, error)
+
+
+def is_text_list(value: object) -> bool:
+    """Whether a parsed JSON value is a list of strings (a cache's names)."""
+    return isinstance(value, list) and all(isinstance(item, str) for item in value)
+
+
+class PackageFacts(Generic[T]):
+    """Facts read from an installed package once per version: from its cache file when that
+    holds them all, else from the package itself (the seconds the cache exists to save), and
+    the file rewritten. A file ``parse`` cannot vouch for (None) is never believed."""
+
+    def __init__(
+        self,
+        package: str,  # the distribution whose version keys the cache, e.g. "torchvision"
+        file_name: str,  # with "{version}", e.g. "torchvision-{version}-models.json"
+        build: Callable[[str], T],  # reads the facts from the package (version given)
+        parse: Callable[[object, str], T | None],  # the facts a file holds, or None
+        to_json: Callable[[T], object],
+    ) -> None:
+        self.package, self.file_name = package, file_name
+        self.build, self.parse, self.to_json = build, parse, to_json
+        self.loaded: T | None = None
+        self.loaded_version = ""
+        self.read_from_package = False  # whether ``loaded`` came from the package, not the file
+
+    def get(self, *, fresh: bool = False) -> T:
+        """The facts, once per process; ``fresh``: from the package itself (once per process),
+        when the file may be stale (a name it lacks may still exist)."""
+        version = importlib.metadata.version(self.package)
+        settled = self.read_from_package or not fresh
+        if self.loaded is not None and self.loaded_version == version and settled:
+            return self.loaded
+        path = cache_path(self.file_name.format(version=version))
+        raw = None if fresh else read_json_cache(path)
+        found = None if raw is None else self.parse(raw, version)
+        if raw is not None and found is None:
+            log.info("ignoring the cache file %s (not %s %s's)", path, self.package, version)
+        self.read_from_package = found is None
+        if found is None:
+            found = self.build(version)
+            write_json_cache(path, self.to_json(found))
+        self.loaded, self.loaded_version = found, version
+        return found

@@ -11,15 +11,13 @@ rebuilt, and a name missing from it is looked up in torchvision before it is cal
 """
 
 import difflib
-import importlib.metadata
 import logging
 import re
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.core.json_cache import cache_path, read_json_cache, write_json_cache
+from cifar_zeroshot.core.json_cache import PackageFacts, is_text_list
 
 log = logging.getLogger(__name__)
 
@@ -66,22 +64,14 @@ def _build(version: str) -> Catalog:
     return Catalog(version, classifiers, others, weights)
 
 
-def _cache_file(version: str) -> Path:
-    return cache_path(f"torchvision-{version}-models.json")
-
-
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
 def _parse(raw: object, version: str) -> Catalog | None:
     """The catalog ``raw`` holds if it has all that planning reads, for ``version``; else None."""
     if not isinstance(raw, dict) or set(raw) != {field.name for field in fields(Catalog)}:
         return None
     classifiers, others, weights = raw["classifiers"], raw["others"], raw["weights"]
-    if raw["torchvision"] != version or not _strings(classifiers):
+    if raw["torchvision"] != version or not is_text_list(classifiers):
         return None
-    if not isinstance(others, dict) or not _strings([*others, *others.values()]):
+    if not isinstance(others, dict) or not is_text_list([*others, *others.values()]):
         return None
     if not isinstance(weights, dict) or set(weights) != set(classifiers):
         return None
@@ -91,23 +81,13 @@ def _parse(raw: object, version: str) -> Catalog | None:
         if not isinstance(entry, list) or len(entry) != 3 or not isinstance(entry[0], str):
             return None
         enum, members, default = entry
-        if not _strings(members) or default not in members:
+        if not is_text_list(members) or default not in members:
             return None
         parsed[name] = (enum, list(members), default)
     return Catalog(version, list(classifiers), dict(others), parsed)
 
 
-def _read(path: Path, version: str) -> Catalog | None:
-    """The cached catalog; None where there is none, or it is unreadable, damaged or stale."""
-    raw = read_json_cache(path)
-    found = None if raw is None else _parse(raw, version)
-    if raw is not None and found is None:
-        log.info("ignoring the model-name cache %s (not torchvision %s's names)", path, version)
-    return found
-
-
-_loaded: Catalog | None = None
-_loaded_from_torchvision = False  # rather than from the cache
+CATALOG = PackageFacts("torchvision", "torchvision-{version}-models.json", _build, _parse, asdict)
 
 
 def catalog(*, fresh: bool = False) -> Catalog:
@@ -115,19 +95,7 @@ def catalog(*, fresh: bool = False) -> Catalog:
 
     ``fresh``: read from torchvision itself (once per process), and the cache rewritten.
     """
-    global _loaded, _loaded_from_torchvision
-    version = importlib.metadata.version("torchvision")
-    settled = _loaded_from_torchvision or not fresh
-    if _loaded is not None and _loaded.torchvision == version and settled:
-        return _loaded
-    path = _cache_file(version)
-    found = None if fresh else _read(path, version)
-    _loaded_from_torchvision = found is None
-    if found is None:
-        found = _build(version)
-        write_json_cache(path, asdict(found))
-    _loaded = found
-    return found
+    return CATALOG.get(fresh=fresh)
 
 
 def classification_model_names() -> list[str]:

@@ -7,11 +7,9 @@ cache file (core.json_cache) and from there after; a name the cache lacks is loo
 open_clip itself before it is called unknown.
 """
 
-import importlib.metadata
 from dataclasses import asdict, dataclass, fields
-from pathlib import Path
 
-from cifar_zeroshot.core.json_cache import cache_path, read_json_cache, write_json_cache
+from cifar_zeroshot.core.json_cache import PackageFacts, is_text_list
 
 
 @dataclass(frozen=True)
@@ -30,14 +28,6 @@ class ClipCatalog:
         return (architecture, tag) in self.pretrained
 
 
-def _version() -> str:
-    return importlib.metadata.version("open_clip_torch")
-
-
-def _cache_file(version: str) -> Path:
-    return cache_path(f"open_clip-{version}-names.json")
-
-
 def _build(version: str) -> ClipCatalog:
     import open_clip  # the seconds this module exists to spend once
 
@@ -52,27 +42,26 @@ def _build(version: str) -> ClipCatalog:
     return ClipCatalog(version, pretrained, architectures, hf_text)
 
 
-def _strings(value: object) -> bool:
-    return isinstance(value, list) and all(isinstance(item, str) for item in value)
-
-
 def _parse(raw: object, version: str) -> ClipCatalog | None:
     """The catalog ``raw`` holds if it has every field, for ``version``; else None."""
     if not isinstance(raw, dict) or set(raw) != {field.name for field in fields(ClipCatalog)}:
         return None
     pretrained, architectures, hf_text = raw["pretrained"], raw["architectures"], raw["hf_text"]
-    if raw["open_clip"] != version or not _strings(architectures):
+    if raw["open_clip"] != version or not is_text_list(architectures):
         return None
     pairs = isinstance(pretrained, list) and all(
-        isinstance(pair, list) and len(pair) == 2 and _strings(pair) for pair in pretrained
+        isinstance(pair, list) and len(pair) == 2 and is_text_list(pair) for pair in pretrained
     )
-    if not pairs or not isinstance(hf_text, dict) or not _strings([*hf_text, *hf_text.values()]):
+    if (
+        not pairs
+        or not isinstance(hf_text, dict)
+        or not is_text_list([*hf_text, *hf_text.values()])
+    ):
         return None
     return ClipCatalog(version, [tuple(pair) for pair in pretrained], architectures, hf_text)
 
 
-_loaded: ClipCatalog | None = None
-_loaded_from_open_clip = False  # rather than from the cache
+CATALOG = PackageFacts("open_clip_torch", "open_clip-{version}-names.json", _build, _parse, asdict)
 
 
 def clip_catalog(*, fresh: bool = False) -> ClipCatalog:
@@ -80,17 +69,4 @@ def clip_catalog(*, fresh: bool = False) -> ClipCatalog:
 
     ``fresh``: read from open_clip itself (once per process), and the cache rewritten.
     """
-    global _loaded, _loaded_from_open_clip
-    version = _version()
-    settled = _loaded_from_open_clip or not fresh
-    if _loaded is not None and _loaded.open_clip == version and settled:
-        return _loaded
-    path = _cache_file(version)
-    raw = None if fresh else read_json_cache(path)
-    found = None if raw is None else _parse(raw, version)
-    _loaded_from_open_clip = found is None
-    if found is None:
-        found = _build(version)
-        write_json_cache(path, asdict(found))
-    _loaded = found
-    return found
+    return CATALOG.get(fresh=fresh)
