@@ -7,18 +7,11 @@ import pytest
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import CIFAR10_MD5
 from cifar_zeroshot.data.checksums import (
-    file_md5,
     md5_sidecar_path,
     read_md5_sidecar,
     verify_archive,
     write_md5_sidecar,
 )
-
-
-def test_file_md5_matches_hashlib(tmp_path):
-    path = tmp_path / "blob"
-    path.write_bytes(bytes(range(256)) * 9000)  # spans more than one read chunk
-    assert file_md5(path) == hashlib.md5(path.read_bytes()).hexdigest()
 
 
 def test_verify_archive_accepts_the_right_file(synthetic):

@@ -17,8 +17,8 @@ from archive_builders import (
 )
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.file_digests import file_md5
 from cifar_zeroshot.data.archive import read_test_batch, read_train_batches
-from cifar_zeroshot.data.checksums import file_md5
 from cifar_zeroshot.data.image_set import (
     ImageSet,
     load_image_set,

@@ -4,20 +4,14 @@ The real archive's MD5 is a fixed constant; the synthetic one's is written besid
 sidecar when it is generated, and read back from there.
 """
 
-import hashlib
 import logging
 from pathlib import Path
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.file_digests import file_md5
 
 log = logging.getLogger(__name__)
-
-
-def file_md5(path: str | Path) -> str:
-    """Hex MD5 of a file, read in chunks so a large archive never sits in memory."""
-    with open(path, "rb") as stream:
-        return hashlib.file_digest(stream, "md5").hexdigest()
 
 
 def describe_mismatch(path: Path, expected_md5: str, expected_size: int | None) -> str | None:

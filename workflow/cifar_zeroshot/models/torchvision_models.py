@@ -11,7 +11,6 @@ loader, so they are handed the state dict read here.
 """
 
 import contextlib
-import hashlib
 import os
 import pickle
 from collections.abc import Iterator
@@ -24,6 +23,7 @@ from torchvision.models import WeightsEnum
 
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.file_digests import file_sha256
 from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_catalog import check_model_name, weights_member
 
@@ -59,8 +59,7 @@ def _refuse_unless_published(path: Path, name: str, weights: WeightsEnum) -> Non
     expected = _published_hash(weights)
     if not expected:
         return
-    with path.open("rb") as handle:
-        actual = hashlib.file_digest(handle, "sha256").hexdigest()
+    actual = file_sha256(path)
     if not actual.startswith(expected):
         raise UserError(
             f"The weights file {path} for {name} has SHA-256 {actual[: len(expected)]}..., but its "

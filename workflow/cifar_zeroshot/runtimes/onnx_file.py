@@ -8,7 +8,6 @@ an inference job checks the digest once more before it opens the file (`check_in
 """
 
 import dataclasses
-import hashlib
 import json
 import logging
 from dataclasses import dataclass
@@ -17,6 +16,7 @@ from typing import Any
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.file_digests import file_sha256
 from cifar_zeroshot.core.variants import Variant
 
 log = logging.getLogger(__name__)
@@ -47,11 +47,6 @@ def exported_inputs(model: str, variant: Variant) -> dict[str, str]:
         return {}
     path = Path(EXPORT_PATH.format(model=model))
     return {"onnx": str(path), "onnx_record": str(record_path(path))}
-
-
-def file_sha256(path: Path) -> str:
-    with path.open("rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def write_record(record: ExportRecord, path: Path) -> None:
