@@ -33,8 +33,6 @@ log = logging.getLogger(__name__)
 # The arrays beside images and labels that say which archive the file was read from.
 ORIGIN_ARRAYS = ("archive_md5", "archive_images")
 
-# The two image sets, as their messages name them, and the archive members each is read from.
-
 
 class ImageSet(StrEnum):
     """CIFAR-10's two image sets; the value is what messages call one ("test", "training")."""
@@ -42,8 +40,14 @@ class ImageSet(StrEnum):
     TEST = "test"
     TRAINING = "training"
 
+    @property
+    def label(self) -> str:
+        """How a message starts when it names the set: "Test set", "Training set"."""
+        return f"{self.value.capitalize()} set"
 
-_READ_FROM_ARCHIVE: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
+
+# The archive members each set is read from.
+_READ_FROM_ARCHIVE: dict[ImageSet, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
     ImageSet.TEST: read_test_batch,
     ImageSet.TRAINING: read_train_batches,
 }
@@ -56,10 +60,6 @@ class ArchiveOrigin:
     images: int  # the rows the file holds (its labels)
     archive_md5: str  # of the archive it was read from
     archive_images: int  # the images of this set that archive holds
-
-
-def _title(kind: str) -> str:
-    return f"{kind.capitalize()} set"
 
 
 def _fix(path: Path) -> str:
@@ -80,7 +80,7 @@ def validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
 
 
 def save_image_set(
-    path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str, kind: str
+    path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str, kind: ImageSet
 ) -> None:
     """Write images/labels and their archive's MD5 to an .npz atomically (after validating)."""
     problem = validate_arrays(np.asarray(images), np.asarray(labels))
@@ -100,9 +100,9 @@ def save_image_set(
     log.info("wrote %d %s images to %s", len(labels), kind, path)
 
 
-def _read_arrays(path: Path, names: tuple[str, ...], kind: str) -> dict[str, np.ndarray]:
+def _read_arrays(path: Path, names: tuple[str, ...], kind: ImageSet) -> dict[str, np.ndarray]:
     """The named arrays of the .npz at ``path`` (and its origin arrays where it has them)."""
-    title = _title(kind)
+    title = kind.label
     try:
         loaded = np.load(path, allow_pickle=False)
     except FileNotFoundError as error:
@@ -124,9 +124,9 @@ def _read_arrays(path: Path, names: tuple[str, ...], kind: str) -> dict[str, np.
         raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
 
 
-def _origin(path: Path, arrays: dict[str, np.ndarray], kind: str) -> ArchiveOrigin:
+def _origin(path: Path, arrays: dict[str, np.ndarray], kind: ImageSet) -> ArchiveOrigin:
     """The file's origin; refused when it records none or holds other rows than its archive."""
-    title = _title(kind)
+    title = kind.label
     if not set(ORIGIN_ARRAYS) <= set(arrays):
         raise UserError(
             f"{title} {path} records no archive MD5: it was written by an older version of "
@@ -144,13 +144,13 @@ def _origin(path: Path, arrays: dict[str, np.ndarray], kind: str) -> ArchiveOrig
     return origin
 
 
-def read_image_origin(path: str | Path, kind: str) -> ArchiveOrigin:
+def read_image_origin(path: str | Path, kind: ImageSet) -> ArchiveOrigin:
     """The origin of an image set file, reading its labels but not its images (cheap)."""
     path = Path(path)
     return _origin(path, _read_arrays(path, ("labels",), kind), kind)
 
 
-def load_image_set(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray]:
+def load_image_set(path: str | Path, kind: ImageSet) -> tuple[np.ndarray, np.ndarray]:
     """Load (images uint8 [N,32,32,3], labels uint8 [N]) written by save_image_set.
 
     A file without origin arrays (written by hand, as tests do) loads; one whose row count
@@ -161,7 +161,7 @@ def load_image_set(path: str | Path, kind: str) -> tuple[np.ndarray, np.ndarray]
     images, labels = arrays["images"], arrays["labels"]
     problem = validate_arrays(images, labels)
     if problem is not None:
-        raise UserError(f"{_title(kind)} {path} is invalid: {problem}. {_fix(path)}")
+        raise UserError(f"{kind.label} {path} is invalid: {problem}. {_fix(path)}")
     if set(ORIGIN_ARRAYS) & set(arrays):
         _origin(path, arrays, kind)
     log.info("read %d %s images from %s", len(labels), kind, path)
@@ -173,7 +173,7 @@ def prepare_image_set(
     expected_md5: str,
     expected_size: int | None,
     out_path: str | Path,
-    kind: str,
+    kind: ImageSet,
     md5_source: str | Path | None = None,
 ) -> None:
     """Verify the archive's checksum, read the ``kind`` set's batches, and save them as an .npz.

@@ -53,9 +53,9 @@ def _check_origin(
     dataset: str,
     expected_images: int,
     expected_md5: str,
-    kind: str = ImageSet.TEST,
+    kind: ImageSet = ImageSet.TEST,
 ) -> None:
-    title = f"{kind.capitalize()} set"
+    title = kind.label
     if origin.archive_md5 != expected_md5.lower():
         raise UserError(
             f"{title} {path} was read from an archive with MD5 {origin.archive_md5}, but "
@@ -69,7 +69,7 @@ def _check_origin(
         )
 
 
-def check_built_image_set(path: str | Path, kind: str, dataset: str, test_images: int) -> None:
+def check_built_image_set(path: str | Path, kind: ImageSet, dataset: str, test_images: int) -> None:
     """Before any job: refuse an image set on disk that is damaged or can never be the right one.
 
     A cut, truncated or hand-made file is refused whatever the dataset, and so is a cifar10 set
