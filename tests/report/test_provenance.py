@@ -103,3 +103,13 @@ def test_the_note_covers_no_text_of_any_figure():
     ):
         figure = mark_provenance(draw(metrics), note)
         assert overlapping_texts(figure) == [], draw.__name__
+
+
+def test_saving_a_figure_writes_its_note_on_it(tmp_path):
+    from cifar_zeroshot.report.plot_parts import save_figure
+
+    figure = Figure(layout="constrained")
+    figure.subplots().plot([0, 1])
+    save_figure(figure, tmp_path / "a.png", "synthetic images, not CIFAR-10.")
+    assert figure._supxlabel.get_text() == "synthetic images, not CIFAR-10."
+    assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")

@@ -7,27 +7,23 @@ import pandas as pd
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.metrics_tables import read_metrics_csv
-from cifar_zeroshot.report.plot_parts import remove_stale_pngs, zero_shot_method
-from cifar_zeroshot.report.plot_parts import save_figure as save_png
-from cifar_zeroshot.report.provenance import mark_provenance, provenance_note
+from cifar_zeroshot.report.plot_parts import remove_stale_pngs, save_figure, zero_shot_method
+from cifar_zeroshot.report.provenance import provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)
     out = snakemake.output
     note = provenance_note(metrics)  # synthetic images, untrained weights: said on every figure
-
-    def save_figure(figure, path):
-        save_png(mark_provenance(figure, note), path)
-
-    save_figure(plots.speed_figure(metrics), out.speed)
-    save_figure(plots.memory_figure(metrics), out.memory)
-    save_figure(plots.accuracy_figure(metrics), out.accuracy)
-    save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed)
-    save_figure(plots.per_class_figure(pd.read_csv(snakemake.input.per_class)), out.per_class)
+    save_figure(plots.speed_figure(metrics), out.speed, note)
+    save_figure(plots.memory_figure(metrics), out.memory, note)
+    save_figure(plots.accuracy_figure(metrics), out.accuracy, note)
+    save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed, note)
+    per_class = plots.per_class_figure(pd.read_csv(snakemake.input.per_class))
+    save_figure(per_class, out.per_class, note)
     confusion = pd.read_csv(snakemake.input.confusion)
     # One matrix per run (plots.smk lists these files), for the run's zero-shot method.
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
         method = zero_shot_method(confusion, model, variant)
-        save_figure(plots.confusion_figure(confusion, model, variant, method), path)
+        save_figure(plots.confusion_figure(confusion, model, variant, method), path, note)
     if out.confusion:  # the matrices of runs no longer configured must not look current
         remove_stale_pngs(Path(out.confusion[0]).parent, out.confusion)

@@ -4,9 +4,9 @@ from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.plot_parts import save_figure
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
-from cifar_zeroshot.report.provenance import mark_provenance, provenance_note
+from cifar_zeroshot.report.provenance import provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)
     figure = probe_vs_zero_shot_figure(metrics)
-    save_figure(mark_provenance(figure, provenance_note(metrics)), snakemake.output[0])
+    save_figure(figure, snakemake.output[0], provenance_note(metrics))

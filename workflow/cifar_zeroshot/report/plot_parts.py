@@ -14,6 +14,7 @@ from matplotlib.image import AxesImage
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS, method_class
+from cifar_zeroshot.report.provenance import mark_provenance
 
 log = logging.getLogger(__name__)
 
@@ -21,8 +22,10 @@ DPI = 120
 COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
 
 
-def save_figure(figure: Figure, path: str | Path) -> None:
-    """Write a PNG via a temp file; no timestamps or version strings in the metadata."""
+def save_figure(figure: Figure, path: str | Path, note: str | None = None) -> None:
+    """Write a PNG via a temp file; no timestamps or version strings in the metadata. ``note``:
+    what the figure was made from, where that is not the real thing (provenance_note)."""
+    mark_provenance(figure, note)
     with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
     log.info("drew %s", path)
