@@ -1,25 +1,31 @@
-"""Download an archive into ``<dest>.part``, verify it, and only then rename it onto ``dest``.
+"""Download an archive with pooch: into a temporary file beside ``dest``, verified, then renamed.
 
-So ``dest`` either is the verified archive or does not exist, and every failure says which
-file to download by hand and where to put it.
+pooch (a well-kept library for exactly this) streams the file into a temporary file in the
+destination folder, checks its hash, retries a failed or mismatched download, and moves it onto
+``dest`` only when the hash matches. So ``dest`` either is the verified archive or does not
+exist, an interrupted download restarts from the beginning on the next run, and every failure
+here says which file to download by hand and where to put it.
 """
 
-import http.client
 import logging
-import os
-import urllib.error
-import urllib.request
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlparse
+
+import pooch
+import requests
+from tqdm import tqdm
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.data.checksums import describe_mismatch
 
 log = logging.getLogger(__name__)
 
-_CHUNK = 1 << 20
-
 Progress = Callable[[int, int | None], None]  # (bytes received, expected total or None)
+
+# pooch's HTTP and FTP downloaders; its DOI and SFTP ones need more than a URL to be safe here.
+_SCHEMES = ("http", "https", "ftp")
+# Streaming chunk: small enough for a smooth progress bar, large enough to be cheap.
+_CHUNK = 1 << 16
 
 
 def _by_hand_hint(url: str, dest: Path, expected_md5: str, expected_size: int | None) -> str:
@@ -46,23 +52,39 @@ class _LogProgress:
             log.info("downloaded %s / %s bytes", f"{received:,}", f"{total:,}")
 
 
-def _fetch(
-    url: str, part: Path, expected_size: int | None, timeout_s: float, hint: str, report: Progress
-) -> int:
-    """Stream ``url`` into ``part``; return the bytes received."""
-    received = 0
-    with urllib.request.urlopen(url, timeout=timeout_s) as response, open(part, "wb") as out:
-        while chunk := response.read(_CHUNK):
-            received += len(chunk)
-            # Stop early rather than fill the disk if the server sends something else.
-            if expected_size is not None and received > expected_size:
-                raise UserError(
-                    f"Download from {url} is larger than the expected {expected_size:,} "
-                    f"bytes; it is not the CIFAR-10 binary archive. {hint}"
-                )
-            out.write(chunk)
-            report(received, expected_size)
-    return received
+class _DownloadProgress:
+    """pooch's progress-bar protocol (``total``, ``update``, ``reset``, ``close``).
+
+    It reports to ``report`` (the job's log by default), draws a bar on a terminal, and stops a
+    download that grows past the expected size rather than fill the disk.
+    """
+
+    def __init__(self, url: str, expected_size: int | None, report: Progress, hint: str) -> None:
+        self._url, self._expected, self._report, self._hint = url, expected_size, report, hint
+        self.received = 0
+        self.total = 0  # set by pooch from Content-Length (0: not sent)
+        # tqdm draws only on a terminal (disable=None), so logs and tests stay clean.
+        self._bar = tqdm(total=expected_size, unit="B", unit_scale=True, disable=None)
+
+    def update(self, chunk: int) -> None:
+        # pooch counts whole chunks; the last one may be shorter, so cap at the announced total.
+        self.received += chunk
+        if self.total:
+            self.received = min(self.received, self.total)
+        if self._expected is not None and self.received > self._expected:
+            raise UserError(
+                f"Download from {self._url} is larger than the expected {self._expected:,} "
+                f"bytes; it is not the archive this workflow reads. {self._hint}"
+            )
+        self._bar.update(chunk)
+        self._report(self.received, self._expected or self.total or None)
+
+    def reset(self) -> None:
+        self.received = 0
+        self._bar.reset()
+
+    def close(self) -> None:
+        self._bar.close()
 
 
 def download_archive(
@@ -72,32 +94,45 @@ def download_archive(
     expected_size: int | None,
     timeout_s: float = 60.0,
     progress: Progress | None = None,
+    retries: int = 2,
 ) -> None:
-    """Stream ``url`` into ``dest + ".part"``, verify it, then rename it onto ``dest``.
+    """Download ``url`` onto ``dest`` through pooch, verified by MD5 (and size, when given).
 
-    Any failure removes the ``.part`` file and raises UserError saying which file to put where.
-    ``progress`` is called after each chunk; by default a line per 10% goes to the log.
+    A failed or mismatched download is retried ``retries`` times, then raises UserError saying
+    which file to put where; nothing is left at ``dest`` or beside it. ``progress`` is called
+    with (bytes received, expected total) after each chunk; by default a line per 10% goes to
+    the log.
     """
     dest = Path(dest)
-    part = dest.with_name(dest.name + ".part")
-    dest.parent.mkdir(parents=True, exist_ok=True)
     hint = _by_hand_hint(url, dest, expected_md5, expected_size)
-    report = progress if progress is not None else _LogProgress()
+    if urlparse(url).scheme not in _SCHEMES:
+        raise UserError(
+            f"Could not download {url} (not an {', '.join(_SCHEMES)} URL). Fix: set a URL "
+            f"that starts with http://, https:// or ftp://. {hint}"
+        )
+    meter = _DownloadProgress(url, expected_size, progress or _LogProgress(), hint)
+    fetcher = pooch.create(
+        path=dest.parent,
+        base_url="",
+        registry={dest.name: f"md5:{expected_md5.lower()}"},
+        urls={dest.name: url},
+        retry_if_failed=retries,
+    )
+    downloader = pooch.HTTPDownloader if urlparse(url).scheme != "ftp" else pooch.FTPDownloader
     try:
-        received = _fetch(url, part, expected_size, timeout_s, hint, report)
-        problem = describe_mismatch(part, expected_md5, expected_size)
-        if problem is not None:
-            raise UserError(
-                f"Downloaded {url} but {problem} (interrupted or altered download). Rerun to "
-                f"try again. {hint}"
-            )
-        os.replace(part, dest)
-    except (urllib.error.URLError, TimeoutError, OSError, http.client.HTTPException) as error:
-        reason = getattr(error, "reason", None) or error
-        raise UserError(f"Could not download {url} ({reason}). {hint}") from error
-    except ValueError as error:  # malformed URL
+        fetcher.fetch(
+            dest.name,
+            downloader=downloader(progressbar=meter, chunk_size=_CHUNK, timeout=timeout_s),
+        )
+    except ValueError as error:  # pooch: the hash did not match, after every retry
+        raise UserError(
+            f"Downloaded {url} but it is not the expected file ({error}) (interrupted or altered "
+            f"download). Rerun to try again. {hint}"
+        ) from error
+    except (requests.RequestException, OSError) as error:
         raise UserError(f"Could not download {url} ({error}). {hint}") from error
     finally:
-        # After a success the rename has already moved it; after any failure it is partial.
-        part.unlink(missing_ok=True)
-    log.info("downloaded and verified %s bytes from %s into %s", f"{received:,}", url, dest)
+        meter.close()
+    log.info(
+        "downloaded and verified %s bytes from %s into %s", f"{dest.stat().st_size:,}", url, dest
+    )
