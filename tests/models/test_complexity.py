@@ -18,7 +18,9 @@ RELATIVE_TOLERANCE = 1e-3
 @pytest.mark.parametrize("name", ["alexnet", "vgg16", "resnet50"])
 def test_counts_match_torchvision_published_figures(name: str) -> None:
     meta = torchvision.models.get_model_weights(name).DEFAULT.meta
-    found = count_complexity(lambda: torchvision.models.get_model(name, weights=None), (3, 224, 224))
+    found = count_complexity(
+        lambda: torchvision.models.get_model(name, weights=None), (3, 224, 224)
+    )
     assert found.parameters == meta["num_params"]
     assert found.gflops_per_image / 2 == pytest.approx(
         meta["_ops"], rel=RELATIVE_TOLERANCE, abs=GMAC_TOLERANCE

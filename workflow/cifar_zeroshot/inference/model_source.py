@@ -30,6 +30,9 @@ class ModelSource:
     loader: ModelLoader
     # Builds the model without weights, for the CPU host-memory estimate; None: no estimate.
     meta_build: Callable[[], torch.nn.Module] | None
+    # Builds the model untrained as its parameters and FLOPs are counted (models.complexity):
+    # the classifier alone, or a CLIP model's image tower.
+    plain_build: Callable[[], torch.nn.Module]
 
 
 def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
@@ -56,7 +59,14 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
         return ImageTower(load_clip_model(clip, untrained))
 
-    return ModelSource(None, clip_weights_label(clip, request.weights), None, load, None)
+    return ModelSource(
+        None,
+        clip_weights_label(clip, request.weights),
+        None,
+        load,
+        None,
+        lambda: load_clip_model(clip, untrained=True).visual,
+    )
 
 
 def model_source(
@@ -74,4 +84,5 @@ def model_source(
         spec=spec_for(weights, request.variant.preprocess),
         loader=model_loader,
         meta_build=lambda: torchvision.models.get_model(request.model, weights=None),
+        plain_build=lambda: torchvision.models.get_model(request.model, weights=None),
     )
