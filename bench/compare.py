@@ -224,6 +224,8 @@ def writer_rate(count: int, out: Path, batch_size: int) -> float:
         threads=torch.get_num_threads(),
         limit=None,
         test_set_sha256="none: random logits, no test set",
+        parameters=None,
+        gflops_per_image=None,
     )
     begin = time.perf_counter()
     with LogitsWriter(out / "writer_only.parquet", facts) as writer:

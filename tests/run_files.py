@@ -43,6 +43,8 @@ def make_facts(model: str = "resnet", variant: str = "fp32", **overrides: Any) -
         threads=2,
         limit=None,
         test_set_sha256="5e" * 32,
+        parameters=1_000_000,
+        gflops_per_image=0.5,
     )
     return dataclasses.replace(facts, **overrides)
 
@@ -123,12 +125,14 @@ def write_run(
     labels: np.ndarray,
     dataset: str = "synthetic",
     seed: int = 0,
+    **fact_overrides: Any,
 ) -> tuple[Path, Path]:
-    """A logits + timing pair as inference writes them (rows in shuffled order)."""
+    """A logits + timing pair as inference writes them (rows in shuffled order);
+    ``fact_overrides`` replace any field of the run facts."""
     n = len(labels)
     logits_path = folder / "logits" / model / f"{variant}.parquet"
     timing_path = folder / "timing" / model / f"{variant}.parquet"
-    facts = make_facts(model, variant, dataset=dataset, image_count=n)
+    facts = make_facts(model, variant, dataset=dataset, image_count=n, **fact_overrides)
     order = np.random.default_rng(seed).permutation(n)
     with LogitsWriter(logits_path, facts) as writer:
         for chunk in np.array_split(order, 3):

@@ -1,5 +1,6 @@
-"""Planning the demo (probe and CLIP on) reads what it needs from the per-version caches: after
-the first run it imports neither torch nor open_clip (a dry run then takes seconds, not 12)."""
+"""Planning the demo (probe, CLIP and timm on) reads what it needs from the per-version caches:
+after the first run it imports neither torch, open_clip nor timm (a dry run then takes seconds,
+not 12)."""
 
 import os
 import subprocess
@@ -21,7 +22,7 @@ for key, value in load_config_file("config/config.yaml").items():
 check_against_schema(config, schema)
 validate(config, schema)
 plan = plan_workflow(config)
-print(sorted(plan.probe_runs), "torch" in sys.modules, "open_clip" in sys.modules)
+print(sorted(plan.probe_runs), *(name in sys.modules for name in ("torch", "open_clip", "timm")))
 """
 
 
@@ -39,11 +40,14 @@ def _plan(cache: Path) -> str:
 
 def test_a_second_planning_of_the_demo_imports_neither_torch_nor_open_clip(tmp_path: Path):
     first, second = _plan(tmp_path), _plan(tmp_path)
-    probed = "[('alexnet', 'fp32'), ('mobilenet_v3_small', 'fp32')]"
-    assert first == f"{probed} True True"  # built the caches
-    assert second == f"{probed} False False"
+    probed = (
+        "[('alexnet', 'fp32'), ('mobilenet_v3_small', 'fp32'), ('timm-test_vit.r160_in1k', 'fp32')]"
+    )
+    assert first == f"{probed} True True True"  # built the caches
+    assert second == f"{probed} False False False"
     assert sorted(path.name.split("-")[0] for path in tmp_path.glob("*.json")) == [
         "open_clip",
+        "timm",
         "torchvision",
         "torchvision",
     ]

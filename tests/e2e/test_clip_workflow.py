@@ -1,7 +1,9 @@
 """The CLIP path end to end, offline: an untrained CLIP model beside a classifier.
 
 Image job, text job, prompt-similarity scoring, plots and the report, on the finished small run
-(its classifier is not rerun) with a two-template prompts file to keep the text job short.
+(its classifier is not rerun) with a two-template prompts file to keep the text job short. The
+same run holds an untrained timm model (its one inference job costs seconds), so timm's path is
+checked end to end without a run of its own.
 """
 
 import csv
@@ -18,6 +20,7 @@ from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snake
 from cifar_zeroshot.methods.clip.prompts import load_prompts, prompts_digest
 from cifar_zeroshot.methods.clip.text_job import TEXT_METADATA_KEY
 from cifar_zeroshot.records.embeddings import read_embeddings
+from cifar_zeroshot.records.logits import read_logits_facts
 
 pytestmark = pytest.mark.e2e
 
@@ -34,6 +37,8 @@ PROMPTS = {
     },
 }  # fmt: skip
 IMAGE_JOBS = {"inference", "clip_inference"}
+TIMM = "timm:test_vit.r160_in1k"  # 371,240 parameters: the smallest timm model with a tag
+TIMM_SLUG = "timm-test_vit.r160_in1k"
 TEXT = f"results/clip_text/{SLUG}.parquet"
 
 
@@ -43,14 +48,15 @@ def clip_run(tmp_path_factory, _pristine_small_run):
     (workdir / "test-prompts.yaml").write_text(yaml.safe_dump(PROMPTS))
     config = {
         **SMALL_CONFIG,
-        "models": [*SMALL_CONFIG["models"], CLIP],
+        "models": [*SMALL_CONFIG["models"], CLIP, TIMM],
         "clip_prompts": "test-prompts.yaml",
     }
     write_config(workdir, config)
-    # The classifier's run is finished: only the CLIP jobs and what reads them are planned.
+    # The classifier's run is finished: only the CLIP and timm jobs and what reads them are
+    # planned (one inference job: the timm model's).
     jobs = planned_jobs(workdir)
     assert jobs.get("clip_inference") == 1 and jobs.get("clip_text") == 1
-    assert "inference" not in jobs
+    assert jobs.get("inference") == 1
     snakemake(workdir)
     return workdir
 
@@ -65,6 +71,7 @@ def test_clip_rows_sit_beside_the_classifier_with_their_own_columns(clip_run):
     assert set(metrics) == {
         ("mobilenet_v3_small", "class_mapping"),
         (SLUG, "prompt_similarity"),
+        (TIMM_SLUG, "class_mapping"),
     }
     row = metrics[SLUG, "prompt_similarity"]
     assert row["weights"] == "none" and row["prompt_templates"] == "2"
@@ -76,6 +83,26 @@ def test_clip_rows_sit_beside_the_classifier_with_their_own_columns(clip_run):
     assert f"| {SLUG} | fp32 | prompt_similarity |" in summary
     for plot in ("accuracy_vs_speed", "accuracy", "speed", f"confusion/{SLUG}-fp32"):
         assert (clip_run / f"results/plots/{plot}.png").stat().st_size > 0
+
+
+def test_timm_row_sits_beside_them_with_its_size_and_flops(clip_run):
+    metrics = _metrics(clip_run)
+    row = metrics[TIMM_SLUG, "class_mapping"]
+    assert row["weights"] == "none" and row["pooling"] == "max_logit"
+    # timm's own count; 2 x 0.0376 GMACs at its 160 x 160 input (FLOPs: 2 per multiply-add).
+    assert row["parameters"] == "371240"
+    assert float(row["gflops_per_image"]) == pytest.approx(0.0753, rel=0.01)
+    for name, row in metrics.items():  # every model is counted: torchvision, CLIP, timm
+        assert int(row["parameters"]) > 0 and float(row["gflops_per_image"]) > 0, name
+    assert metrics["mobilenet_v3_small", "class_mapping"]["parameters"] == "2542856"
+    summary = (clip_run / "results/summary.md").read_text()
+    assert f"| {TIMM_SLUG} | fp32 | class_mapping | none |" in summary
+    assert "| 0.37 | 0.075 |" in summary
+    for plot in ("accuracy_vs_gflops", f"confusion/{TIMM_SLUG}-fp32"):
+        assert (clip_run / f"results/plots/{plot}.png").stat().st_size > 0
+    facts = read_logits_facts(clip_run / f"results/logits/{TIMM_SLUG}/fp32.parquet")
+    assert facts.preprocess_spec["resize_size"] == 168  # floor(160 / crop_pct 0.95)
+    assert facts.preprocess_spec["crop_size"] == 160
 
 
 def test_scores_equal_an_independent_numpy_computation(clip_run):
@@ -116,6 +143,7 @@ def test_the_report_holds_the_clip_run(clip_run):
     snakemake(clip_run, "--report", "results/report.html")
     html = (clip_run / "results/report.html").read_text(encoding="utf-8")
     assert SLUG in html
+    assert TIMM_SLUG in html and "accuracy_vs_gflops" in html
 
 
 def _refused(workdir) -> str:

@@ -16,7 +16,7 @@ pytestmark = pytest.mark.e2e
 
 MODELS = TEST_CONFIG["models"]
 IMAGES = 10 * TEST_CONFIG["synthetic_images_per_class"]
-PLOTS = ["speed", "memory", "accuracy", "per_class", "accuracy_vs_speed"]
+PLOTS = ["speed", "memory", "accuracy", "per_class", "accuracy_vs_speed", "accuracy_vs_gflops"]
 TABLES = ["metrics", "per_class", "confusion", "top_confusions"]
 
 

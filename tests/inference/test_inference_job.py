@@ -29,6 +29,7 @@ FACT_KEYS = {
     "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
     "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
     "batch_size_requested", "image_count", "dataset", "threads", "limit", "test_set_sha256",
+    "parameters", "gflops_per_image",
 }  # fmt: skip
 # The keys the timing files store (metrics and bench/workflow_timing.py read them).
 SUMMARY_KEYS = {
@@ -92,6 +93,9 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     assert (facts.device, facts.gpu_index) == ("cpu", None)
     assert facts.batch_size == facts.batch_size_requested == BATCH
     assert facts.preprocess_spec["resize_size"] == 256
+    # torchvision publishes 2,542,856 parameters and 0.057 GMACs (224 x 224) for this model.
+    assert facts.parameters == 2_542_856
+    assert facts.gflops_per_image is not None and round(facts.gflops_per_image / 2, 3) == 0.057
     stored = np.load(test_set)
     assert facts.test_set_sha256 == images_digest(stored["images"], stored["labels"])
 

@@ -6,7 +6,7 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
-from run_files import GROUPS, NAMES, FirstMemberMethod, write_three_runs
+from run_files import GROUPS, NAMES, FirstMemberMethod, one_hot_logits, write_run, write_three_runs
 
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.scoring import wilson_interval
@@ -86,6 +86,8 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
         "gpu_energy_joules",
         "images_per_joule",
         *OLD_METRICS_COLUMNS[energy:],
+        "parameters",
+        "gflops_per_image",
     ]
     assert t.PER_CLASS_COLUMNS[:3] == ("model", "variant", "method")
     assert t.CONFUSION_COLUMNS[:3] == ("model", "variant", "method")
@@ -118,6 +120,8 @@ def test_build_tables_rows_columns_and_values(runs):
     assert row[("resnet", "bf16"), "top1_ci_high"] == pytest.approx(high)
     assert row[("vit", "fp32"), "images_per_second"] == 300.0
     assert row[("vit", "fp32"), "host_peak_rss_mb"] == 512.0
+    assert row[("vit", "fp32"), "parameters"] == 1_000_000  # from the run facts
+    assert row[("vit", "fp32"), "gflops_per_image"] == 0.5
     assert math.isnan(row[("vit", "fp32"), "torch_peak_allocated_mb"])
     assert set(metrics["device_name"]) == {"Test CPU"} and set(metrics["images"]) == {30}
 
@@ -242,3 +246,19 @@ def test_metrics_csv_reads_back_with_settings_as_text(tmp_path):
     read = t.read_metrics_csv(path)
     assert read.loc[0, "prompt_templates"] == "18"  # not 18.0
     assert pd.isna(read.loc[1, "prompt_templates"]) and read.loc[1, "top1"] == 0.25
+
+
+def test_parameters_are_written_whole_and_empty_where_not_counted(tmp_path):
+    """25,557,032 as a float cell would be written 2.5557e+07 (the CSV's %.6g)."""
+    labels = np.arange(30) % 10
+    logits = one_hot_logits(10 * labels)
+    runs = [
+        write_run(tmp_path, "resnet", "fp32", logits, labels, parameters=25_557_032),
+        write_run(tmp_path, "vit", "fp32", logits, labels, parameters=None, gflops_per_image=None),
+    ]
+    tables = t.build_tables(runs, _methods(), NAMES)
+    tables.write(*(tmp_path / f"{name}.csv" for name in ("m", "p", "c", "t")))
+    written = t.read_metrics_csv(tmp_path / "m.csv")
+    assert written["parameters"].tolist()[0] == 25_557_032
+    assert written[["parameters", "gflops_per_image"]].iloc[1].isna().all()  # empty cells
+    assert ",25557032,0.5\n" in (tmp_path / "m.csv").read_text()

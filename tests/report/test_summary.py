@@ -29,6 +29,9 @@ def test_summary_markdown_header_and_rows(runs):
     assert len([line for line in lines if line.startswith("| resnet")]) == 2
     assert "| 100.0 [88.6, 100.0] |" in text  # resnet fp32: 30/30 with its Wilson interval
     assert "512 MiB (host RSS)" in text  # CPU runs: no GPU figure
+    # The model's size (millions) and FLOPs per image, from the run facts.
+    assert lines[2].endswith("| peak memory | parameters (M) | GFLOPs/image |")
+    assert "| 512 MiB (host RSS) | 1.00 | 0.500 |" in text
 
 
 def test_summary_with_several_methods_names_them(runs, monkeypatch):

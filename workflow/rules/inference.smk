@@ -7,6 +7,7 @@
 # an input: editing the class mapping, the probe's settings or the metrics never reruns a model.
 
 from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
+from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 
 
@@ -20,7 +21,8 @@ rule inference:
     log:
         "logs/inference/{model}/{variant}.log",
     wildcard_constraints:
-        model=r"[a-z0-9_]+",
+        # torchvision names, or timm models' slugs (timm-resnet50.a1_in1k)
+        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
         variant=VARIANT_NAME_PATTERN,
     conda:
         "../envs/benchmark.yaml"

@@ -39,6 +39,12 @@ rule plots:
             category="Results",
             subcategory="Accuracy",
         ),
+        accuracy_vs_gflops=report(
+            "results/plots/accuracy_vs_gflops.png",
+            caption="../report/accuracy_vs_gflops.rst",
+            category="Results",
+            subcategory="Accuracy",
+        ),
         confusion=[
             report(
                 f"results/plots/confusion/{model}-{variant}.png",

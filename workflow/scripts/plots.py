@@ -6,6 +6,7 @@ import pandas as pd
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.plot_parts import remove_stale_pngs, save_figure, zero_shot_method
 from cifar_zeroshot.report.provenance import provenance_note
@@ -18,6 +19,7 @@ with job_log(snakemake.log[0], snakemake.output):
     save_figure(plots.memory_figure(metrics), out.memory, note)
     save_figure(plots.accuracy_figure(metrics), out.accuracy, note)
     save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed, note)
+    save_figure(accuracy_vs_gflops_figure(metrics), out.accuracy_vs_gflops, note)
     per_class = plots.per_class_figure(pd.read_csv(snakemake.input.per_class))
     save_figure(per_class, out.per_class, note)
     confusion = pd.read_csv(snakemake.input.confusion)

@@ -21,6 +21,8 @@ from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug
 from cifar_zeroshot.models.feature_widths import feature_widths
+from cifar_zeroshot.models.timm.names import check_timm_spec, parse_timm_name
+from cifar_zeroshot.models.timm.slugs import TIMM_PREFIX
 from cifar_zeroshot.models.torchvision_catalog import weights_member
 
 
@@ -28,14 +30,22 @@ from cifar_zeroshot.models.torchvision_catalog import weights_member
 class ModelChoice:
     name: str  # the results folder name: a torchvision name, or a CLIP model's slug
     weights: str  # as the user wrote it: DEFAULT, an enum member name, or none
-    config_name: str = ""  # a CLIP model's name in the config (clip:ViT-B-32/openai)
+    # A CLIP or timm model's name in the config (clip:ViT-B-32/openai, timm:resnet50.a1_in1k)
+    config_name: str = ""
 
     @property
     def is_clip(self) -> bool:
-        return bool(self.config_name)
+        return self.config_name.startswith(CLIP_PREFIX)
+
+    @property
+    def is_timm(self) -> bool:
+        return self.config_name.startswith(TIMM_PREFIX)
 
     def runs_variant(self, variant: Variant) -> bool:
-        """CLIP models run on torch with their own preprocessing (no export, no lab protocol)."""
+        """CLIP models run on torch with their own preprocessing (no export, no lab protocol);
+        timm models on torch (the export job builds torchvision models only)."""
+        if self.is_timm:
+            return variant.runtime == "torch"
         return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
 
 
@@ -96,6 +106,12 @@ def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelC
         choice = ModelChoice(spec.slug, weights or default_weights, spec.config_name)
         check_clip_spec(spec, choice.weights)
         return choice
+    if name.lower().startswith(TIMM_PREFIX):
+        timm_spec = parse_timm_name(name)
+        weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
+        choice = ModelChoice(timm_spec.slug, weights or default_weights, timm_spec.config_name)
+        check_timm_spec(timm_spec, choice.weights)
+        return choice
     if isinstance(entry, Mapping):
         return ModelChoice(entry["name"], entry.get("weights", default_weights))
     name, sep, weights = entry.partition(":")
@@ -128,7 +144,7 @@ def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[Model
     seen: set[str] = set()
     for choice in choices:
         try:
-            if not choice.is_clip:  # CLIP names are checked as they are parsed
+            if not choice.config_name:  # CLIP and timm names are checked as they are parsed
                 weights_member(choice.name, choice.weights)  # the model's name too
         except UserError as error:
             problems.append(f"config key 'models': {error}")
@@ -196,6 +212,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         probe_request=probe_request,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
+    _check_timm_runs(plan)
     if not config["linear_probe"]:
         return plan
     probed, reasons = _probe_ready_models(choices)
@@ -224,13 +241,25 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | Non
         raise UserError(f"config key 'clip_prompts': {error}") from None
 
 
+def _check_timm_runs(plan: WorkflowPlan) -> None:
+    """Every timm model has a variant to run: the torch runtime's."""
+    timm_models = [m for m in plan.models if m.is_timm]
+    if timm_models and not any(timm_models[0].runs_variant(v) for v in plan.variants):
+        raise UserError(
+            f"config key 'models': {', '.join(m.config_name for m in timm_models)} run on the "
+            "torch runtime only (this workflow exports torchvision models to ONNX, not timm's), "
+            "and no variant of the config does. Fix: add torch to runtime."
+        )
+
+
 def _probe_ready_models(
     choices: list[ModelChoice],
 ) -> tuple[tuple[str, ...], tuple[str, ...]]:
     """The models whose penultimate features the probe can read, and why each other one not.
-    CLIP models are scored by prompt similarity: no probe, by design (docs/clip.md)."""
-    names = [choice.name for choice in choices if not choice.is_clip]
+    CLIP models are scored by prompt similarity: no probe, by design (docs/clip.md). timm
+    exposes every model's pre-logits features (models.timm.classifier)."""
+    names = [choice.name for choice in choices if not choice.config_name]
     widths = feature_widths(names)  # from the per-version cache: no torch import once cached
-    probed = tuple(name for name in names if isinstance(widths[name], int))
+    probed = tuple(c.name for c in choices if c.is_timm or isinstance(widths.get(c.name), int))
     reasons = tuple(str(widths[name]) for name in names if not isinstance(widths[name], int))
     return probed, reasons

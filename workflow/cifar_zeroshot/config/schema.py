@@ -112,7 +112,8 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> s
 MODEL_SYNTAX = (
     "write a model as 'name' or 'name:WEIGHTS' (for example alexnet or alexnet:IMAGENET1K_V1), "
     "or as {name: alexnet, weights: IMAGENET1K_V1}; a CLIP model as clip:ARCHITECTURE/TAG "
-    "(for example clip:ViT-B-32/openai)"
+    "(for example clip:ViT-B-32/openai); a timm model as timm:NAME.TAG (for example "
+    "timm:resnet50.a1_in1k)"
 )
 
 

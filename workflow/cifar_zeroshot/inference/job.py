@@ -32,6 +32,7 @@ from cifar_zeroshot.inference.model_source import ModelSource, model_source
 from cifar_zeroshot.inference.oom_retry import halve_until_it_fits
 from cifar_zeroshot.inference.outputs import output_writers
 from cifar_zeroshot.inference.request import InferenceRequest, JobKind, check_request
+from cifar_zeroshot.models.complexity import try_count_complexity
 from cifar_zeroshot.models.preprocess import output_shape
 from cifar_zeroshot.models.torchvision_models import load_model
 from cifar_zeroshot.records.logits import write_timing
@@ -158,6 +159,10 @@ def _load(
 def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: str) -> RunFacts:
     """The facts before any pass has run: batch_size is None until one fits."""
     request = job.request
+    height, width = setup.images.shape[1:3]
+    # Once per job, at the input size the model runs at, on the meta device where it builds there.
+    shape = (3, *output_shape(setup.spec, height, width))
+    complexity = try_count_complexity(job.source.plain_build, shape, request.model)
     return RunFacts(
         model=request.model,
         weights=job.source.weights_label,
@@ -178,6 +183,8 @@ def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: s
         threads=request.threads,
         limit=request.limit,
         test_set_sha256=test_set_sha256,
+        parameters=None if complexity is None else complexity.parameters,
+        gflops_per_image=None if complexity is None else complexity.gflops_per_image,
     )
 
 

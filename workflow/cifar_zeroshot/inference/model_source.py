@@ -1,4 +1,5 @@
-"""Where an inference job's model comes from: a torchvision classifier or a CLIP image tower.
+"""Where an inference job's model comes from: a torchvision or timm classifier, or a CLIP image
+tower.
 
 Both end as a ModelLoader (model name, torchvision weights) -> torch module, so the rest of the
 job (device, batch loop, timing, files) is the same for every model. What differs is settled
@@ -18,6 +19,7 @@ from cifar_zeroshot.inference.request import InferenceRequest, JobKind
 from cifar_zeroshot.models.clip.slugs import is_clip_slug
 from cifar_zeroshot.models.penultimate import WithFeatures
 from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
+from cifar_zeroshot.models.timm.slugs import is_timm_slug
 from cifar_zeroshot.models.torchvision_models import resolve_weights, weights_label
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 
@@ -30,6 +32,9 @@ class ModelSource:
     loader: ModelLoader
     # Builds the model without weights, for the CPU host-memory estimate; None: no estimate.
     meta_build: Callable[[], torch.nn.Module] | None
+    # Builds the model untrained as its parameters and FLOPs are counted (models.complexity):
+    # the classifier alone, or a CLIP model's image tower.
+    plain_build: Callable[[], torch.nn.Module]
 
 
 def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
@@ -56,7 +61,50 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
         return ImageTower(load_clip_model(clip, untrained))
 
-    return ModelSource(None, clip_weights_label(clip, request.weights), None, load, None)
+    return ModelSource(
+        None,
+        clip_weights_label(clip, request.weights),
+        None,
+        load,
+        None,
+        lambda: load_clip_model(clip, untrained=True).visual,
+    )
+
+
+def _timm_source(request: InferenceRequest, kind: JobKind) -> ModelSource:
+    from cifar_zeroshot.models.timm.classifier import TimmClassifier  # timm: when used
+    from cifar_zeroshot.models.timm.names import (
+        spec_from_slug,
+        timm_weights_label,
+        untrained_weights,
+    )
+    from cifar_zeroshot.models.timm.preprocess import preprocess_spec_from_data_config
+    from cifar_zeroshot.models.timm.weights import build_untrained, data_config, load_timm_model
+
+    timm_spec = spec_from_slug(request.model)
+    untrained = untrained_weights(timm_spec, request.weights)
+    with torch.device("meta"):  # the data config needs the model's settings, not its weights
+        config = data_config(build_untrained(timm_spec))
+    channels, height, width = (int(v) for v in config["input_size"])
+    input_size = (channels, height, width)
+    if request.variant.preprocess == "weights":
+        spec = preprocess_spec_from_data_config(config, timm_spec.config_name)
+    else:
+        spec = spec_for(None, request.variant.preprocess)
+    features, logits = "features" in kind.outputs, "logits" in kind.outputs
+
+    def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
+        model = load_timm_model(timm_spec, untrained)
+        return TimmClassifier(model, input_size, features=features, logits=logits)
+
+    return ModelSource(
+        weights=None,
+        weights_label=timm_weights_label(timm_spec, request.weights),
+        spec=spec,
+        loader=load,
+        meta_build=lambda: build_untrained(timm_spec),
+        plain_build=lambda: build_untrained(timm_spec),
+    )
 
 
 def model_source(
@@ -65,6 +113,8 @@ def model_source(
     """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
     if is_clip_slug(request.model):
         return _clip_source(request)
+    if is_timm_slug(request.model):
+        return _timm_source(request, kind)
     weights = resolve_weights(request.model, request.weights)  # checks the model name too
     if "features" in kind.outputs:
         model_loader = _with_features(model_loader, logits="logits" in kind.outputs)
@@ -74,4 +124,5 @@ def model_source(
         spec=spec_for(weights, request.variant.preprocess),
         loader=model_loader,
         meta_build=lambda: torchvision.models.get_model(request.model, weights=None),
+        plain_build=lambda: torchvision.models.get_model(request.model, weights=None),
     )

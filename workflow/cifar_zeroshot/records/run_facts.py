@@ -76,6 +76,10 @@ class RunFacts:
     limit: int | None
     # test_set.images_digest of the images and labels this run scored (after the limit).
     test_set_sha256: str
+    # The model's size and forward compute at this run's input size (models.complexity; a
+    # multiply-add counts as 2 FLOPs); None where they could not be counted.
+    parameters: int | None
+    gflops_per_image: float | None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)

@@ -72,6 +72,9 @@ METRICS_COLUMNS: tuple[str, ...] = (
     *_SUMMARY_COLUMNS,
     "images_per_joule",
     *_MEMORY_COLUMNS,
+    # The model's size and forward compute per image (run facts; a multiply-add is 2 FLOPs).
+    "parameters",
+    "gflops_per_image",
 )
 PER_CLASS_COLUMNS = (
     "model",
@@ -150,6 +153,8 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
     )
     for column, field in _MEMORY_COLUMNS.items():
         row[column] = table_figure(getattr(summary, field), MIB)
+    row["parameters"] = facts.parameters  # None: an empty cell
+    row["gflops_per_image"] = table_figure(facts.gflops_per_image)
     return row
 
 
@@ -223,7 +228,10 @@ def tables_from_results(
     """The four tables; ``results`` sorted by model, variant and method (as evaluate gives)."""
     runs = list({id(r.run): r.run for r in results}.values())  # each run once, in result order
     tables = MetricsTables(
-        metrics=pd.DataFrame([metrics_row(r) for r in results], columns=list(METRICS_COLUMNS)),
+        # A count as a whole number, empty where not counted (as float, %.6g would round it).
+        metrics=pd.DataFrame(
+            [metrics_row(r) for r in results], columns=list(METRICS_COLUMNS)
+        ).astype({"parameters": "Int64"}),
         per_class=pd.DataFrame(
             [row for r in results for row in per_class_rows(r)], columns=list(PER_CLASS_COLUMNS)
         ),

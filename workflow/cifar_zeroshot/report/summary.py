@@ -40,6 +40,14 @@ def _peak_memory(row: pd.Series) -> str:
     return MISSING
 
 
+def _millions(value: object) -> str:
+    return MISSING if _missing(value) else f"{float(value) / 1e6:,.2f}"  # type: ignore[arg-type]
+
+
+def _gflops(value: object) -> str:
+    return MISSING if _missing(value) else f"{float(value):,.3f}"  # type: ignore[arg-type]
+
+
 def _text(value: object) -> str:
     return MISSING if _missing(value) else str(value)
 
@@ -89,6 +97,8 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
         "images/s",
         "ms/image",
         "peak memory",
+        "parameters (M)",
+        "GFLOPs/image",
     ]
     rows = []
     for _, row in metrics.iterrows():
@@ -113,6 +123,8 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
                 speed,
                 latency,
                 _peak_memory(row),
+                _millions(row.get("parameters")),
+                _gflops(row.get("gflops_per_image")),
             ]
         )
     return SummaryTable(header, columns, rows, provenance_note(metrics))

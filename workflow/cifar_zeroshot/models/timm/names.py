@@ -1,0 +1,193 @@
+"""timm model names: `timm:<architecture>.<tag>` in the config, checked against timm's own list.
+
+A name is checked before anything runs: it must be among the weights timm publishes
+(``timm.list_pretrained()``, read through models.timm.catalog, which spares planning the import
+of timm), so that a typo is reported with close matches instead of failing inside an inference
+job. A name without a tag takes the tag timm itself takes for it. The name's slug,
+`timm-<architecture>.<tag>`, is the model's folder under results/ (models.timm.slugs).
+
+Only a head with ImageNet-1k's 1000 classes in ImageNet-1k's order can be scored by the class
+mapping; another head (an in21k or in22k tag, an embedding model) is refused, naming a tag of the
+same architecture fine-tuned on ImageNet-1k where timm has one.
+
+Weights rule, as for CLIP models: 'none' (untrained, from a fixed seed; the tag then only names
+it and picks its preprocessing), 'DEFAULT' or the tag itself (the tag's weights).
+"""
+
+import difflib
+import re
+from dataclasses import dataclass
+
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.timm.catalog import SUPPORTED_CROP_MODES, TimmCatalog, timm_catalog
+from cifar_zeroshot.models.timm.slugs import PART_PATTERN, TIMM_PREFIX, TIMM_SLUG_PREFIX
+
+_SLUG = re.compile(rf"{TIMM_SLUG_PREFIX}(?P<architecture>{PART_PATTERN})\.(?P<tag>{PART_PATTERN})")
+_SYNTAX = "write timm:<model name>.<pretrained tag>, for example timm:resnet50.a1_in1k"
+_LIST_HINT = "See every name with: python -c 'import timm; print(timm.list_pretrained())'"
+_DEFAULT_WEIGHTS = "DEFAULT"
+
+
+@dataclass(frozen=True)
+class TimmSpec:
+    """One timm architecture with one of its pretrained tags, e.g. resnet50 + a1_in1k."""
+
+    architecture: str
+    tag: str
+
+    def __post_init__(self) -> None:
+        # Both parts become a results folder name: only safe characters may get there.
+        for part, value in (("model name", self.architecture), ("tag", self.tag)):
+            if not isinstance(value, str) or not re.fullmatch(PART_PATTERN, value):
+                raise UserError(
+                    f"timm model {TIMM_PREFIX}{self.architecture}.{self.tag}: the {part} "
+                    f"{value!r} may hold only lowercase letters, digits and '_' (as timm's "
+                    f"names do; it names a results folder); {_SYNTAX}."
+                )
+
+    @property
+    def name(self) -> str:
+        """timm's own name: 'resnet50.a1_in1k'."""
+        return f"{self.architecture}.{self.tag}"
+
+    @property
+    def config_name(self) -> str:
+        """How the config names it: 'timm:resnet50.a1_in1k'."""
+        return f"{TIMM_PREFIX}{self.name}"
+
+    @property
+    def slug(self) -> str:
+        """Its results folder name: 'timm-resnet50.a1_in1k'."""
+        return f"{TIMM_SLUG_PREFIX}{self.name}"
+
+
+def _known(name: str) -> TimmCatalog:
+    """timm's names from the cache; read afresh when the cache lacks ``name``, since only timm
+    itself can say it has no such name."""
+    known = timm_catalog()
+    return known if known.has(name) or name in known.defaults else timm_catalog(fresh=True)
+
+
+def _did_you_mean(word: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(word.lower(), choices, n=5, cutoff=0.6)
+    return f" Did you mean {', '.join(close)}?" if close else ""
+
+
+def parse_timm_name(text: str) -> TimmSpec | None:
+    """The TimmSpec of a config name 'timm:<architecture>[.<tag>]'; None for any other name.
+
+    A name without a tag takes timm's default tag for the architecture.
+    """
+    if not isinstance(text, str) or text[: len(TIMM_PREFIX)].lower() != TIMM_PREFIX:
+        return None
+    name = text[len(TIMM_PREFIX) :].strip()
+    if not name:
+        raise UserError(f"timm model {text!r} names no model; {_SYNTAX}. {_LIST_HINT}")
+    architecture, separator, tag = name.partition(".")
+    if separator:
+        return TimmSpec(architecture, tag)
+    known = _known(architecture)
+    if architecture not in known.defaults:
+        raise UserError(
+            f"timm model {text!r}: timm publishes no pretrained weights for a model called "
+            f"{architecture!r}.{_did_you_mean(architecture, list(known.defaults))} {_LIST_HINT}"
+        )
+    return TimmSpec(architecture, known.defaults[architecture])
+
+
+def spec_from_slug(slug: str) -> TimmSpec:
+    """The TimmSpec whose slug (results folder name) is ``slug``: 'timm-resnet50.a1_in1k'."""
+    match = _SLUG.fullmatch(slug) if isinstance(slug, str) else None
+    if match is None:
+        raise UserError(
+            f"{slug!r} is not the folder name of a timm model: expected "
+            "timm-<model name>.<tag>, for example timm-resnet50.a1_in1k. Rename the folder or "
+            "rerun the workflow."
+        )
+    return TimmSpec(match["architecture"], match["tag"])
+
+
+def _check_name(spec: TimmSpec) -> TimmCatalog:
+    known = _known(spec.name)
+    if known.has(spec.name):
+        return known
+    if spec.architecture in known.defaults:
+        tags = known.tags(spec.architecture)
+        raise UserError(
+            f"timm model {spec.config_name}: {spec.architecture} has no pretrained tag "
+            f"{spec.tag!r}.{_did_you_mean(spec.tag, tags)} Its tags: {', '.join(tags)}."
+        )
+    raise UserError(
+        f"timm model {spec.config_name}: timm publishes no pretrained weights named "
+        f"{spec.name!r}.{_did_you_mean(spec.name, list(known.classes))} {_LIST_HINT}"
+    )
+
+
+def _fine_tuned_on_1k(spec: TimmSpec, known: TimmCatalog) -> str | None:
+    """A tag of the same architecture with an ImageNet-1k head: the same pretraining fine-tuned
+    (augreg_in21k -> augreg_in21k_ft_in1k) where there is one, else timm's first."""
+    tags = [tag for tag in known.tags(spec.architecture) if f"{spec.architecture}.{tag}" in
+            known.imagenet1k]  # fmt: skip
+    for preferred in ([t for t in tags if t.startswith(spec.tag)], tags):
+        if preferred:
+            return preferred[0]
+    return None
+
+
+def _check_head(spec: TimmSpec, known: TimmCatalog) -> None:
+    """The class mapping pools ImageNet-1k's classes: another head is refused, with the fix."""
+    if spec.name in known.imagenet1k:
+        return
+    classes = known.classes[spec.name]
+    head = "no classifier head" if classes == 0 else f"a head of {classes:,} classes"
+    tag = _fine_tuned_on_1k(spec, known)
+    fix = (
+        f"Use a tag fine-tuned on ImageNet-1k: {TIMM_PREFIX}{spec.architecture}.{tag}."
+        if tag
+        else f"timm publishes no ImageNet-1k head for {spec.architecture}: choose another model."
+    )
+    raise UserError(
+        f"timm model {spec.config_name} has {head}, not ImageNet-1k's 1000 classes in their "
+        f"order, so the class mapping cannot score it (and this workflow scores every "
+        f"classifier's run with it). {fix}"
+    )
+
+
+def _check_preprocessing(spec: TimmSpec, known: TimmCatalog) -> None:
+    mode = known.unsupported_crop.get(spec.name)
+    if mode is not None:
+        raise UserError(
+            f"timm model {spec.config_name} is evaluated with crop mode {mode!r}, which this "
+            f"workflow does not reproduce (only {', '.join(SUPPORTED_CROP_MODES)}); choose "
+            "another tag or model."
+        )
+
+
+def untrained_weights(spec: TimmSpec, weights: str) -> bool:
+    """Whether the weights setting means an untrained model: 'none' yes; 'DEFAULT' or the tag no."""
+    text = str(weights).strip()
+    if text.lower() == NONE_WEIGHTS:
+        return True
+    if text in (_DEFAULT_WEIGHTS, spec.tag):
+        return False
+    raise UserError(
+        f"Weights {weights!r} do not fit timm model {spec.config_name}: a timm model's weights "
+        f"are named by its tag. Use {_DEFAULT_WEIGHTS} (or {spec.tag}) for the {spec.tag} "
+        f"weights or {NONE_WEIGHTS} for an untrained model; for other weights, name another "
+        f"tag in the model: {TIMM_PREFIX}{spec.architecture}.<tag>."
+    )
+
+
+def timm_weights_label(spec: TimmSpec, weights: str) -> str:
+    """The weights as run facts record them: 'none', or 'timm/<architecture>.<tag>'."""
+    return NONE_WEIGHTS if untrained_weights(spec, weights) else f"timm/{spec.name}"
+
+
+def check_timm_spec(spec: TimmSpec, weights: str) -> None:
+    """Refuse, with the fix, a name timm has no weights for, a head the class mapping cannot
+    score, a preprocessing this workflow cannot reproduce, or weights that do not fit."""
+    known = _check_name(spec)
+    _check_head(spec, known)
+    _check_preprocessing(spec, known)
+    untrained_weights(spec, weights)

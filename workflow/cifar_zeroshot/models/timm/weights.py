@@ -1,0 +1,138 @@
+"""timm models, built untrained or with their tag's weights from the Hugging Face cache
+(downloaded there once), and the data config their preprocessing comes from.
+
+timm keeps a tag's weights in the hub repository ``timm/<architecture>.<tag>`` as
+model.safetensors (older ones as pytorch_model.bin). The cache is read first, without the hub:
+with the network unreachable a hub request retries for many seconds before it gives up. The
+file is handed to timm as the pretrained file, so timm applies its own checkpoint filter (e.g.
+a ViT's position embeddings) exactly as when it downloads; it reads a .safetensors file, which
+holds only tensors, and a .bin file with torch's weights-only loader.
+"""
+
+import logging
+import os
+import pickle
+from typing import Any
+
+import huggingface_hub
+import huggingface_hub.constants
+import timm
+import timm.data
+import torch
+from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
+from safetensors import SafetensorError
+
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.load_failures import load_failure
+from cifar_zeroshot.models.timm.names import TimmSpec, check_timm_spec
+from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
+
+log = logging.getLogger(__name__)
+
+# What timm asks the hub for when the tag names no file (timm/models/_hub.py), safe file first.
+_HUB_FILES = ("model.safetensors", "pytorch_model.bin")
+
+
+def hub_location(spec: TimmSpec) -> tuple[str, list[str]]:
+    """The Hugging Face repository timm reads the tag's weights from, and its file names."""
+    cfg = timm.models.get_pretrained_cfg(spec.name)
+    repo_id = cfg.hf_hub_id or ""
+    if not repo_id or repo_id.endswith("/"):  # 'timm/' means timm/<architecture>.<tag>
+        repo_id = f"{repo_id or 'timm/'}{spec.name}"
+    return repo_id, [cfg.hf_hub_filename] if cfg.hf_hub_filename else list(_HUB_FILES)
+
+
+def _cache_folder(repo_id: str) -> str:
+    """Where the hub cache keeps a model repository (its documented layout: models--org--name)."""
+    return f"models--{repo_id.replace('/', '--')}"
+
+
+def _missing_weights_message(spec: TimmSpec, error: Exception) -> str:
+    repo_id, filenames = hub_location(spec)
+    cache = huggingface_hub.constants.HF_HUB_CACHE
+    folder = _cache_folder(repo_id)
+    return (
+        f"The weights of timm model {spec.config_name} (model {spec.architecture}, tag "
+        f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed "
+        f"({load_failure(error)}). timm reads {' or '.join(filenames)} from the Hugging Face "
+        f"repository {repo_id}, kept in {os.path.join(cache, folder)} (the hub cache: "
+        "HF_HUB_CACHE, else HF_HOME/hub, HF_HOME defaulting to ~/.cache/huggingface). Without "
+        'network access: on a machine with it, run python -c "import timm; '
+        f"timm.create_model('{spec.name}', pretrained=True)\", copy the folder {folder} from "
+        f"its hub cache into {cache} here (or set HF_HOME to a copy of that machine's cache "
+        "folder), then rerun; set HF_HUB_OFFLINE=1 where there is no network, so that nothing "
+        "waits for it. To run the model untrained instead, set its weights to none."
+    )
+
+
+def cached_weights(spec: TimmSpec) -> str | None:
+    """The tag's weights file if the hub cache has it, found without asking the network."""
+    repo_id, filenames = hub_location(spec)
+    for filename in filenames:
+        path = huggingface_hub.try_to_load_from_cache(repo_id, filename)
+        if isinstance(path, str):
+            return path
+    return None
+
+
+def _weights_file(spec: TimmSpec) -> str:
+    """The tag's weights file in the Hugging Face cache, downloaded there if it is missing."""
+    cached = cached_weights(spec)
+    if cached is not None:
+        return cached
+    repo_id, filenames = hub_location(spec)
+    error: Exception = FileNotFoundError(f"no file of {repo_id} in the cache")
+    for filename in filenames:
+        try:
+            return huggingface_hub.hf_hub_download(repo_id, filename)
+        except (OSError, HfHubHTTPError, LocalEntryNotFoundError, ValueError) as failure:
+            error = failure  # the first file may be missing where the second exists
+    raise UserError(_missing_weights_message(spec, error)) from error
+
+
+def _create_pretrained(spec: TimmSpec, path: str) -> torch.nn.Module:
+    try:
+        return timm.create_model(spec.name, pretrained=True, pretrained_cfg_overlay={"file": path})
+    except (
+        OSError,
+        RuntimeError,
+        ValueError,
+        KeyError,
+        SafetensorError,
+        pickle.UnpicklingError,
+        EOFError,
+    ) as error:
+        folder = _cache_folder(hub_location(spec)[0])
+        cache = huggingface_hub.constants.HF_HUB_CACHE
+        raise UserError(
+            f"Could not load the weights file {path} of timm model {spec.config_name} "
+            f"({load_failure(error)}). It is damaged or not the published file: delete the "
+            f"folder {folder} from the Hugging Face cache ({cache}) to download it again, then "
+            "rerun."
+        ) from error
+
+
+def build_untrained(spec: TimmSpec) -> torch.nn.Module:
+    """The architecture with the tag's settings (head, input size), from a fixed seed; the
+    caller's random stream is left alone."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(UNTRAINED_SEED)
+        return timm.create_model(spec.name, pretrained=False)
+
+
+def load_timm_model(spec: TimmSpec, untrained: bool) -> torch.nn.Module:
+    """The timm model in eval mode: untrained from a fixed seed, or with the tag's weights.
+
+    Pretrained weights come from the Hugging Face cache (downloaded once); without network access
+    and without the file, a UserError says where to put it.
+    """
+    check_timm_spec(spec, "none" if untrained else "DEFAULT")
+    model = build_untrained(spec) if untrained else _create_pretrained(spec, _weights_file(spec))
+    log.info("timm model %s loaded (%s)", spec.name, "untrained" if untrained else "pretrained")
+    return model.eval()
+
+
+def data_config(model: torch.nn.Module) -> dict[str, Any]:
+    """timm's data config of the model (input size, interpolation, crop_pct, crop_mode, mean,
+    std), as timm resolves it for evaluation."""
+    return dict(timm.data.resolve_model_data_config(model))
