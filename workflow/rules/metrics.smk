@@ -44,6 +44,16 @@ rule metrics:
         summary=report(
             "results/summary.md", caption="../report/summary.rst", category="Result files"
         ),
+        paired_tests=report(
+            "results/paired_tests.csv",
+            caption="../report/paired_tests.rst",
+            category="Result files",
+        ),
+        reliability=report(
+            "results/reliability.csv",
+            caption="../report/reliability.rst",
+            category="Result files",
+        ),
     log:
         "logs/metrics/metrics.log",
     localrule: True
