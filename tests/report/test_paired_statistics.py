@@ -41,7 +41,7 @@ def test_newcombe_interval_on_published_examples():
 def test_newcombe_interval_edge_tables():
     # Two identical classifiers: difference 0, and an interval around it inside [-1, 1].
     low, high = newcombe_interval(PairedTable(40, 0, 0, 60))
-    assert low < 0 < high and -1 <= low and high <= 1
+    assert -1 <= low < 0 < high <= 1
     # Always A, never B: the interval stays inside [-1, 1] and excludes 0.
     low, high = newcombe_interval(PairedTable(0, 30, 0, 0))
     assert 0 < low < high == 1.0
