@@ -34,6 +34,7 @@ rule all:
         rules.probe_plot.output if PROBE_RUNS else [],
         rules.paired_plot.output,
         rules.reliability_plot.output,
+        rules.few_shot_plot.output if PROBE_RUNS else [],
         # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
         # behind up-to-date metrics.
         KEPT_FILES,

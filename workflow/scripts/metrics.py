@@ -17,6 +17,7 @@ from cifar_zeroshot.mapping.yaml_file import load_mapping
 from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import read_runs, score_runs
+from cifar_zeroshot.report.few_shot import few_shot_summary_lines, read_few_shot
 from cifar_zeroshot.report.metrics_tables import imagenet_name_list, tables_from_results
 from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_tests
 from cifar_zeroshot.report.reliability import reliability_table
@@ -64,4 +65,7 @@ with job_log(snakemake.log[0], snakemake.output):
     write_csv(paired.table, out.paired_tests)
     write_csv(reliability_table(results), out.reliability)
     sections = [paired_summary_lines(paired.table, paired.unpaired)]
+    if inputs.few_shot:
+        few_shot = read_few_shot(inputs.few_shot)
+        sections.append(few_shot_summary_lines(few_shot, tables.metrics))
     write_summary_markdown(tables.metrics, out.summary, sections)
