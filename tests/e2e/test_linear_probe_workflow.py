@@ -75,6 +75,37 @@ def test_the_probe_equals_an_independent_scikit_learn_fit_on_the_stored_features
     assert abs(stored - independent) <= 0.005
 
 
+def test_few_shot_probes_reuse_the_features_and_repeat_bit_for_bit(probe_run, tmp_path):
+    workdir = probe_run[0]
+    path = workdir / f"results/few_shot/{MODEL}/fp32.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # The defaults: k in [1, 2, 4, 8, 16], 5 draws each, every draw's images recorded.
+    assert [(int(r["k"]), int(r["draw"])) for r in rows] == [
+        (k, d) for k in (1, 2, 4, 8, 16) for d in range(5)
+    ]
+    assert all(len(r["train_image_indices"].split()) == 10 * int(r["k"]) for r in rows)
+    sources = {int(r["k"]): r["regularisation_from"] for r in rows}
+    assert sources == {
+        1: "full probe",
+        2: "full probe",
+        4: "hold-out",
+        8: "hold-out",
+        16: "hold-out",
+    }
+    assert (workdir / "results/plots/few_shot.png").stat().st_size > 0
+    summary = (workdir / "results/summary.md").read_text()
+    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled images per class" in summary
+    # Refitted from the same stored features: the same file, byte for byte but the fit times.
+    copy = copy_finished_run(workdir, tmp_path / "copy")
+    result = snakemake(copy, "--forcerun", f"results/few_shot/{MODEL}/fp32.csv")
+    assert "rule inference" not in result.stdout + result.stderr
+    with open(copy / f"results/few_shot/{MODEL}/fp32.csv", newline="") as handle:
+        again = list(csv.DictReader(handle))
+    timeless = [{k: v for k, v in r.items() if k != "fit_seconds"} for r in rows]
+    assert timeless == [{k: v for k, v in r.items() if k != "fit_seconds"} for r in again]
+
+
 def test_mapping_edits_rerun_no_probe_and_probe_settings_rerun_no_model(probe_run, tmp_path):
     workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
     mapping = workdir / "config/class_mapping.yaml"

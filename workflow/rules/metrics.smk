@@ -56,6 +56,13 @@ rule metrics:
             caption="../report/reliability.rst",
             category="Result files",
         ),
+        # The summary's paired comparisons and few-shot sentences, as a page of the report.
+        statistics=report(
+            "results/tables/statistics.html",
+            caption="../report/statistics_page.rst",
+            category="Results",
+            subcategory="Tables",
+        ),
     log:
         "logs/metrics/metrics.log",
     localrule: True

@@ -18,8 +18,10 @@ from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import read_runs, score_runs
 from cifar_zeroshot.report.few_shot import few_shot_summary_lines, read_few_shot
+from cifar_zeroshot.report.html_pages import sections_html, write_html
 from cifar_zeroshot.report.metrics_tables import imagenet_name_list, tables_from_results
 from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_tests
+from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.reliability import reliability_table
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
@@ -69,3 +71,4 @@ with job_log(snakemake.log[0], snakemake.output):
         few_shot = read_few_shot(inputs.few_shot)
         sections.append(few_shot_summary_lines(few_shot, tables.metrics))
     write_summary_markdown(tables.metrics, out.summary, sections)
+    write_html(sections_html(sections, provenance_note(tables.metrics)), out.statistics)
