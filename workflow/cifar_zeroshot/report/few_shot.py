@@ -96,8 +96,10 @@ def few_shot_figure(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         ax.scatter(rows["k"], 100 * rows["test_top1"], s=8, color=colour, alpha=0.5)
         zero = zero_shot_top1(metrics, model, variant)
         if not math.isnan(zero):
-            ax.axhline(100 * zero, color=colour, linestyle="--", linewidth=1.2)
-            ax.text(k[-1], 100 * zero, f" zero-shot {model}", color=colour, fontsize=8, va="bottom")
+            # In the legend, not beside the line: equal zero-shot lines (untrained models at
+            # chance) would write their names over each other.
+            label = f"zero-shot {model} {variant}: {100 * zero:.1f} %"
+            ax.axhline(100 * zero, color=colour, linestyle="--", linewidth=1.2, label=label)
     ax.set_xscale("log")
     ticks = sorted(shots)
     ax.set_xticks(ticks, [str(t) for t in ticks])

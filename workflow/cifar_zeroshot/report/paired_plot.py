@@ -44,7 +44,7 @@ def paired_differences_figure(table: pd.DataFrame) -> Figure:
         b = where[result_label(row["model_b"], row["variant_b"], row["method_b"])]
         star = "*" if bool(row["significant"]) else ""
         for i, j, sign in ((a, b, 1), (b, a, -1)):
-            values[i, j] = sign * 100 * row["difference"]
+            values[i, j] = sign * 100 * row["difference"] + 0.0  # + 0.0: never "-0.0"
             texts[i][j] = f"{values[i, j]:+.1f}{star}"
     limit = max(float(np.nanmax(np.abs(values))), 0.1)
     image = ax.imshow(values, cmap="RdBu", vmin=-limit, vmax=limit, aspect="auto")

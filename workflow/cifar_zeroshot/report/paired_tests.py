@@ -163,7 +163,7 @@ def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[s
         lines.append(
             f"{len(table)} pairs of runs scored on the same images (results/paired_tests.csv): "
             "McNemar's exact test on the images only one of the two got right, Holm-corrected "
-            f"across the {len(table)} pairs at {SIGNIFICANCE:.0%}; differences in top-1 "
+            f"across the {len(table)} pairs at {100 * SIGNIFICANCE:.0f} %; differences in top-1 "
             "percentage points with Newcombe's 95 % interval for paired proportions."
         )
         lines.append("")
