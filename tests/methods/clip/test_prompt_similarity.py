@@ -90,6 +90,11 @@ def test_the_configured_text_file_scores_the_models_run(tmp_path):
     scored = method.score(run)
     assert scored.scores.argmax(axis=1).tolist() == [2, 0, 1]
     assert scored.settings == {"prompt_templates": "18"}
+    # Calibration's probabilities: the softmax of the cosines times the stored logit scale (100):
+    # cosine 1 for the right class, 0 for the nine others.
+    right = np.exp(100.0) / (np.exp(100.0) + 9)
+    np.testing.assert_allclose(scored.probabilities.max(axis=1), right)
+    np.testing.assert_allclose(scored.probabilities.sum(axis=1), 1.0)
 
 
 def test_the_method_is_off_without_clip_models():
