@@ -7,7 +7,7 @@ from workflow_runner import REPO
 from cifar_zeroshot.config.planning import plan_workflow
 from cifar_zeroshot.config.schema import check_against_schema
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.methods.probe.few_shot import FewShotSettings
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 # The probe on synthetic data: 100 training images per class.

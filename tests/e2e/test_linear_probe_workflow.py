@@ -12,7 +12,8 @@ import numpy as np
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
-from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, FewShotSettings, few_shot_rows
+from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.probe_scores import read_probe_scores

@@ -5,8 +5,8 @@ from pathlib import Path
 import torch
 
 from cifar_zeroshot.core.job_log import job_log
-from cifar_zeroshot.methods.probe.few_shot import FewShotSettings
 from cifar_zeroshot.methods.probe.few_shot_job import run_few_shot
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.job import ProbeInputs
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 

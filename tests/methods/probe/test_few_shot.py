@@ -8,10 +8,10 @@ from cifar_zeroshot.methods.probe.few_shot import (
     FIXED,
     HOLD_OUT,
     FewShotFeatures,
-    FewShotSettings,
     draw_rows,
     few_shot_rows,
 )
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 
 PROBE = ProbeSettings(

@@ -17,7 +17,7 @@ from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGE
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
-from cifar_zeroshot.methods.probe.few_shot import FewShotSettings
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug

@@ -12,7 +12,8 @@ import pandas as pd
 
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, FewShotSettings, few_shot_rows
+from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.job import ProbeInputs, read_probe_features
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.probe_scores import read_probe_scores
