@@ -21,6 +21,7 @@ include: "workflow/rules/clip_text.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/stats.smk"
 
 
 rule all:
@@ -31,6 +32,9 @@ rule all:
         rules.run_info.output,
         rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],
+        rules.paired_plot.output,
+        rules.reliability_plot.output,
+        rules.few_shot_plot.output if PROBE_RUNS else [],
         # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
         # behind up-to-date metrics.
         KEPT_FILES,

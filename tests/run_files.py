@@ -12,6 +12,7 @@ import pandas as pd
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.request import InferenceRequest
 from cifar_zeroshot.methods.interface import MethodScores, RunOutputs
+from cifar_zeroshot.methods.scoring import softmax
 from cifar_zeroshot.records.logits import LogitsWriter, write_timing
 from cifar_zeroshot.records.run_facts import RunFacts, TimingSummary
 
@@ -179,7 +180,8 @@ class FirstMemberMethod:
         return run.facts.model != "vit"  # a method that skips a run, as the probe may
 
     def score(self, run: RunOutputs) -> MethodScores:
-        return MethodScores(run.logits[:, [int(g[0]) for g in GROUPS]].astype(float), {}, {})
+        scores = run.logits[:, [int(g[0]) for g in GROUPS]].astype(float)
+        return MethodScores(scores, {}, {}, softmax(scores))
 
     @classmethod
     def describe(cls, settings: Mapping[str, str]) -> str:

@@ -12,6 +12,9 @@ import numpy as np
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
+from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
+from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.probe_scores import read_probe_scores
 
@@ -73,6 +76,47 @@ def test_the_probe_equals_an_independent_scikit_learn_fit_on_the_stored_features
     independent = float(np.mean(predicted == test.labels))
     stored = float(_metrics(workdir)[MODEL, "linear_probe"]["top1"])
     assert abs(stored - independent) <= 0.005
+
+
+def test_few_shot_probes_reuse_the_features_and_repeat_bit_for_bit(probe_run):
+    workdir = probe_run[0]
+    path = workdir / f"results/few_shot/{MODEL}/fp32.csv"
+    with open(path, newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    # The defaults: k in [1, 2, 4, 8, 16], 5 draws each, every draw's images recorded.
+    assert [(int(r["k"]), int(r["draw"])) for r in rows] == [
+        (k, d) for k in (1, 2, 4, 8, 16) for d in range(5)
+    ]
+    assert all(len(r["train_image_indices"].split()) == 10 * int(r["k"]) for r in rows)
+    sources = {int(r["k"]): r["regularisation_from"] for r in rows}
+    assert sources == {
+        1: "full probe",
+        2: "full probe",
+        4: "hold-out",
+        8: "hold-out",
+        16: "hold-out",
+    }
+    assert (workdir / "results/plots/few_shot.png").stat().st_size > 0
+    summary = (workdir / "results/summary.md").read_text()
+    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled images per class" in summary
+    # Refitted in this process from the stored features with the same seed: the same draws
+    # and the same top-1, bit for bit (one draw of a fixed-strength k and of a hold-out k).
+    train = read_features(workdir / f"results/features/{MODEL}/fp32/train.parquet")
+    test = read_features(workdir / TEST_FEATURES)
+    features = FewShotFeatures.ordered(
+        (train.image_index, train.labels, train.values), (test.labels, test.values)
+    )
+    probe = read_probe_scores(workdir / PROBE).record
+    settings = ProbeSettings(
+        probe.validation_fraction, tuple(probe.regularisations), probe.max_iterations, probe.seed
+    )
+    again = few_shot_rows(features, FewShotSettings((1, 4), 1, 0), settings, probe.regularisation)
+    stored = {(int(r["k"]), int(r["draw"])): r for r in rows}
+    for row in again:
+        written = stored[row["k"], row["draw"]]
+        assert row["train_image_indices"] == written["train_image_indices"]
+        assert f"{row['test_top1']:.6g}" == written["test_top1"]
+        assert f"{row['regularisation']:.6g}" == written["regularisation"]
 
 
 def test_mapping_edits_rerun_no_probe_and_probe_settings_rerun_no_model(probe_run, tmp_path):

@@ -8,15 +8,26 @@ import pandas as pd
 import pytest
 import yaml
 from matplotlib import image as mpimg
+from scipy.stats import binomtest
 from workflow_runner import COPIED, REPO, TEST_CONFIG, copy_workflow, planned_jobs, snakemake
 
+from cifar_zeroshot.mapping.tables import read_mapping_csv
 from cifar_zeroshot.records.logits import read_logits, read_timing
 
 pytestmark = pytest.mark.e2e
 
 MODELS = TEST_CONFIG["models"]
 IMAGES = 10 * TEST_CONFIG["synthetic_images_per_class"]
-PLOTS = ["speed", "memory", "accuracy", "per_class", "accuracy_vs_speed", "accuracy_vs_gflops"]
+PLOTS = [
+    "speed",
+    "memory",
+    "accuracy",
+    "per_class",
+    "accuracy_vs_speed",
+    "accuracy_vs_gflops",
+    "paired_differences",
+    "reliability",
+]
 TABLES = ["metrics", "per_class", "confusion", "top_confusions"]
 
 
@@ -60,6 +71,34 @@ def test_mapping_metrics_and_summary(workdir):
         assert len(pd.read_csv(workdir / f"results/{name}.csv")) > 0, name
     summary = (workdir / "results/summary.md").read_text()
     assert all(model in summary for model in MODELS)
+
+
+def test_a_paired_row_recomputes_from_the_stored_logits_mapping_and_labels(workdir):
+    # Independently of the metrics job: pool the stored logits with the mapping CSV, count the
+    # 2x2 table and run SciPy's binomial test on the discordant images.
+    [row] = pd.read_csv(workdir / "results/paired_tests.csv").to_dict("records")
+    groups, _ = read_mapping_csv(workdir / "results/class_mapping.csv")
+    right = {}
+    for side in ("a", "b"):
+        table = read_logits(workdir / f"results/logits/{row[f'model_{side}']}/fp32.parquet")
+        order = np.argsort(table.image_index)
+        scores = np.stack([table.logits[order][:, g].max(axis=1) for g in groups], axis=1)
+        right[side] = np.argmax(scores, axis=1) == table.labels[order]
+    a, b = right["a"], right["b"]
+    counts = [int((a & b).sum()), int((a & ~b).sum()), int((~a & b).sum()), int((~a & ~b).sum())]
+    assert counts == [
+        row["both_right"],
+        row["only_a_right"],
+        row["only_b_right"],
+        row["both_wrong"],
+    ]
+    discordant = counts[1] + counts[2]
+    expected = binomtest(counts[1], discordant).pvalue if discordant else 1.0
+    assert row["mcnemar_p"] == pytest.approx(expected, rel=1e-5)  # the CSV keeps 6 digits
+    assert (row["dataset"], row["images"]) == ("synthetic", IMAGES)
+    metrics = pd.read_csv(workdir / "results/metrics.csv")
+    assert metrics[["ece", "nll", "brier"]].notna().all().all()
+    assert "## Paired comparisons" in (workdir / "results/summary.md").read_text()
 
 
 def test_plots_are_real_images(workdir):

@@ -90,7 +90,7 @@ def test_the_registry_builds_the_methods_the_configuration_uses(tmp_path):
     rows = (np.arange(10), np.arange(10), np.eye(10, dtype=np.float32))
     write_probe_scores(probe, make_facts(image_count=10), rows, record)
     digest = "ab" * 32
-    text_record = TextRecord("clip-RN50.openai", "none", "prompts.yaml", digest, 1)
+    text_record = TextRecord("clip-RN50.openai", "none", "prompts.yaml", digest, 1, 100.0)
     write_text_embeddings(text, TextEmbeddings(np.eye(10, 4, dtype=np.float32), text_record))
     settings = ProbeSettings(0.2, (0.1,), 50, 0)
     inputs = MethodInputs(

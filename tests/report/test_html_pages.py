@@ -52,3 +52,15 @@ def test_the_metrics_page_leaves_out_columns_no_method_filled(tmp_path):
     path = tmp_path / "tables" / "metrics.html"
     write_html(page, path)
     assert path.read_text(encoding="utf-8") == page
+
+
+def test_sections_page_turns_headings_items_and_paragraphs_into_escaped_html():
+    from cifar_zeroshot.report.html_pages import sections_html
+
+    page = sections_html(
+        [["## Paired comparisons", "", "Text <b>", "", "- **a** beats b", "- c"]], "synthetic"
+    )
+    assert "<h3>Paired comparisons</h3>" in page
+    assert "<p>Text &lt;b&gt;</p>" in page
+    assert "<ul><li><b>a</b> beats b</li><li>c</li></ul>" in page
+    assert "class='note'>synthetic</p>" in page

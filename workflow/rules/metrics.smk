@@ -22,6 +22,8 @@ rule metrics:
         probes=[f"results/probe/{model}/{variant}.parquet" for model, variant in PROBE_RUNS],
         # Each CLIP model's class prompt embeddings (clip_text.smk).
         clip_texts=[f"results/clip_text/{model}.parquet" for model in PLAN.clip_models],
+        # The few-shot probes (stats.smk), for the summary's "worth about k images" sentence.
+        few_shot=[f"results/few_shot/{model}/{variant}.csv" for model, variant in PROBE_RUNS],
     output:
         metrics=report(
             "results/metrics.csv", caption="../report/metrics.rst", category="Result files"
@@ -43,6 +45,23 @@ rule metrics:
         ),
         summary=report(
             "results/summary.md", caption="../report/summary.rst", category="Result files"
+        ),
+        paired_tests=report(
+            "results/paired_tests.csv",
+            caption="../report/paired_tests.rst",
+            category="Result files",
+        ),
+        reliability=report(
+            "results/reliability.csv",
+            caption="../report/reliability.rst",
+            category="Result files",
+        ),
+        # The summary's paired comparisons and few-shot sentences, as a page of the report.
+        statistics=report(
+            "results/tables/statistics.html",
+            caption="../report/statistics_page.rst",
+            category="Results",
+            subcategory="Tables",
         ),
     log:
         "logs/metrics/metrics.log",

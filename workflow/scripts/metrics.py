@@ -7,6 +7,7 @@ mapping.tables, report.verification, methods.interface.read_stored).
 
 from pathlib import Path
 
+from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.data.checksums import read_md5_sidecar
 from cifar_zeroshot.data.test_set_checks import load_configured_test_set
@@ -15,8 +16,13 @@ from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_cs
 from cifar_zeroshot.mapping.yaml_file import load_mapping
 from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
-from cifar_zeroshot.report.evaluation import read_runs
-from cifar_zeroshot.report.metrics_tables import tables_for_runs
+from cifar_zeroshot.report.evaluation import read_runs, score_runs
+from cifar_zeroshot.report.few_shot import few_shot_summary_lines, read_few_shot
+from cifar_zeroshot.report.html_pages import sections_html, write_html
+from cifar_zeroshot.report.metrics_tables import imagenet_name_list, tables_from_results
+from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_tests
+from cifar_zeroshot.report.provenance import provenance_note
+from cifar_zeroshot.report.reliability import reliability_table
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
 
@@ -51,7 +57,18 @@ with job_log(snakemake.log[0], snakemake.output):
             clip_prompts_sha256=params.clip_prompts_sha256,
         )
     )
-    tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
+    results = score_runs(stored, methods)
+    names = imagenet_name_list(all_imagenet_names(mapped_names))
+    tables = tables_from_results(results, names)
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
-    write_summary_markdown(tables.metrics, out.summary)
+    # Pairs on the same images (McNemar, Newcombe, Holm) and the calibration's bins.
+    paired = paired_tests(results)
+    write_csv(paired.table, out.paired_tests)
+    write_csv(reliability_table(results), out.reliability)
+    sections = [paired_summary_lines(paired.table, paired.unpaired)]
+    if inputs.few_shot:
+        few_shot = read_few_shot(inputs.few_shot)
+        sections.append(few_shot_summary_lines(few_shot, tables.metrics))
+    write_summary_markdown(tables.metrics, out.summary, sections)
+    write_html(sections_html(sections, provenance_note(tables.metrics)), out.statistics)

@@ -52,7 +52,7 @@ def test_embeddings_must_be_matrices() -> None:
 
 SLUG = "clip-ViT-B-32.openai"
 PROMPTS_SHA256 = "ab" * 32  # the configured prompts' digest
-RECORD = TextRecord(SLUG, "none", "config/clip_prompts.yaml", PROMPTS_SHA256, 18)
+RECORD = TextRecord(SLUG, "none", "config/clip_prompts.yaml", PROMPTS_SHA256, 18, 100.0)
 
 
 def _text_file(path, record=RECORD):
@@ -90,6 +90,11 @@ def test_the_configured_text_file_scores_the_models_run(tmp_path):
     scored = method.score(run)
     assert scored.scores.argmax(axis=1).tolist() == [2, 0, 1]
     assert scored.settings == {"prompt_templates": "18"}
+    # Calibration's probabilities: the softmax of the cosines times the stored logit scale (100):
+    # cosine 1 for the right class, 0 for the nine others.
+    right = np.exp(100.0) / (np.exp(100.0) + 9)
+    np.testing.assert_allclose(scored.probabilities.max(axis=1), right)
+    np.testing.assert_allclose(scored.probabilities.sum(axis=1), 1.0)
 
 
 def test_the_method_is_off_without_clip_models():
@@ -99,7 +104,7 @@ def test_the_method_is_off_without_clip_models():
 def test_class_embeddings_of_other_prompts_are_refused(tmp_path):
     # Issue 24: encoded from a one-template file, reported as "1 templates per class" in a run
     # configured with the 18-template file.
-    other = TextRecord(SLUG, "none", "one-template.yaml", "cd" * 32, 1)
+    other = TextRecord(SLUG, "none", "one-template.yaml", "cd" * 32, 1, 100.0)
     path = _text_file(tmp_path / "text.parquet", other)
     with pytest.raises(UserError) as caught:
         _method(path)
@@ -114,7 +119,9 @@ def test_class_embeddings_of_other_prompts_are_refused(tmp_path):
 def test_another_models_class_embeddings_in_this_models_file_are_refused(tmp_path):
     # Keyed by what it held, this model used to have "no class prompt embeddings", and a rerun
     # of snakemake did not replace the file.
-    other = TextRecord("clip-RN50.openai", "none", "config/clip_prompts.yaml", PROMPTS_SHA256, 18)
+    other = TextRecord(
+        "clip-RN50.openai", "none", "config/clip_prompts.yaml", PROMPTS_SHA256, 18, 100.0
+    )
     path = _text_file(tmp_path / "text.parquet", other)
     with pytest.raises(UserError) as caught:
         _method(path)

@@ -17,6 +17,7 @@ from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGE
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
+from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug
@@ -62,6 +63,8 @@ class WorkflowPlan:
     # class-embeddings file must come from (None without CLIP models): the metrics check them.
     probe_request: ProbeRequest | None = None
     prompts_sha256: str | None = None
+    # The few-shot probes' k, draws and seed (None with the probe off).
+    few_shot: FewShotSettings | None = None
 
     @property
     def runs(self) -> list[tuple[str, str]]:
@@ -167,6 +170,20 @@ def _probe_request(config: Mapping[str, Any], problems: list[str]) -> ProbeReque
         return None
 
 
+def _few_shot(config: Mapping[str, Any], problems: list[str]) -> FewShotSettings | None:
+    """The few-shot probes' settings, k checked against the training images per class; None
+    with the probe off (then no few-shot probe is fitted)."""
+    if not config["linear_probe"]:
+        return None
+    try:
+        settings = FewShotSettings.from_config(config)
+        settings.check_training_set(train_set_size(config) // NUM_CIFAR10_CLASSES)
+    except UserError as error:
+        problems.append(str(error))
+        return None
+    return settings
+
+
 def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
     problems: list[str] = []
@@ -188,6 +205,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             "turn linear_probe off."
         )
     probe_request = _probe_request(config, problems)
+    few_shot = _few_shot(config, problems)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -210,6 +228,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         tuple(variants),
         image_count,
         probe_request=probe_request,
+        few_shot=few_shot,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     _check_timm_runs(plan)

@@ -16,6 +16,7 @@ from cifar_zeroshot.core.choices import POOLINGS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs
+from cifar_zeroshot.methods.probabilities import mapping_probabilities
 from cifar_zeroshot.methods.scoring import (
     pool_all,
     share,
@@ -72,7 +73,9 @@ class ClassMappingMethod:
         low, high = wilson_interval(int(hit.sum()), n)
         figures["unrestricted_top1_ci_low"], figures["unrestricted_top1_ci_high"] = low, high
         figures["outside_mapped_share"] = share(int(outside.sum()), n)
-        return MethodScores(pooled[self.pooling], {"pooling": self.pooling}, figures)
+        scores = pooled[self.pooling]
+        probabilities = mapping_probabilities(scores, self.pooling)
+        return MethodScores(scores, {"pooling": self.pooling}, figures, probabilities)
 
     @classmethod
     def describe(cls, settings: Mapping[str, str]) -> str:

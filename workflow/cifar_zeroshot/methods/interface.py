@@ -49,6 +49,9 @@ class MethodScores:
     scores: np.ndarray  # [N, 10]; ranked with ties to the lower class
     settings: Mapping[str, str]  # one value per ScoringMethod.setting_columns
     figures: Mapping[str, float]  # one value per ScoringMethod.figure_columns
+    # [N, 10] the class probabilities the method implies (methods/probabilities.py), whose
+    # calibration metrics.csv reports; their top-1 class is the scores'.
+    probabilities: np.ndarray
 
 
 @dataclass(frozen=True)

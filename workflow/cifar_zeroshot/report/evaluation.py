@@ -19,6 +19,11 @@ import numpy as np
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.methods.calibration import (
+    ReliabilityBins,
+    calibration_figures,
+    reliability_bins,
+)
 from cifar_zeroshot.methods.interface import RunOutputs, ScoringMethod
 from cifar_zeroshot.methods.scoring import agreement, top1, topk_correct
 from cifar_zeroshot.records.embeddings import EMBEDDINGS_COLUMN, read_embeddings
@@ -55,6 +60,8 @@ class MethodResult:
     figures: dict[str, float]
     predicted: np.ndarray  # top-1 CIFAR-10 class per image
     correct: dict[int, int]  # k -> images whose label is among the k best-scored classes
+    calibration: dict[str, float]  # ece, nll, brier of the method's probabilities
+    reliability: ReliabilityBins  # the ECE's bins, for the reliability diagram
     agreement_with_fp32: float  # NaN for the reference run itself or without one
 
     @property
@@ -187,6 +194,8 @@ def score_run(run: StoredRun, method: ScoringMethod) -> MethodResult:
         figures=dict(scored.figures),
         predicted=top1(scored.scores),
         correct={k: int(topk_correct(scored.scores, labels, k).sum()) for k in TOP_K},
+        calibration=calibration_figures(scored.probabilities, labels),
+        reliability=reliability_bins(scored.probabilities, labels),
         agreement_with_fp32=math.nan,
     )
 

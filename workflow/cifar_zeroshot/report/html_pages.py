@@ -8,6 +8,7 @@ self-contained.
 import html
 import logging
 import re
+from collections.abc import Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -70,3 +71,23 @@ def write_html(text: str, path: str | Path) -> None:
     with atomic_path(path) as temp:
         Path(temp).write_text(text, encoding="utf-8")
     log.info("wrote %s", path)
+
+
+def sections_html(sections: Sequence[Sequence[str]], note: str | None) -> str:
+    """The summary's sections in words (paired comparisons, few-shot probes) as a page: each
+    "## " line a heading, each "- " line an item of a list, other lines paragraphs."""
+    parts = [_note(note)]
+    for section in sections:
+        items: list[str] = []
+        for line in [*section, ""]:
+            if line.startswith("- "):
+                items.append(f"<li>{_inline(line[2:])}</li>")
+                continue
+            if items:
+                parts.append("<ul>" + "".join(items) + "</ul>")
+                items = []
+            if line.startswith("## "):
+                parts.append(f"<h3>{_inline(line[3:])}</h3>")
+            elif line:
+                parts.append(f"<p>{_inline(line)}</p>")
+    return _page("Paired comparisons and few-shot probes", "\n".join(parts))

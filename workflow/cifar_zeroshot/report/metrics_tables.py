@@ -31,6 +31,9 @@ from cifar_zeroshot.report.evaluation import TOP_K, MethodResult, StoredRun, rea
 
 log = logging.getLogger(__name__)
 
+# Of each method's 10-class probabilities (methods/calibration.py).
+CALIBRATION_COLUMNS = ("ece", "nll", "brier")
+
 TOP_CONFUSIONS = 5  # ImageNet classes listed per CIFAR-10 class
 
 # Copied from the timing summary as they are.
@@ -69,6 +72,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     *_ACCURACY_COLUMNS,
     *FIGURE_COLUMNS,
     "agreement_with_fp32",
+    *CALIBRATION_COLUMNS,
     *_SUMMARY_COLUMNS,
     "images_per_joule",
     *_MEMORY_COLUMNS,
@@ -146,6 +150,7 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
         row[f"top{k}_ci_low"], row[f"top{k}_ci_high"] = wilson_interval(correct, n)
     row.update(result.figures)
     row["agreement_with_fp32"] = result.agreement_with_fp32
+    row.update(result.calibration)
     for column in _SUMMARY_COLUMNS:
         row[column] = table_figure(getattr(summary, column))
     row["images_per_joule"] = table_figure(

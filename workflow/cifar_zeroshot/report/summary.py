@@ -1,6 +1,7 @@
 """results/summary.md: the metrics table as Markdown, for the README."""
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -130,8 +131,9 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
     return SummaryTable(header, columns, rows, provenance_note(metrics))
 
 
-def summary_markdown(metrics: pd.DataFrame) -> str:
-    """The summary as Markdown (results/summary.md, and the README's results table)."""
+def summary_markdown(metrics: pd.DataFrame, sections: Sequence[Sequence[str]] = ()) -> str:
+    """The summary as Markdown (results/summary.md, and the README's results table); each of
+    ``sections`` (lines: the paired comparisons, the few-shot probes) follows the table."""
     if metrics.empty:
         return "No runs.\n"
     table = summary_table(metrics)
@@ -143,12 +145,16 @@ def summary_markdown(metrics: pd.DataFrame) -> str:
     ]
     for cells in table.rows:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    for section in sections:
+        lines += ["", *section]
     if table.note:  # a summary copied without its figures must not pass for real results either
         lines += ["", f"**Note: {table.note}**"]
     return "\n".join(lines) + "\n"
 
 
-def write_summary_markdown(metrics: pd.DataFrame, path: str | Path) -> None:
+def write_summary_markdown(
+    metrics: pd.DataFrame, path: str | Path, sections: Sequence[Sequence[str]] = ()
+) -> None:
     with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(summary_markdown(metrics))
+        handle.write(summary_markdown(metrics, sections))
     log.info("wrote the summary of %d result rows to %s", len(metrics), path)

@@ -15,6 +15,7 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.clip.similarity import prompt_scores
 from cifar_zeroshot.methods.clip.text_job import TextEmbeddings, read_text_embeddings
 from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs, read_stored
+from cifar_zeroshot.methods.probabilities import clip_probabilities
 from cifar_zeroshot.records.run_facts import fact_differences
 
 
@@ -66,7 +67,9 @@ class PromptSimilarityMethod:
                 f"embeddings of {model} with {run.facts.weights!r}. Fix: delete it and rerun."
             )
         scores = prompt_scores(run.embeddings, text.embeddings)
-        return MethodScores(scores, {"prompt_templates": str(text.record.templates)}, {})
+        probabilities = clip_probabilities(scores, text.record.logit_scale)
+        settings = {"prompt_templates": str(text.record.templates)}
+        return MethodScores(scores, settings, {}, probabilities)
 
     @classmethod
     def describe(cls, settings: Mapping[str, str]) -> str:

@@ -34,6 +34,8 @@ class TextRecord:
     prompts_path: str
     prompts_sha256: str
     templates: int
+    # exp of the model's learned logit scale: similarities x this are CLIP's logits.
+    logit_scale: float
 
     @classmethod
     def from_mapping(cls, raw: dict[str, Any], path: Path) -> "TextRecord":
@@ -93,13 +95,15 @@ def run_text_job(model: str, weights: str, prompts_path: str | Path, out_path: s
     spec = spec_from_slug(model)
     untrained = untrained_weights(spec, weights)
     prompts = load_prompts(prompts_path)
-    embeddings = class_embeddings(load_clip_model(spec, untrained), spec.architecture, prompts)
+    clip_model = load_clip_model(spec, untrained)
+    embeddings = class_embeddings(clip_model, spec.architecture, prompts)
     record = TextRecord(
         model=model,
         weights=clip_weights_label(spec, weights),
         prompts_path=str(prompts_path),
         prompts_sha256=prompts_digest(prompts),
         templates=len(prompts.templates),
+        logit_scale=float(clip_model.logit_scale.detach().exp()),
     )
     write_text_embeddings(out_path, TextEmbeddings(embeddings, record))
     log.info("%s: %d prompts per class encoded", model, record.templates)

@@ -72,6 +72,11 @@ def _held_out(count: int, fraction: float) -> int:
     return int(np.floor(count * fraction + 0.5))
 
 
+def can_hold_out(count: int, fraction: float) -> bool:
+    """Whether ``count`` images of a class split into at least one to fit and one to validate."""
+    return 1 <= _held_out(count, fraction) < count
+
+
 def stratified_split(
     labels: np.ndarray, fraction: float, seed: int
 ) -> tuple[np.ndarray, np.ndarray]:

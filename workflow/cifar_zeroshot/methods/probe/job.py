@@ -17,7 +17,8 @@ from cifar_zeroshot.data.test_set import images_digest
 from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
-from cifar_zeroshot.records.logits import read_timing
+from cifar_zeroshot.records.logits import TimingTable, read_timing
+from cifar_zeroshot.records.parquet_rows import RowsTable
 from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
@@ -82,8 +83,8 @@ def _check_train_features(
         )
 
 
-def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path) -> ProbeRecord:
-    """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
+def read_probe_features(inputs: ProbeInputs) -> tuple[RowsTable, RowsTable, TimingTable]:
+    """(training features, test features, training timing), shown to be one run's (see above)."""
     train = read_features(inputs.train_features)
     test = read_features(inputs.test_features)
     images, labels = load_image_set(inputs.train_set, ImageSet.TRAINING)
@@ -93,6 +94,12 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
     timing = read_timing(inputs.train_timing)
     if timing.facts != train.facts:
         raise _refuse(inputs.train_timing, f"is not the timing of {inputs.train_features}")
+    return train, test, timing
+
+
+def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path) -> ProbeRecord:
+    """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
+    train, test, timing = read_probe_features(inputs)
     fit = fit_probe(train.values, train.labels, settings)
     scores = probe_scores(fit, test.values)
     summary = timing.summary

@@ -15,6 +15,7 @@ import numpy as np
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs, read_stored
+from cifar_zeroshot.methods.probabilities import probe_probabilities
 from cifar_zeroshot.methods.probe.settings import ProbeRequest
 from cifar_zeroshot.methods.scoring import MIB, table_figure
 from cifar_zeroshot.records.probe_scores import ProbeTable, read_probe_scores
@@ -83,7 +84,8 @@ class LinearProbeMethod:
             ),
         }
         settings = {"probe_regularisation": f"{record.regularisation:g}"}
-        return MethodScores(probe.rows.values[order], settings, figures)
+        scores = probe.rows.values[order]
+        return MethodScores(scores, settings, figures, probe_probabilities(scores))
 
     @classmethod
     def describe(cls, settings: Mapping[str, str]) -> str:

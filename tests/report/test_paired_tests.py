@@ -1,0 +1,80 @@
+"""results/paired_tests.csv from scored runs: which runs pair, their tables, the summary's words."""
+
+import numpy as np
+import pytest
+from run_files import GROUPS, one_hot_logits, write_run, write_three_runs
+
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.report.evaluation import read_run, read_runs, score_runs
+from cifar_zeroshot.report.paired_tests import (
+    IMAGE_COLUMNS,
+    PAIRED_COLUMNS,
+    images_key,
+    paired_summary_lines,
+    paired_tests,
+)
+
+MAX_LOGIT = [ClassMappingMethod(GROUPS, "max_logit")]
+
+
+def test_every_pair_on_the_same_images_with_its_table_test_and_correction(tmp_path):
+    results = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)
+    paired = paired_tests(results)
+    table = paired.table.set_index(["model_a", "variant_a", "model_b", "variant_b"])
+    assert list(paired.table.columns) == list(PAIRED_COLUMNS)
+    assert len(table) == 3 and paired.unpaired == []
+    # resnet bf16 flips 3 of the 30 answers resnet fp32 gets right.
+    variants = table.loc[("resnet", "bf16", "resnet", "fp32")]
+    counts = variants[["both_right", "only_a_right", "only_b_right", "both_wrong"]].tolist()
+    assert counts == [27, 0, 3, 0]
+    assert variants["difference"] == pytest.approx(-0.1)
+    assert variants["mcnemar_p"] == 0.25
+    # vit is never right: 30 (or 27) discordant images, all one way.
+    against_vit = table.loc[("resnet", "fp32", "vit", "fp32")]
+    assert against_vit["mcnemar_p"] == pytest.approx(2 / 2**30)
+    # Holm: the smallest p times 3, the next times 2, the largest times 1.
+    assert against_vit["holm_p"] == pytest.approx(3 * 2 / 2**30)
+    assert variants["holm_p"] == 0.25 and not variants["significant"]
+    assert table["significant"].tolist().count(True) == 2
+    low, high = variants[["difference_ci_low", "difference_ci_high"]]
+    assert low < -0.1 < high
+
+
+def test_runs_on_other_images_are_never_paired_and_the_summary_says_why(tmp_path):
+    runs = write_three_runs(tmp_path)
+    labels = np.arange(20) % 10
+    other = write_run(tmp_path / "other", "vgg", "fp32", one_hot_logits(10 * labels), labels)
+    stored = [*read_runs(runs), read_run(*other)]  # read_runs would refuse the mixture
+    paired = paired_tests(score_runs(stored, MAX_LOGIT))
+    assert len(paired.table) == 3  # only the three runs on the 30 images
+    assert "vgg" not in set(paired.table["model_a"]) | set(paired.table["model_b"])
+    [reason] = paired.unpaired
+    assert "vgg fp32 (class_mapping) is not paired" in reason
+    assert "images 20 against" in reason
+    lines = "\n".join(paired_summary_lines(paired.table, paired.unpaired))
+    assert "Not compared: vgg fp32 (class_mapping) is not paired" in lines
+
+
+def test_same_dataset_and_count_but_other_images_are_not_paired(tmp_path):
+    labels = np.arange(30) % 10
+    first = write_run(tmp_path / "a", "resnet", "fp32", one_hot_logits(10 * labels), labels)
+    shifted = np.roll(labels, 1)  # the same count and dataset, other labels per image
+    second = write_run(tmp_path / "b", "vit", "fp32", one_hot_logits(10 * shifted), shifted)
+    paired = paired_tests(score_runs([read_run(*first), read_run(*second)], MAX_LOGIT))
+    assert paired.table.empty
+    assert "other image indices or labels" in paired.unpaired[0]
+
+
+def test_the_summary_names_significant_differences_from_the_better_side(tmp_path):
+    paired = paired_tests(score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT))
+    lines = paired_summary_lines(paired.table, paired.unpaired)
+    text = "\n".join(lines)
+    assert "**resnet fp32 (class_mapping)** is right more often than **vit fp32" in text
+    assert "by 100.0 percentage points" in text
+    assert "The other 1 pairs do not differ significantly." in text
+
+
+def test_the_pairing_key_lists_the_image_columns():
+    row = {"dataset": "synthetic", "images": 30, "model": "x"}
+    assert IMAGE_COLUMNS == ("dataset", "images")
+    assert images_key(row) == ("synthetic", 30)

@@ -1,0 +1,93 @@
+"""The statistics figures and the few-shot summary: what they draw and say, read back."""
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+from run_files import GROUPS, write_three_runs
+
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.report.evaluation import read_runs, score_runs
+from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines, worth
+from cifar_zeroshot.report.metrics_tables import tables_from_results
+from cifar_zeroshot.report.paired_plot import paired_differences_figure
+from cifar_zeroshot.report.paired_tests import paired_tests
+from cifar_zeroshot.report.reliability import reliability_figure, reliability_table
+
+
+@pytest.fixture
+def results(tmp_path):
+    return score_runs(
+        read_runs(write_three_runs(tmp_path)), [ClassMappingMethod(GROUPS, "max_logit")]
+    )
+
+
+def test_paired_matrix_is_antisymmetric_and_stars_significant_cells(results):
+    figure = paired_differences_figure(paired_tests(results).table)
+    values = figure.axes[0].images[0].get_array()
+    np.testing.assert_allclose(values, -values.T)
+    texts = {t.get_text() for t in figure.axes[0].texts}
+    assert "+100.0*" in texts and "-100.0*" in texts  # resnet fp32 against vit
+    assert "-10.0" in texts  # bf16 against fp32: not significant, no star
+
+
+def test_reliability_table_and_panels(results):
+    frame = reliability_table(results)
+    assert len(frame) == 3 * 15
+    assert frame.groupby(["model", "variant"])["images"].sum().tolist() == [30, 30, 30]
+    metrics = tables_from_results(results, [f"n{i}" for i in range(1000)]).metrics
+    figure = reliability_figure(frame, metrics)
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    assert [ax.get_title() for ax in panels] == [
+        "resnet\nclass_mapping",
+        "vit\nclass_mapping",
+    ]
+    legend = [t.get_text() for t in panels[0].get_legend().get_texts()]
+    assert legend[0].startswith("bf16: ECE ")
+
+
+@pytest.mark.parametrize(
+    ("means", "zero", "expected"),
+    [
+        ([0.2, 0.4, 0.6], 0.3, "about 1.4"),  # halfway from 1 to 2 in log k: sqrt(2)
+        ([0.2, 0.4, 0.6], 0.5, "about 2.8"),  # halfway from 2 to 4: sqrt(8)
+        ([0.2, 0.4, 0.6], 0.4, "about 2.0"),
+        ([0.2, 0.4, 0.6], 0.1, "fewer than 1"),
+        ([0.2, 0.4, 0.6], 0.7, "more than 4 (the largest k)"),
+    ],
+)
+def test_worth_interpolates_in_log_k(means, zero, expected):
+    assert worth([1, 2, 4], means, zero) == expected
+
+
+def test_worth_with_a_smallest_k_above_one():
+    assert worth([4, 8], [0.5, 0.6], 0.3) == "at most 4"
+
+
+def _few_shot_frame():
+    rows = []
+    for k, tops in ((1, (0.1, 0.2)), (4, (0.4, 0.6))):
+        for draw, top in enumerate(tops):
+            rows.append({"model": "alexnet", "variant": "fp32", "k": k, "draw": draw})
+            rows[-1]["test_top1"] = top
+    return pd.DataFrame(rows)
+
+
+def test_few_shot_summary_and_figure():
+    metrics = pd.DataFrame(
+        [{"model": "alexnet", "variant": "fp32", "method": "class_mapping", "top1": 0.325}]
+    )
+    lines = few_shot_summary_lines(_few_shot_frame(), metrics)
+    # Means 0.15 at k=1 and 0.5 at k=4: 0.325 is halfway, so k = 2 in log k.
+    assert lines[-1] == (
+        "- alexnet fp32: zero-shot (32.5 % top-1) is worth about 2.0 labelled images per class."
+    )
+    figure = few_shot_figure(_few_shot_frame(), metrics)
+    ax = figure.axes[0]
+    assert ax.get_xscale() == "log"
+    mean_line = ax.get_lines()[0]
+    np.testing.assert_allclose(mean_line.get_ydata(), [15.0, 50.0])
+    zero_line = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
+    assert [line.get_ydata()[0] for line in zero_line] == [pytest.approx(32.5)]
+    assert not math.isnan(ax.get_ylim()[1])

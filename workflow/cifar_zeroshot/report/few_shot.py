@@ -1,0 +1,114 @@
+"""The few-shot probes against zero-shot: results/plots/few_shot.png and the summary's sentence.
+
+Per probed run, the few-shot probes' test top-1 (results/few_shot/{model}/{variant}.csv, one row
+per k and draw) against k, and the run's zero-shot top-1 (class mapping) from metrics.csv. What
+zero-shot is worth in labels: the k at which the mean over draws first reaches the zero-shot
+top-1, interpolated linearly in log k between the two ks around it; "fewer than 1" when the
+probe on one image per class already matches it, "more than" the largest k when no k does.
+"""
+
+import math
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.report.plot_parts import COLOURS
+
+
+def read_few_shot(paths: Sequence[str | Path]) -> pd.DataFrame:
+    frames = [pd.read_csv(path, dtype={"variant": str}) for path in paths]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def curve(few_shot: pd.DataFrame, model: str, variant: str) -> pd.DataFrame:
+    """Per k: mean, min and max test top-1 over the draws, k ascending."""
+    rows = few_shot[(few_shot["model"] == model) & (few_shot["variant"] == variant)]
+    stats = rows.groupby("k")["test_top1"].agg(["mean", "min", "max"])
+    return stats.sort_index()
+
+
+def zero_shot_top1(metrics: pd.DataFrame, model: str, variant: str) -> float:
+    rows = metrics[
+        (metrics["model"] == model)
+        & (metrics["variant"] == variant)
+        & (metrics["method"] == ClassMappingMethod.name)
+    ]
+    return float(rows["top1"].iloc[0]) if len(rows) else math.nan
+
+
+def worth(shots: Sequence[int], means: Sequence[float], zero_shot: float) -> str:
+    """What zero-shot is worth in labelled images per class, as words ("about 3.2")."""
+    for i, (k, mean) in enumerate(zip(shots, means, strict=True)):
+        if mean >= zero_shot:
+            if i == 0:
+                return "fewer than 1" if k == 1 else f"at most {k}"
+            k0, m0 = shots[i - 1], means[i - 1]
+            share = (zero_shot - m0) / (mean - m0)
+            value = math.exp(math.log(k0) + share * (math.log(k) - math.log(k0)))
+            return f"about {value:.1f}"
+    return f"more than {shots[-1]} (the largest k)"
+
+
+def few_shot_summary_lines(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> list[str]:
+    lines = ["## Few-shot linear probes against zero-shot", ""]
+    if few_shot.empty:
+        return [*lines, "No run was probed, so no few-shot probe was fitted."]
+    draws = int(few_shot["draw"].nunique())
+    lines.append(
+        f"The linear probe fitted on k training images per class ({draws} random draws per k, "
+        "results/few_shot/); the k at which its mean test top-1 first reaches the run's "
+        "zero-shot (class mapping) top-1, interpolated in log k:"
+    )
+    lines.append("")
+    runs = few_shot[["model", "variant"]].drop_duplicates()
+    for model, variant in zip(runs["model"], runs["variant"], strict=True):
+        stats = curve(few_shot, model, variant)
+        zero = zero_shot_top1(metrics, model, variant)
+        if math.isnan(zero):
+            continue
+        words = worth(list(stats.index), list(stats["mean"]), zero)
+        lines.append(
+            f"- {model} {variant}: zero-shot ({100 * zero:.1f} % top-1) is worth {words} "
+            "labelled images per class."
+        )
+    return lines
+
+
+def few_shot_figure(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
+    """Mean top-1 over draws against k (log scale), the draws' range shaded, every draw a dot,
+    and each run's zero-shot top-1 as a dashed line of its colour."""
+    figure = Figure(figsize=(9, 6), layout="constrained")
+    ax = figure.subplots()
+    runs = few_shot[["model", "variant"]].drop_duplicates()
+    shots: set[int] = set()
+    for n, (model, variant) in enumerate(zip(runs["model"], runs["variant"], strict=True)):
+        colour = COLOURS[n % len(COLOURS)]
+        stats = curve(few_shot, model, variant)
+        k = stats.index.to_numpy(float)
+        shots |= set(stats.index.tolist())
+        ax.plot(k, 100 * stats["mean"], marker="o", color=colour, label=f"{model} {variant}")
+        ax.fill_between(k, 100 * stats["min"], 100 * stats["max"], color=colour, alpha=0.2)
+        rows = few_shot[(few_shot["model"] == model) & (few_shot["variant"] == variant)]
+        ax.scatter(rows["k"], 100 * rows["test_top1"], s=8, color=colour, alpha=0.5)
+        zero = zero_shot_top1(metrics, model, variant)
+        if not math.isnan(zero):
+            # In the legend, not beside the line: equal zero-shot lines (untrained models at
+            # chance) would write their names over each other.
+            label = f"zero-shot {model} {variant}: {100 * zero:.1f} %"
+            ax.axhline(100 * zero, color=colour, linestyle="--", linewidth=1.2, label=label)
+    ax.set_xscale("log")
+    ticks = sorted(shots)
+    ax.set_xticks(ticks, [str(t) for t in ticks])
+    ax.minorticks_off()
+    ax.set_xlabel("labelled training images per class (k, log scale)")
+    ax.set_ylabel("test top-1 (%)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, title="few-shot probe (line: mean; band: range over draws)")
+    ax.set_title("Few-shot linear probes; dashed: the same model's zero-shot top-1")
+    if np.isfinite(ax.get_ylim()).all():
+        ax.set_ylim(bottom=0)
+    return figure

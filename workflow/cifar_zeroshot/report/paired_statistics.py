@@ -1,0 +1,93 @@
+"""Statistics of two classifiers scored on the same images: exact McNemar, Newcombe's interval,
+Holm's correction. Pure arithmetic on counts, checked against SciPy and published examples.
+
+The 2x2 table of a pair (A, B): both right (a), only A right (b), only B right (c), both wrong (d).
+
+- McNemar's exact test: under "A and B are equally often right", each discordant image is A's
+  with probability 1/2, so p = min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2): a two-sided
+  binomial test on the discordant pairs (scipy.stats.binomtest gives the same), p = 1 when
+  b + c = 0. Computed with exact integers.
+- The 95 % interval for the difference of paired proportions (b - c) / n: Newcombe's hybrid
+  score ("square-and-add") interval, method 10 of R. G. Newcombe, "Improved confidence intervals
+  for the difference between binomial proportions based on paired data", Statistics in
+  Medicine 17 (1998) 2635-2650: the Wilson intervals of both accuracies combined with the
+  correlation phi of the table, phi corrected towards 0 by n/2 where ad - bc > 0, as Newcombe
+  and Fagerland, Lydersen & Laake (BMC Med Res Methodol 13:91, 2013) give it.
+- Holm's step-down correction across all pairs of one evaluation (Holm 1979).
+"""
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from fractions import Fraction
+
+from cifar_zeroshot.methods.scoring import wilson_interval
+
+SIGNIFICANCE = 0.05
+
+
+@dataclass(frozen=True)
+class PairedTable:
+    both_right: int  # a
+    only_a_right: int  # b
+    only_b_right: int  # c
+    both_wrong: int  # d
+
+    @property
+    def images(self) -> int:
+        return self.both_right + self.only_a_right + self.only_b_right + self.both_wrong
+
+    @property
+    def difference(self) -> float:
+        """Top-1 of A minus top-1 of B."""
+        return (self.only_a_right - self.only_b_right) / self.images
+
+
+def mcnemar_exact(only_a_right: int, only_b_right: int) -> float:
+    """Two-sided exact McNemar p-value (binomial test of the discordant pairs at 1/2)."""
+    discordant = only_a_right + only_b_right
+    if discordant == 0:
+        return 1.0
+    smaller = min(only_a_right, only_b_right)
+    term, tail = 1, 0  # comb(discordant, i), updated in exact integers
+    for i in range(smaller + 1):
+        tail += term
+        term = term * (discordant - i) // (i + 1)
+    return float(min(Fraction(1), Fraction(2 * tail, 2**discordant)))
+
+
+def newcombe_interval(table: PairedTable) -> tuple[float, float]:
+    """95 % hybrid score interval for table.difference (Newcombe 1998, method 10)."""
+    a, b, c, d = table.both_right, table.only_a_right, table.only_b_right, table.both_wrong
+    n = table.images
+    right_a, right_b = a + b, a + c
+    p1, p2 = right_a / n, right_b / n
+    low1, high1 = wilson_interval(right_a, n)
+    low2, high2 = wilson_interval(right_b, n)
+    margins = right_a * (n - right_a) * right_b * (n - right_b)
+    phi = 0.0
+    if margins > 0:
+        cross = a * d - b * c
+        # Corrected towards 0 by n/2 when positive (Newcombe's method 10).
+        corrected = cross - n / 2 if cross > n / 2 else (0.0 if cross >= 0 else cross)
+        phi = corrected / math.sqrt(margins)
+    delta = p1 - p2
+    lower = delta - math.sqrt(
+        max((p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2, 0.0)
+    )
+    upper = delta + math.sqrt(
+        max((high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2, 0.0)
+    )
+    return max(lower, -1.0), min(upper, 1.0)
+
+
+def holm(p_values: Sequence[float]) -> list[float]:
+    """Holm-adjusted p-values, in the order given (compare each with the significance level)."""
+    m = len(p_values)
+    order = sorted(range(m), key=lambda i: p_values[i])
+    adjusted = [0.0] * m
+    running = 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (m - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted

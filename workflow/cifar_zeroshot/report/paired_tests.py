@@ -1,0 +1,191 @@
+"""results/paired_tests.csv: every pair of evaluated runs scored on the same images, compared.
+
+Any two results (models, variants, methods) on the same images form a pair: their 2x2 table of
+right and wrong, the difference in top-1 with Newcombe's 95 % interval, McNemar's exact p-value
+and its Holm-corrected value across all pairs (report/paired_statistics.py). Variant pairs of one
+model (fp32 against bf16, torch against ONNX Runtime) are the agreement check read as a test.
+
+Runs on other images are never paired: they get no row, and the summary says why.
+"""
+
+import itertools
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cifar_zeroshot.report.evaluation import MethodResult
+from cifar_zeroshot.report.metrics_tables import metrics_row
+from cifar_zeroshot.report.paired_statistics import (
+    SIGNIFICANCE,
+    PairedTable,
+    holm,
+    mcnemar_exact,
+    newcombe_interval,
+)
+
+# The metrics.csv columns that say which images a run scored; runs are paired only where all
+# agree (and the image indices and labels themselves are equal). A new test-set axis adds its
+# columns here.
+IMAGE_COLUMNS: tuple[str, ...] = ("dataset", "images")
+
+_SIDE_COLUMNS = ("model", "variant", "method")
+PAIRED_COLUMNS: tuple[str, ...] = (
+    *(f"{column}_a" for column in _SIDE_COLUMNS),
+    *(f"{column}_b" for column in _SIDE_COLUMNS),
+    *IMAGE_COLUMNS,
+    "both_right",
+    "only_a_right",
+    "only_b_right",
+    "both_wrong",
+    "top1_a",
+    "top1_b",
+    "difference",
+    "difference_ci_low",
+    "difference_ci_high",
+    "mcnemar_p",
+    "holm_p",
+    "significant",
+)
+
+
+def images_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
+    """What identifies the images a metrics row was scored on."""
+    return tuple(row[column] for column in IMAGE_COLUMNS)
+
+
+def result_label(model: str, variant: str, method: str) -> str:
+    return f"{model} {variant} ({method})"
+
+
+@dataclass(frozen=True)
+class PairedTests:
+    table: pd.DataFrame  # PAIRED_COLUMNS, one row per pair
+    unpaired: list[str]  # why some results were not compared, one sentence each
+
+
+def _key_text(key: tuple[Any, ...]) -> str:
+    return ", ".join(f"{column} {value}" for column, value in zip(IMAGE_COLUMNS, key, strict=True))
+
+
+def _same_images(first: MethodResult, second: MethodResult) -> bool:
+    ours, theirs = first.run.outputs, second.run.outputs
+    return np.array_equal(ours.image_index, theirs.image_index) and np.array_equal(
+        ours.labels, theirs.labels
+    )
+
+
+def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], list[str]]:
+    """The results in groups scored on the same images, and why the groups are kept apart."""
+    groups: list[list[MethodResult]] = []
+    keys: list[tuple[Any, ...]] = []
+    reasons = []
+    for result in results:
+        key = images_key(metrics_row(result))
+        for group, group_key in zip(groups, keys, strict=True):
+            if group_key == key and _same_images(group[0], result):
+                group.append(result)
+                break
+        else:
+            for group, group_key in zip(groups, keys, strict=True):
+                why = (
+                    f"other images ({_key_text(key)} against {_key_text(group_key)})"
+                    if group_key != key
+                    else "other image indices or labels under the same "
+                    f"{' and '.join(IMAGE_COLUMNS)}"
+                )
+                reasons.append(
+                    f"{result_label(*result.key)} is not paired with "
+                    f"{result_label(*group[0].key)} and the runs scored with it: it was scored "
+                    f"on {why}, and only runs on the same images can be compared image by image."
+                )
+            groups.append([result])
+            keys.append(key)
+    return groups, reasons
+
+
+def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
+    labels = first.run.outputs.labels
+    right_a, right_b = first.predicted == labels, second.predicted == labels
+    table = PairedTable(
+        both_right=int((right_a & right_b).sum()),
+        only_a_right=int((right_a & ~right_b).sum()),
+        only_b_right=int((~right_a & right_b).sum()),
+        both_wrong=int((~right_a & ~right_b).sum()),
+    )
+    low, high = newcombe_interval(table)
+    row: dict[str, Any] = {}
+    for side, result in (("a", first), ("b", second)):
+        row |= dict(zip((f"{c}_{side}" for c in _SIDE_COLUMNS), result.key, strict=True))
+    row |= dict(zip(IMAGE_COLUMNS, images_key(metrics_row(first)), strict=True))
+    return row | {
+        "both_right": table.both_right,
+        "only_a_right": table.only_a_right,
+        "only_b_right": table.only_b_right,
+        "both_wrong": table.both_wrong,
+        "top1_a": float(right_a.mean()),
+        "top1_b": float(right_b.mean()),
+        "difference": table.difference,
+        "difference_ci_low": low,
+        "difference_ci_high": high,
+        "mcnemar_p": mcnemar_exact(table.only_a_right, table.only_b_right),
+    }
+
+
+def paired_tests(results: Sequence[MethodResult]) -> PairedTests:
+    """Every pair of ``results`` (sorted as score_runs sorts them) on the same images."""
+    groups, reasons = _groups(results)
+    rows = [
+        _pair_row(first, second)
+        for group in groups
+        for first, second in itertools.combinations(group, 2)
+    ]
+    adjusted = holm([row["mcnemar_p"] for row in rows])
+    for row, p in zip(rows, adjusted, strict=True):
+        row["holm_p"] = p
+        row["significant"] = bool(p < SIGNIFICANCE)
+    return PairedTests(pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)), reasons)
+
+
+def _points(value: float) -> str:
+    return f"{100 * value:+.1f}"
+
+
+def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[str]:
+    """The summary's paragraph on the pairs, in words (Markdown)."""
+    lines = ["## Paired comparisons", ""]
+    if table.empty:
+        lines.append("No two runs were scored on the same images, so no pair was compared.")
+    else:
+        significant = table[table["significant"].astype(bool)]
+        lines.append(
+            f"{len(table)} pairs of runs scored on the same images (results/paired_tests.csv): "
+            "McNemar's exact test on the images only one of the two got right, Holm-corrected "
+            f"across the {len(table)} pairs at {100 * SIGNIFICANCE:.0f} %; differences in top-1 "
+            "percentage points with Newcombe's 95 % interval for paired proportions."
+        )
+        lines.append("")
+        if significant.empty:
+            lines.append("**No difference is significant after correction.**")
+        for _, row in significant.iterrows():
+            first = result_label(row["model_a"], row["variant_a"], row["method_a"])
+            second = result_label(row["model_b"], row["variant_b"], row["method_b"])
+            difference, low, high = (
+                row[c] for c in ("difference", "difference_ci_low", "difference_ci_high")
+            )
+            better, worse = first, second
+            if difference < 0:  # said from the better one's side
+                better, worse, difference, low, high = second, first, -difference, -high, -low
+            lines.append(
+                f"- **{better}** is right more often than **{worse}**: by "
+                f"{100 * difference:.1f} percentage points [95 % CI {_points(low)}, "
+                f"{_points(high)}], Holm-corrected p = {row['holm_p']:.2g}."
+            )
+        if len(significant) < len(table):
+            lines.append(
+                f"- The other {len(table) - len(significant)} pairs do not differ significantly."
+            )
+    lines += [f"- Not compared: {reason}" for reason in unpaired]
+    return lines
