@@ -205,22 +205,38 @@ def _key_legend(figure: Figure, sections: list[tuple[str, list[tuple[str, dict]]
         texts[index].set_fontweight("bold")
 
 
-def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
-    """Top-1 accuracy against throughput (log scale), one point per run and method: colour
+def accuracy_scatter(
+    metrics: pd.DataFrame,
+    x_values: np.ndarray,
+    x_label: str,
+    x_format: str,
+    title: str,
+    lacking: str,
+) -> Figure:
+    """Top-1 accuracy against ``x_values`` (log scale), one point per run and method: colour
     tells the model, the marker the variant, the fill the method (filled: zero-shot; hollow: the
-    linear probe). No text sits on the points, so none can cover another."""
+    linear probe). No text sits on the points, so none can cover another. Rows without a
+    positive finite x are left out, and the figure says how many (``lacking``: "a FLOP count")."""
     figure = Figure(figsize=(9, 6), layout="constrained")
     ax = figure.subplots()
-    speed = metrics["images_per_second"].to_numpy(float)
     accuracy = 100 * metrics["top1"].to_numpy(float)
     models = list(dict.fromkeys(metrics["model"]))
     variants = list(dict.fromkeys(metrics["variant"]))
     methods = list(dict.fromkeys(metrics["method"]))
     colour = {model: f"C{i % 10}" for i, model in enumerate(models)}
     marker = {v: VARIANT_MARKERS[i % len(VARIANT_MARKERS)] for i, v in enumerate(variants)}
-    for model, variant, method, x, y in zip(
-        metrics["model"], metrics["variant"], metrics["method"], speed, accuracy, strict=True
+    finite = np.isfinite(x_values) & np.isfinite(accuracy) & (x_values > 0)
+    for model, variant, method, x, y, drawn in zip(
+        metrics["model"],
+        metrics["variant"],
+        metrics["method"],
+        x_values,
+        accuracy,
+        finite,
+        strict=True,
     ):
+        if not drawn:
+            continue
         hollow = method not in ZERO_SHOT_METHODS
         ax.scatter(
             [x],
@@ -232,17 +248,25 @@ def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
             linewidths=1.6,
             zorder=3,
         )
-    finite = np.isfinite(speed) & np.isfinite(accuracy) & (speed > 0)
     if finite.any():
         ax.set_xscale("log")
-        ax.set_xlim(speed[finite].min() / 1.6, speed[finite].max() * 1.6)
+        ax.set_xlim(x_values[finite].min() / 1.6, x_values[finite].max() * 1.6)
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format(v, x_format)))
         ax.xaxis.set_minor_formatter(NullFormatter())
         ax.margins(y=0.12)
+    if not finite.all():
+        ax.text(
+            0.01,
+            0.01,
+            f"{int((~finite).sum())} row(s) without {lacking} left out",
+            transform=ax.transAxes,
+            fontsize=8,
+            color="0.35",
+        )
     ax.yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:.0f}"))
     ax.grid(alpha=0.3, which="both")
-    ax.set_xlabel("throughput (images/s, log scale)")
+    ax.set_xlabel(x_label)
     ax.set_ylabel("top-1 accuracy (%)")
     # Outside the axes: the upper right, where the best runs land, stays free.
     grey = {"color": "0.35"}
@@ -257,5 +281,17 @@ def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
         ]
         sections.append(("method (filled: zero-shot)", fills))
     _key_legend(figure, sections)
-    ax.set_title(f"Accuracy vs speed on {device_title(metrics)}")
+    ax.set_title(title)
     return figure
+
+
+def accuracy_vs_speed_figure(metrics: pd.DataFrame) -> Figure:
+    """Top-1 accuracy against throughput (log scale); see accuracy_scatter."""
+    return accuracy_scatter(
+        metrics,
+        metrics["images_per_second"].to_numpy(float),
+        "throughput (images/s, log scale)",
+        ",.0f",
+        f"Accuracy vs speed on {device_title(metrics)}",
+        "a measured throughput",
+    )
