@@ -21,7 +21,7 @@ def _config(**overrides):
     return config
 
 
-def test_timm_models_run_every_torch_variant_and_are_probed():
+def test_timm_models_run_every_variant_onnxruntime_too_and_are_probed():
     plan = plan_workflow(
         _config(
             models=[
@@ -38,8 +38,9 @@ def test_timm_models_run_every_torch_variant_and_are_probed():
     slug = "timm-test_vit.r160_in1k"
     assert [m.name for m in plan.models] == ["alexnet", slug, "timm-resnet50.a1_in1k"]
     timm_runs = sorted(v for m, v in plan.runs if m == slug)
-    assert timm_runs == ["bf16", "bf16-labreport", "fp32", "fp32-labreport"]  # no onnxruntime
-    assert len([v for m, v in plan.runs if m == "alexnet"]) == 6  # onnxruntime: fp32 only
+    # As alexnet's: onnxruntime in fp32 only (the export job builds timm models too).
+    assert timm_runs == sorted(v for m, v in plan.runs if m == "alexnet")
+    assert len(timm_runs) == 6 and "fp32-onnxruntime" in timm_runs
     assert plan.probed_models == ("alexnet", slug, "timm-resnet50.a1_in1k")
     assert plan.model_weights["timm-resnet50.a1_in1k"] == "none"
     assert run_output_path(slug, "fp32") == f"results/logits/{slug}/fp32.parquet"
@@ -57,6 +58,6 @@ def test_problems_with_timm_names_are_listed_with_the_others():
     assert "augreg_in21k_ft_in1k" in message and "Unknown weights 'V9'" in message
 
 
-def test_timm_models_without_a_torch_variant_are_refused():
-    with pytest.raises(UserError, match="run on the torch runtime only.*add torch to runtime"):
-        plan_workflow(_config(models=["timm:test_vit.r160_in1k"], runtime=["onnxruntime"]))
+def test_timm_models_run_on_onnxruntime_alone():
+    plan = plan_workflow(_config(models=["timm:test_vit.r160_in1k"], runtime=["onnxruntime"]))
+    assert plan.runs == [("timm-test_vit.r160_in1k", "fp32-onnxruntime")]

@@ -43,9 +43,7 @@ class ModelChoice:
 
     def runs_variant(self, variant: Variant) -> bool:
         """CLIP models run on torch with their own preprocessing (no export, no lab protocol);
-        timm models on torch (the export job builds torchvision models only)."""
-        if self.is_timm:
-            return variant.runtime == "torch"
+        torchvision and timm models run every variant (the export job builds both)."""
         return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
 
 
@@ -212,7 +210,6 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         probe_request=probe_request,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
-    _check_timm_runs(plan)
     if not config["linear_probe"]:
         return plan
     probed, reasons = _probe_ready_models(choices)
@@ -239,17 +236,6 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | Non
         return prompts_digest(load_prompts(config["clip_prompts"]))
     except UserError as error:
         raise UserError(f"config key 'clip_prompts': {error}") from None
-
-
-def _check_timm_runs(plan: WorkflowPlan) -> None:
-    """Every timm model has a variant to run: the torch runtime's."""
-    timm_models = [m for m in plan.models if m.is_timm]
-    if timm_models and not any(timm_models[0].runs_variant(v) for v in plan.variants):
-        raise UserError(
-            f"config key 'models': {', '.join(m.config_name for m in timm_models)} run on the "
-            "torch runtime only (this workflow exports torchvision models to ONNX, not timm's), "
-            "and no variant of the config does. Fix: add torch to runtime."
-        )
 
 
 def _probe_ready_models(
