@@ -61,3 +61,52 @@ def test_problems_with_timm_names_are_listed_with_the_others():
 def test_timm_models_run_on_onnxruntime_alone():
     plan = plan_workflow(_config(models=["timm:test_vit.r160_in1k"], runtime=["onnxruntime"]))
     assert plan.runs == [("timm-test_vit.r160_in1k", "fp32-onnxruntime")]
+
+
+IN21K = "timm:vit_tiny_patch16_224.augreg_in21k"  # a head of 21,843 classes
+IN21K_SLUG = "timm-vit_tiny_patch16_224.augreg_in21k"
+FINE_TUNED = "timm:vit_tiny_patch16_224.augreg_in21k_ft_in1k"
+
+
+def test_a_head_not_imagenet_1k_runs_for_the_linear_probe_alone():
+    plan = plan_workflow(
+        _config(
+            models=["alexnet", IN21K],
+            runtime=["torch", "onnxruntime"],
+            precision=["fp32", "bf16"],
+            linear_probe=True,
+        )
+    )
+    assert plan.probe_only_models == [IN21K_SLUG]
+    assert IN21K_SLUG in plan.probed_models
+    # The probe's variants only (the torch runtime's): an export holds logits, no features.
+    assert sorted(v for m, v in plan.runs if m == IN21K_SLUG) == ["bf16", "fp32"]
+    assert sorted(v for m, v in plan.probe_runs if m == IN21K_SLUG) == ["bf16", "fp32"]
+    # The metrics read its test features; alexnet's runs keep their logits.
+    assert plan.run_output_path(IN21K_SLUG, "fp32") == (
+        f"results/features/{IN21K_SLUG}/fp32/test.parquet"
+    )
+    assert plan.run_output_path("alexnet", "fp32") == "results/logits/alexnet/fp32.parquet"
+    [note] = plan.unmapped_reasons
+    assert note == (
+        f"timm model {IN21K} has a head of 21,843 classes, not ImageNet-1k's 1000 classes in their "
+        "order, so the class mapping cannot score it (the linear probe scores it alone, from its "
+        f"features: its runs write no logits). Use a tag fine-tuned on ImageNet-1k: {FINE_TUNED}."
+    )
+
+
+def test_a_head_not_imagenet_1k_is_refused_for_the_class_mapping_alone():
+    with pytest.raises(UserError) as caught:
+        plan_workflow(_config(models=[IN21K], linear_probe=False))
+    message = str(caught.value)
+    assert "has a head of 21,843 classes" in message
+    assert (
+        "class mapping cannot score it (the linear probe could, from its features: turn "
+        "linear_probe on)"
+    ) in message
+    assert message.endswith(f"Use a tag fine-tuned on ImageNet-1k: {FINE_TUNED}.")
+
+
+def test_a_head_not_imagenet_1k_without_a_torch_variant_is_refused():
+    with pytest.raises(UserError, match="scored by the linear probe alone .* add torch to runtime"):
+        plan_workflow(_config(models=[IN21K], runtime=["onnxruntime"], linear_probe=True))

@@ -94,7 +94,7 @@ def _timm_source(model: str, weights: str, preprocess: str, kind: JobKind) -> Mo
     features, logits = "features" in kind.outputs, "logits" in kind.outputs
 
     def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
-        model = load_timm_model(timm_spec, untrained)
+        model = load_timm_model(timm_spec, untrained, logits=logits)
         return TimmClassifier(model, input_size, features=features, logits=logits)
 
     return ModelSource(
