@@ -2,7 +2,7 @@
 model source, and their onnxruntime jobs agree with torch fp32 as torchvision's do.
 
 timm's smallest model (test_vit.r160_in1k, a 0.37 M parameter ViT at 160 x 160) is exported
-untrained once for the module; its jobs run on 20 random images.
+untrained once for the module; its jobs run on 10 random images.
 """
 
 from pathlib import Path
@@ -27,7 +27,7 @@ from cifar_zeroshot.runtimes.onnx_file import check_intact
 
 SPEC = TimmSpec("test_vit", "r160_in1k")
 SLUG = SPEC.slug
-N_IMAGES = 20
+N_IMAGES = 10
 ONNX = Variant("fp32", runtime="onnxruntime")
 # As for torchvision's export (tests/runtimes/test_onnx_runtime.py): ONNX Runtime sums in another
 # order than torch; its logits stay within this fraction of torch's largest logit.
@@ -155,7 +155,7 @@ def test_a_timm_model_the_exporter_cannot_convert_gets_the_export_failure(
     """A timm model whose forward calls an operator without an ONNX translation."""
     build = timm_weights.build_untrained
 
-    def unconvertible(spec: TimmSpec, untrained: bool) -> torch.nn.Module:
+    def unconvertible(spec: TimmSpec, untrained: bool, *, logits: bool) -> torch.nn.Module:
         model = build(spec).eval()
         model.forward_head = lambda x, pre_logits=False: _mystery(x)  # type: ignore[method-assign]
         return model
