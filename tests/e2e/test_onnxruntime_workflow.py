@@ -155,3 +155,21 @@ def test_a_model_the_exporter_cannot_convert_stops_only_its_runtime(own_copy):
     assert not (own_copy / ONNX_LOGITS).exists()
     assert not (own_copy / onnx_log).exists()
     assert not (own_copy / EXPORT).exists()
+
+
+TIMM = "timm:test_vit.r160_in1k"  # timm's smallest model with a tag, untrained here
+TIMM_SLUG = "timm-test_vit.r160_in1k"
+
+
+def test_a_timm_model_is_exported_and_runs_on_onnxruntime_beside_torch(own_copy):
+    """The export rule takes a timm slug and builds it as the inference job does."""
+    write_config(own_copy, {**CONFIG, "models": [MODEL, TIMM]})
+    logits = [f"results/logits/{TIMM_SLUG}/{v}.parquet" for v in ("fp32", "fp32-onnxruntime")]
+    snakemake(own_copy, *logits)
+    record = check_intact(own_copy / f"results/onnx/{TIMM_SLUG}.onnx")
+    assert (record.model, record.weights) == (TIMM_SLUG, "none")
+    torch_run, onnx_run = (read_logits(own_copy / path) for path in logits)
+    assert onnx_run.logits.shape == (IMAGES, 1000)
+    scale = np.abs(torch_run.logits).max()
+    assert np.abs(onnx_run.logits - torch_run.logits).max() <= LOGITS_TOLERANCE * scale
+    assert onnx_run.facts.preprocess_spec == torch_run.facts.preprocess_spec  # timm's own

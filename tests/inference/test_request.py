@@ -28,6 +28,8 @@ def _request(tmp_path: Path, image_set: ImageSet = ImageSet.TEST, **paths: Path 
         (ImageSet.TEST, ("logits", "features"), JobKind.LOGITS_AND_FEATURES),
         (ImageSet.TRAINING, ("features",), JobKind.TRAINING_FEATURES),
         (ImageSet.TEST, ("embeddings",), JobKind.EMBEDDINGS),
+        # A classifier the probe alone scores (a timm model with an in21k head).
+        (ImageSet.TEST, ("features",), JobKind.TEST_FEATURES),
     ],
 )
 def test_each_job_kind_is_told_by_its_image_set_and_outputs(tmp_path, image_set, outputs, kind):
@@ -40,7 +42,6 @@ def test_each_job_kind_is_told_by_its_image_set_and_outputs(tmp_path, image_set,
     ("image_set", "outputs"),
     [
         (ImageSet.TEST, ()),
-        (ImageSet.TEST, ("features",)),  # test features come only beside the logits
         (ImageSet.TEST, ("logits", "embeddings")),
         (ImageSet.TRAINING, ("logits",)),
         (ImageSet.TRAINING, ("logits", "features")),

@@ -10,7 +10,12 @@ from matplotlib.container import BarContainer
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.report import plots
-from cifar_zeroshot.report.plot_parts import decimals_format, remove_stale_pngs, save_figure
+from cifar_zeroshot.report.plot_parts import (
+    decimals_format,
+    remove_stale_pngs,
+    save_figure,
+    zero_shot_method,
+)
 
 RUNS = [("resnet50", "fp32"), ("resnet50", "bf16-compile"), ("mobilenet_v3_large", "fp32")]
 LABELS = ["resnet50 · fp32", "resnet50 · bf16-compile", "mobilenet_v3_large · fp32"]
@@ -284,6 +289,14 @@ def test_confusion_picks_the_method_and_names_it_among_several(confusion):
     ax = plots.confusion_figure(both, "resnet50", "fp32", "linear_probe").axes[0]
     assert set(_texts(ax)) == {"1"}
     assert ax.get_title() == "Confusion matrix: resnet50 · fp32 · linear_probe (counts)"
+
+
+def test_a_run_the_probe_alone_scores_gets_the_probes_confusion_matrix(confusion):
+    """A timm head that is not ImageNet-1k's has linear_probe rows only (docs/timm.md)."""
+    probe_only = confusion.assign(model="timm-x.in21k", method="linear_probe")
+    both = pd.concat([confusion, probe_only])
+    assert zero_shot_method(both, "resnet50", "fp32") == "class_mapping"
+    assert zero_shot_method(both, "timm-x.in21k", "fp32") == "linear_probe"
 
 
 def test_confusion_of_unknown_run_is_refused(confusion):

@@ -72,8 +72,12 @@ KEPT_FILES = kept_intermediate_files(PLAN, config["dataset"])
 # and variant names, so no escaping is needed beyond re.escape's).
 PROBED_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probed_models))
 PROBE_VARIANT_PATTERN = "|".join(map(re.escape, PLAN.probe_variants))
+# The models the probe alone scores (a timm head that is not ImageNet-1k's): features, no logits.
+PROBE_ONLY_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probe_only_models))
 if workflow.is_main_process:
     for reason in PLAN.unprobed_reasons:
+        print(f"WARNING: {reason}", file=sys.stderr)
+    for reason in PLAN.unmapped_reasons:
         print(f"WARNING: {reason}", file=sys.stderr)
 
 _CHECKED_EXPORTS = set()

@@ -1,9 +1,10 @@
-# Export stage: each model that a variant runs on ONNX Runtime -> results/onnx/{model}.onnx (one
-# file per model and weights, fp32, dynamic batch) and its record {model}.onnx.json (size,
+# Export stage: each model that a variant runs on ONNX Runtime (torchvision or timm) ->
+# results/onnx/{model}.onnx (one file per model and weights, fp32, dynamic batch) and its record {model}.onnx.json (size,
 # SHA-256). Needs PLAN and MODEL_WEIGHTS (common.smk). Its only trigger is the model (the
 # wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
 
-from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.models.export_weights import export_weights
+from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH
 
 # A damaged export is deleted while the jobs that read it are planned (checked_export_inputs,
@@ -17,7 +18,8 @@ rule export_onnx:
     log:
         "logs/export/{model}.log",
     wildcard_constraints:
-        model=r"[a-z0-9_]+",
+        # torchvision names, or timm models' slugs (timm-resnet50.a1_in1k)
+        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
     conda:
         "../envs/benchmark.yaml"
     threads: config["threads"]
@@ -25,8 +27,8 @@ rule export_onnx:
         mem_mb=config["inference_mem_mb"],
         runtime=config["inference_runtime_min"],
     params:
-        # Resolved ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2"): other weights re-export,
-        # another spelling of the same ones does not.
-        weights=lambda wc: resolved_weights_label(wc.model, MODEL_WEIGHTS[wc.model]),
+        # Resolved ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2", a timm model's tag): other
+        # weights re-export, another spelling of the same ones does not.
+        weights=lambda wc: export_weights(wc.model, MODEL_WEIGHTS[wc.model]),
     script:
         "../scripts/export_onnx.py"

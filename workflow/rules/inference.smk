@@ -64,6 +64,22 @@ if PLAN.probe_runs:
             variant=PROBE_VARIANT_PATTERN,
 
 
+# A model the linear probe alone scores (a timm head that is not ImageNet-1k's): its test
+# features and timing, no logits (planning.ModelChoice.probe_only). ruleorder makes this rule
+# take its runs from the two above; its wildcard constraints keep it off every other run.
+if PLAN.probe_only_models:
+
+    ruleorder: inference_probe_only > inference_with_features > inference
+
+    use rule inference as inference_probe_only with:
+        output:
+            features="results/features/{model}/{variant}/test.parquet",
+            timing="results/timing/{model}/{variant}.parquet",
+        wildcard_constraints:
+            model=PROBE_ONLY_MODEL_PATTERN,
+            variant=PROBE_VARIANT_PATTERN,
+
+
 # A CLIP model's image side: the same job, writing unit image embeddings (clip_text.smk encodes
 # the prompts; the metrics compare the two, so a prompt edit never reruns this).
 use rule inference as clip_inference with:

@@ -14,7 +14,7 @@ from cifar_zeroshot.config.planning import dataset_size, run_output_path
 rule metrics:
     input:
         unpack(lambda wildcards: TEST_SET_CHECK_INPUT[config["dataset"]]),
-        outputs=[run_output_path(model, variant) for model, variant in RUNS],
+        outputs=[PLAN.run_output_path(model, variant) for model, variant in RUNS],
         timing=[f"results/timing/{model}/{variant}.parquet" for model, variant in RUNS],
         mapping="results/class_mapping.csv",
         mapping_yaml=config["class_mapping"],

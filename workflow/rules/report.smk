@@ -5,7 +5,7 @@ from cifar_zeroshot.config.planning import run_output_path
 
 rule run_info:
     input:
-        outputs=[run_output_path(model, variant) for model, variant in RUNS],
+        outputs=[PLAN.run_output_path(model, variant) for model, variant in RUNS],
         # Only after the metrics rule has verified every run file against the configuration,
         # so no run it refuses is reported here.
         verified="results/metrics.csv",

@@ -5,8 +5,8 @@ from contextlib import redirect_stdout
 from pathlib import Path
 
 from cifar_zeroshot.core.job_log import job_log
+from cifar_zeroshot.inference.export_job import export_model
 from cifar_zeroshot.runtimes.device_setup import set_threads
-from cifar_zeroshot.runtimes.onnx_export import export_onnx
 
 with job_log(snakemake.log[0], snakemake.output) as stream, redirect_stdout(stream):
     # The exporter reports its steps on stdout, which belongs in the job's log; its graph
@@ -14,4 +14,4 @@ with job_log(snakemake.log[0], snakemake.output) as stream, redirect_stdout(stre
     for name in ("onnxscript", "onnx_ir"):
         logging.getLogger(name).setLevel(logging.WARNING)
     set_threads(snakemake.threads)
-    export_onnx(snakemake.wildcards.model, snakemake.params.weights, Path(snakemake.output.model))
+    export_model(snakemake.wildcards.model, snakemake.params.weights, Path(snakemake.output.model))

@@ -22,7 +22,12 @@ from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
 from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug
 from cifar_zeroshot.models.feature_widths import feature_widths
-from cifar_zeroshot.models.timm.names import check_timm_spec, parse_timm_name
+from cifar_zeroshot.models.timm.names import (
+    check_timm_spec,
+    head_refusal,
+    imagenet1k_head,
+    parse_timm_name,
+)
 from cifar_zeroshot.models.timm.slugs import TIMM_PREFIX
 from cifar_zeroshot.models.torchvision_catalog import weights_member
 
@@ -33,6 +38,9 @@ class ModelChoice:
     weights: str  # as the user wrote it: DEFAULT, an enum member name, or none
     # A CLIP or timm model's name in the config (clip:ViT-B-32/openai, timm:resnet50.a1_in1k)
     config_name: str = ""
+    # A timm head that is not ImageNet-1k's (an in21k tag): the linear probe alone scores it,
+    # so its runs write features, no logits, on the probe's variants only.
+    probe_only: bool = False
 
     @property
     def is_clip(self) -> bool:
@@ -44,8 +52,9 @@ class ModelChoice:
 
     def runs_variant(self, variant: Variant) -> bool:
         """CLIP models run on torch with their own preprocessing (no export, no lab protocol);
-        timm models on torch (the export job builds torchvision models only)."""
-        if self.is_timm:
+        torchvision and timm models run every variant (the export job builds both); a model
+        the probe alone scores, the probe's (torch) variants."""
+        if self.probe_only:
             return variant.runtime == "torch"
         return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
 
@@ -59,6 +68,8 @@ class WorkflowPlan:
     # cannot read, why (their zero-shot runs still go ahead).
     probed_models: tuple[str, ...] = ()
     unprobed_reasons: tuple[str, ...] = ()
+    # For each model the linear probe alone scores, why the class mapping does not (a warning).
+    unmapped_reasons: tuple[str, ...] = ()
     # What every probe file must have been fitted with, and the digest of the prompts every
     # class-embeddings file must come from (None without CLIP models): the metrics check them.
     probe_request: ProbeRequest | None = None
@@ -90,6 +101,18 @@ class WorkflowPlan:
     def model_weights(self) -> dict[str, str]:
         return {m.name: m.weights for m in self.models}
 
+    @property
+    def probe_only_models(self) -> list[str]:
+        """The models whose runs write test features, no logits (ModelChoice.probe_only)."""
+        return [m.name for m in self.models if m.probe_only]
+
+    def run_output_path(self, model: str, variant: str) -> str:
+        """The per-image file of a run the metrics read: run_output_path's, or the test
+        features of a model the probe alone scores."""
+        if model in self.probe_only_models:
+            return f"results/features/{model}/{variant}/test.parquet"
+        return run_output_path(model, variant)
+
 
 def run_output_path(model: str, variant: str) -> str:
     """The per-image file of a run: a classifier's logits, or a CLIP model's embeddings."""
@@ -112,9 +135,14 @@ def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelC
     if name.lower().startswith(TIMM_PREFIX):
         timm_spec = parse_timm_name(name)
         weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
-        choice = ModelChoice(timm_spec.slug, weights or default_weights, timm_spec.config_name)
-        check_timm_spec(timm_spec, choice.weights)
-        return choice
+        # Its head is checked against the linear probe's setting (plan_workflow).
+        check_timm_spec(timm_spec, weights or default_weights, logits=False)
+        return ModelChoice(
+            timm_spec.slug,
+            weights or default_weights,
+            timm_spec.config_name,
+            probe_only=not imagenet1k_head(timm_spec),
+        )
     if isinstance(entry, Mapping):
         return ModelChoice(entry["name"], entry.get("weights", default_weights))
     name, sep, weights = entry.partition(":")
@@ -206,6 +234,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         )
     probe_request = _probe_request(config, problems)
     few_shot = _few_shot(config, problems)
+    problems += _probe_only_problems(choices, config)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -231,11 +260,15 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         few_shot=few_shot,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
-    _check_timm_runs(plan)
     if not config["linear_probe"]:
         return plan
     probed, reasons = _probe_ready_models(choices)
-    return dataclasses.replace(plan, probed_models=probed, unprobed_reasons=reasons)
+    return dataclasses.replace(
+        plan,
+        probed_models=probed,
+        unprobed_reasons=reasons,
+        unmapped_reasons=_probe_only_notes(choices),
+    )
 
 
 def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | None:
@@ -260,15 +293,31 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | Non
         raise UserError(f"config key 'clip_prompts': {error}") from None
 
 
-def _check_timm_runs(plan: WorkflowPlan) -> None:
-    """Every timm model has a variant to run: the torch runtime's."""
-    timm_models = [m for m in plan.models if m.is_timm]
-    if timm_models and not any(timm_models[0].runs_variant(v) for v in plan.variants):
-        raise UserError(
-            f"config key 'models': {', '.join(m.config_name for m in timm_models)} run on the "
-            "torch runtime only (this workflow exports torchvision models to ONNX, not timm's), "
-            "and no variant of the config does. Fix: add torch to runtime."
-        )
+def _probe_only_problems(choices: list[ModelChoice], config: Mapping[str, Any]) -> list[str]:
+    """A model the probe alone could score, with the probe off or without a torch variant."""
+    problems = []
+    for choice in (c for c in choices if c.probe_only):
+        spec = parse_timm_name(choice.config_name)
+        assert spec is not None  # only timm names are probe-only
+        if not config["linear_probe"]:
+            problems.append(f"config key 'models': {head_refusal(spec, linear_probe=False)}")
+        elif "torch" not in _as_list(config["runtime"]):
+            problems.append(
+                f"config key 'models': {choice.config_name} is scored by the linear probe alone "
+                "(its head is not ImageNet-1k's), which reads the torch runtime's features, and "
+                "runtime has no torch. Fix: add torch to runtime."
+            )
+    return problems
+
+
+def _probe_only_notes(choices: list[ModelChoice]) -> tuple[str, ...]:
+    """For each model the probe alone scores: why the class mapping does not (a warning)."""
+    notes = []
+    for choice in (c for c in choices if c.probe_only):
+        spec = parse_timm_name(choice.config_name)
+        assert spec is not None  # only timm names are probe-only
+        notes.append(str(head_refusal(spec, linear_probe=True)))
+    return tuple(notes)
 
 
 def _probe_ready_models(

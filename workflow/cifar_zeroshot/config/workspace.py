@@ -12,7 +12,7 @@ import shutil
 from collections.abc import Iterable
 from pathlib import Path
 
-from cifar_zeroshot.config.planning import WorkflowPlan, run_output_path
+from cifar_zeroshot.config.planning import WorkflowPlan
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.core.variants import Variant
@@ -35,7 +35,7 @@ def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
     files.append("results/class_mapping_summary.csv")
     for model, variant in plan.runs:
         files += exported_inputs(model, Variant.parse(variant)).values()  # onnxruntime only
-        files += [run_output_path(model, variant), f"results/timing/{model}/{variant}.parquet"]
+        files += [plan.run_output_path(model, variant), f"results/timing/{model}/{variant}.parquet"]
     if plan.probe_runs:
         files.append(f"{data}/train_set.npz")
     for model, variant in plan.probe_runs:

@@ -104,7 +104,13 @@ def run_inference(
     held = job_device(request.device, request.gpu_lock_dir, request.gpu_wait_seconds)
     with held as (device, gpu_index):
         job = _Job(request, kind, source, device, gpu_index)
-        loader = forward_loader(request.variant, exported_model, request.threads, source.loader)
+        loader = forward_loader(
+            request.variant,
+            exported_model,
+            request.threads,
+            source.loader,
+            label=source.weights_label,
+        )
         loaded = _load(job, (images, labels), loader)
         return _execute(job, loaded, progress_file, startup_seconds)
 

@@ -71,7 +71,7 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     )
 
 
-def _timm_source(request: InferenceRequest, kind: JobKind) -> ModelSource:
+def _timm_source(model: str, weights: str, preprocess: str, kind: JobKind) -> ModelSource:
     from cifar_zeroshot.models.timm.classifier import TimmClassifier  # timm: when used
     from cifar_zeroshot.models.timm.names import (
         spec_from_slug,
@@ -81,25 +81,25 @@ def _timm_source(request: InferenceRequest, kind: JobKind) -> ModelSource:
     from cifar_zeroshot.models.timm.preprocess import preprocess_spec_from_data_config
     from cifar_zeroshot.models.timm.weights import build_untrained, data_config, load_timm_model
 
-    timm_spec = spec_from_slug(request.model)
-    untrained = untrained_weights(timm_spec, request.weights)
+    timm_spec = spec_from_slug(model)
+    untrained = untrained_weights(timm_spec, weights)
     with torch.device("meta"):  # the data config needs the model's settings, not its weights
         config = data_config(build_untrained(timm_spec))
     channels, height, width = (int(v) for v in config["input_size"])
     input_size = (channels, height, width)
-    if request.variant.preprocess == "weights":
+    if preprocess == "weights":
         spec = preprocess_spec_from_data_config(config, timm_spec.config_name)
     else:
-        spec = spec_for(None, request.variant.preprocess)
+        spec = spec_for(None, preprocess)
     features, logits = "features" in kind.outputs, "logits" in kind.outputs
 
     def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
-        model = load_timm_model(timm_spec, untrained)
+        model = load_timm_model(timm_spec, untrained, logits=logits)
         return TimmClassifier(model, input_size, features=features, logits=logits)
 
     return ModelSource(
         weights=None,
-        weights_label=timm_weights_label(timm_spec, request.weights),
+        weights_label=timm_weights_label(timm_spec, weights),
         spec=spec,
         loader=load,
         meta_build=lambda: build_untrained(timm_spec),
@@ -113,16 +113,26 @@ def model_source(
     """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
     if is_clip_slug(request.model):
         return _clip_source(request)
-    if is_timm_slug(request.model):
-        return _timm_source(request, kind)
-    weights = resolve_weights(request.model, request.weights)  # checks the model name too
+    return classifier_source(
+        request.model, request.weights, request.variant.preprocess, kind, model_loader
+    )
+
+
+def classifier_source(
+    model: str, weights: str, preprocess: str, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
+    """A torchvision or timm classifier with ``weights`` as the config names them, preprocessed
+    as ``preprocess`` says: for an inference job, and for the ONNX export of its model."""
+    if is_timm_slug(model):
+        return _timm_source(model, weights, preprocess, kind)
+    resolved = resolve_weights(model, weights)  # checks the model name too
     if "features" in kind.outputs:
         model_loader = _with_features(model_loader, logits="logits" in kind.outputs)
     return ModelSource(
-        weights=weights,
-        weights_label=weights_label(weights),
-        spec=spec_for(weights, request.variant.preprocess),
+        weights=resolved,
+        weights_label=weights_label(resolved),
+        spec=spec_for(resolved, preprocess),
         loader=model_loader,
-        meta_build=lambda: torchvision.models.get_model(request.model, weights=None),
-        plain_build=lambda: torchvision.models.get_model(request.model, weights=None),
+        meta_build=lambda: torchvision.models.get_model(model, weights=None),
+        plain_build=lambda: torchvision.models.get_model(model, weights=None),
     )

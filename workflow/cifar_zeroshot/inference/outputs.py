@@ -1,7 +1,8 @@
 """What an inference job writes, fed from its forward's one [B, width] output per batch.
 
 A classifier's test-set job writes logits (and, for the linear probe, its penultimate features
-beside them); a training-set job writes features only; a CLIP job writes image embeddings.
+beside them); a training-set job writes features only, as does a test-set job of a classifier
+the linear probe alone scores; a CLIP job writes image embeddings.
 """
 
 import contextlib
@@ -30,7 +31,7 @@ def output_writers(
     elif kind is JobKind.LOGITS:
         with LogitsWriter(request.logits_path, facts) as logits:
             yield logits
-    elif kind is JobKind.TRAINING_FEATURES:
+    elif kind in (JobKind.TRAINING_FEATURES, JobKind.TEST_FEATURES):
         with FeaturesWriter(request.features_path, facts, width) as features:
             yield features
     else:  # LOGITS_AND_FEATURES: the forward returns [logits | features] (penultimate.py)

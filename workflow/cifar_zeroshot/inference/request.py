@@ -26,6 +26,9 @@ class JobKind(Enum):
     TRAINING_FEATURES = (ImageSet.TRAINING, frozenset({"features"}))
     # A CLIP image tower on the test set: unit image embeddings.
     EMBEDDINGS = (ImageSet.TEST, frozenset({"embeddings"}))
+    # A classifier whose head is not ImageNet-1k's (a timm in21k tag) on the test set: features
+    # only, which the linear probe alone scores (the class mapping needs ImageNet-1k logits).
+    TEST_FEATURES = (ImageSet.TEST, frozenset({"features"}))
 
     @property
     def image_set(self) -> ImageSet:
@@ -43,6 +46,7 @@ class JobKind(Enum):
             JobKind.LOGITS_AND_FEATURES: "ImageNet logits and features",
             JobKind.TRAINING_FEATURES: "features",
             JobKind.EMBEDDINGS: "image embeddings",
+            JobKind.TEST_FEATURES: "features",
         }[self]
 
 

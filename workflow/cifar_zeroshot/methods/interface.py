@@ -38,7 +38,9 @@ class RunOutputs:
     facts: RunFacts
     image_index: np.ndarray
     labels: np.ndarray  # int64, CIFAR-10 label order
-    logits: np.ndarray | None  # float32 [N, 1000] ImageNet logits; None for a CLIP run
+    # float32 [N, 1000] ImageNet logits; None for a CLIP run and a run the linear probe alone
+    # scores (a timm head that is not ImageNet-1k's: the metrics read its test features)
+    logits: np.ndarray | None
     embeddings: np.ndarray | None = None  # float32 [N, D] a CLIP run's image embeddings
 
 

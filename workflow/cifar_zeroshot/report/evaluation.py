@@ -27,6 +27,7 @@ from cifar_zeroshot.methods.calibration import (
 from cifar_zeroshot.methods.interface import RunOutputs, ScoringMethod
 from cifar_zeroshot.methods.scoring import agreement, top1, topk_correct
 from cifar_zeroshot.records.embeddings import EMBEDDINGS_COLUMN, read_embeddings
+from cifar_zeroshot.records.features import FEATURES_COLUMN, read_features
 from cifar_zeroshot.records.logits import read_logits, read_timing
 from cifar_zeroshot.records.parquet_rows import RowsTable, open_parquet
 from cifar_zeroshot.records.run_facts import RunFacts, TimingSummary, field_names
@@ -94,19 +95,23 @@ def check_paired_facts(
         raise UserError(f"{outputs_path}: {error}") from None
 
 
-def _read_outputs(path: Path) -> tuple[RowsTable, bool]:
-    """A run's per-image file: a classifier's logits, or a CLIP model's embeddings (True)."""
-    if EMBEDDINGS_COLUMN in open_parquet(path).schema_arrow.names:
-        return read_embeddings(path), True
+def _read_outputs(path: Path) -> tuple[RowsTable, str]:
+    """A run's per-image file and what it holds: a classifier's logits, a CLIP model's
+    embeddings, or the test features of a model the linear probe alone scores."""
+    names = open_parquet(path).schema_arrow.names
+    if EMBEDDINGS_COLUMN in names:
+        return read_embeddings(path), "embeddings"
+    if FEATURES_COLUMN in names:
+        return read_features(path), "features"
     logits = read_logits(path)
-    return RowsTable(logits.image_index, logits.labels, logits.logits, logits.facts), False
+    return RowsTable(logits.image_index, logits.labels, logits.logits, logits.facts), "logits"
 
 
 def read_run(
     outputs_path: str | Path, timing_path: str | Path, check: RunCheck | None = None
 ) -> StoredRun:
     outputs_path, timing_path = Path(outputs_path), Path(timing_path)
-    table, is_clip = _read_outputs(outputs_path)
+    table, holds = _read_outputs(outputs_path)
     timing = read_timing(timing_path)
     if check is not None:
         # Each file on its own first, so a message names the one that is wrong.
@@ -119,8 +124,9 @@ def read_run(
         facts=table.facts,
         image_index=table.image_index[order],
         labels=table.labels[order].astype(np.int64),
-        logits=None if is_clip else values,
-        embeddings=values if is_clip else None,
+        # Features are the probe's to read (its own file): the run gives only what it scored.
+        logits=values if holds == "logits" else None,
+        embeddings=values if holds == "embeddings" else None,
     )
     if check is not None:
         check.check_rows(outputs_path, outputs)

@@ -43,10 +43,13 @@ def remove_stale_pngs(folder: str | Path, current: Iterable[str | Path]) -> list
 
 
 def zero_shot_method(frame: pd.DataFrame, model: str, variant: str) -> str:
-    """The zero-shot method that scored this run: the class mapping, or a CLIP model's prompts."""
+    """The zero-shot method that scored this run: the class mapping, or a CLIP model's prompts;
+    for a run no zero-shot method scores (a timm head the linear probe alone scores), its
+    probe."""
     rows = frame[(frame["model"] == model) & (frame["variant"] == variant)]
     present = set(rows["method"])
-    return next((m for m in ZERO_SHOT_METHODS if m in present), ZERO_SHOT_METHODS[0])
+    fallback = min(present) if present else ZERO_SHOT_METHODS[0]
+    return next((m for m in ZERO_SHOT_METHODS if m in present), fallback)
 
 
 def several_methods(frame: pd.DataFrame) -> bool:

@@ -27,9 +27,18 @@ ForwardLoader = Callable[[str, WeightsEnum | None, torch.device, torch.dtype, bo
 
 
 def forward_loader(
-    variant: Variant, exported_model: Path | None, threads: int, model_loader: ModelLoader
+    variant: Variant,
+    exported_model: Path | None,
+    threads: int,
+    model_loader: ModelLoader,
+    *,
+    label: str | None = None,
 ) -> ForwardLoader:
-    """How to load ``variant``'s forward pass; the onnxruntime runtime needs ``exported_model``."""
+    """How to load ``variant``'s forward pass; the onnxruntime runtime needs ``exported_model``.
+
+    ``label``: the weights as the export's record names them, where torchvision's weights do not
+    (a timm model's: 'timm/<name>').
+    """
     if variant.runtime == "onnxruntime":
         if exported_model is None:
             raise UserError(
@@ -48,7 +57,7 @@ def forward_loader(
                 onnx_forward,  # onnxruntime: only when used
             )
 
-            what = (name, weights_label(weights))
+            what = (name, label or weights_label(weights))
             return onnx_forward(exported_model, what, device, variant.precision, threads)
 
         return load_exported

@@ -1,4 +1,4 @@
-"""Export one torchvision classifier to ONNX with torch.onnx.export, for the onnxruntime runtime.
+"""Export one classifier to ONNX with torch.onnx.export, for the onnxruntime runtime.
 
 Once per model and weights (its own Snakemake rule): fp32, on the CPU, with a dynamic batch
 dimension so that every batch size (and the out-of-memory halving) runs the same file, and the
@@ -6,6 +6,8 @@ image's height and width dynamic where the model allows it (Dim.AUTO keeps them 
 that need one size, such as the vision transformers). The file is a single .onnx with its
 weights inside, checked with onnx.checker and against torch's logits on two images before it is
 recorded (onnx_file.py); a model the exporter cannot convert fails with the exporter's reason.
+``export_module`` exports any built classifier (the export job builds it through the inference
+job's model source, inference/export_job.py); ``export_onnx`` builds a torchvision one.
 """
 
 import logging
@@ -15,7 +17,6 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from torchvision.models import WeightsEnum
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
@@ -36,8 +37,7 @@ AGREEMENT_TOLERANCE = 1e-3
 _ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")  # the exporter colours its messages
 
 
-def _example_input(weights: WeightsEnum | None) -> torch.Tensor:
-    crop = spec_for(weights, "weights").crop_size or DEFAULT_CROP
+def _example_input(crop: int) -> torch.Tensor:
     generator = torch.Generator().manual_seed(0)
     return torch.randn(EXAMPLE_BATCH, 3, crop, crop, generator=generator)
 
@@ -123,14 +123,15 @@ def _check_agreement(temp: Path, model: torch.nn.Module, example: torch.Tensor, 
         )
 
 
-def export_onnx(
-    model_name: str, weights: str, onnx_path: Path, *, model_loader: ModelLoader = load_model
+def export_module(
+    model: torch.nn.Module, crop: int, onnx_path: Path, *, model_name: str, weights_label: str
 ) -> ExportRecord:
-    """Write ``onnx_path`` and its record; return the record. Nothing is left on failure."""
-    resolved = resolve_weights(model_name, weights)  # checks the model name too
-    what = f"{model_name} ({weights_label(resolved)})"
-    model = model_loader(model_name, resolved).eval().float()
-    example = _example_input(resolved)
+    """Export ``model`` (its logits, from ``crop`` x ``crop`` images) to ``onnx_path`` and write
+    its record, naming it ``model_name`` and ``weights_label`` as the inference job checks them.
+    Nothing is left on failure."""
+    what = f"{model_name} ({weights_label})"
+    model = model.eval().float()
+    example = _example_input(crop)
     log.info("exporting %s with input %s", what, tuple(example.shape))
     with atomic_path(onnx_path) as temp:
         program = _convert(model, example, temp, what)
@@ -139,7 +140,7 @@ def export_onnx(
     shape = program.model.graph.inputs[0].shape
     record = ExportRecord(
         model=model_name,
-        weights=weights_label(resolved),
+        weights=weights_label,
         input_shape=[d if isinstance(d, int) else str(d) for d in shape or ()],
         opset=program.model.opset_imports[""],
         torch_version=torch.__version__,
@@ -150,3 +151,18 @@ def export_onnx(
     write_record(record, record_path(onnx_path))
     log.info("exported %s: %s bytes, input %s", what, f"{size:,}", record.input_shape)
     return record
+
+
+def export_onnx(
+    model_name: str, weights: str, onnx_path: Path, *, model_loader: ModelLoader = load_model
+) -> ExportRecord:
+    """Export a torchvision model: write ``onnx_path`` and its record; return the record."""
+    resolved = resolve_weights(model_name, weights)  # checks the model name too
+    crop = spec_for(resolved, "weights").crop_size or DEFAULT_CROP
+    return export_module(
+        model_loader(model_name, resolved),
+        crop,
+        onnx_path,
+        model_name=model_name,
+        weights_label=weights_label(resolved),
+    )

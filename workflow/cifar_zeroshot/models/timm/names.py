@@ -7,8 +7,9 @@ job. A name without a tag takes the tag timm itself takes for it. The name's slu
 `timm-<architecture>.<tag>`, is the model's folder under results/ (models.timm.slugs).
 
 Only a head with ImageNet-1k's 1000 classes in ImageNet-1k's order can be scored by the class
-mapping; another head (an in21k or in22k tag, an embedding model) is refused, naming a tag of the
-same architecture fine-tuned on ImageNet-1k where timm has one.
+mapping; another head (an in21k or in22k tag, an embedding model) is refused for it, naming a tag
+of the same architecture fine-tuned on ImageNet-1k where timm has one. The linear probe reads
+features, not logits, so it still scores such a model (its runs write features only).
 
 Weights rule, as for CLIP models: 'none' (untrained, from a fixed seed; the tag then only names
 it and picks its preprocessing), 'DEFAULT' or the tag itself (the tag's weights).
@@ -135,10 +136,20 @@ def _fine_tuned_on_1k(spec: TimmSpec, known: TimmCatalog) -> str | None:
     return None
 
 
-def _check_head(spec: TimmSpec, known: TimmCatalog) -> None:
-    """The class mapping pools ImageNet-1k's classes: another head is refused, with the fix."""
+def imagenet1k_head(spec: TimmSpec) -> bool:
+    """Whether the tag's head is ImageNet-1k's 1000 classes in their order (a known name)."""
+    return spec.name in _known(spec.name).imagenet1k
+
+
+def head_refusal(spec: TimmSpec, *, linear_probe: bool) -> str | None:
+    """Why the class mapping cannot score the tag's head, with the fix; None for ImageNet-1k's.
+
+    The linear probe reads features, not logits, so it scores any head: with ``linear_probe`` on
+    the text says the probe scores the model alone; with it off, how to turn it on.
+    """
+    known = _known(spec.name)
     if spec.name in known.imagenet1k:
-        return
+        return None
     classes = known.classes[spec.name]
     head = "no classifier head" if classes == 0 else f"a head of {classes:,} classes"
     tag = _fine_tuned_on_1k(spec, known)
@@ -147,10 +158,14 @@ def _check_head(spec: TimmSpec, known: TimmCatalog) -> None:
         if tag
         else f"timm publishes no ImageNet-1k head for {spec.architecture}: choose another model."
     )
-    raise UserError(
+    probe = (
+        "the linear probe scores it alone, from its features: its runs write no logits"
+        if linear_probe
+        else "the linear probe could, from its features: turn linear_probe on"
+    )
+    return (
         f"timm model {spec.config_name} has {head}, not ImageNet-1k's 1000 classes in their "
-        f"order, so the class mapping cannot score it (and this workflow scores every "
-        f"classifier's run with it). {fix}"
+        f"order, so the class mapping cannot score it ({probe}). {fix}"
     )
 
 
@@ -184,10 +199,13 @@ def timm_weights_label(spec: TimmSpec, weights: str) -> str:
     return NONE_WEIGHTS if untrained_weights(spec, weights) else f"timm/{spec.name}"
 
 
-def check_timm_spec(spec: TimmSpec, weights: str) -> None:
+def check_timm_spec(spec: TimmSpec, weights: str, *, logits: bool = True) -> None:
     """Refuse, with the fix, a name timm has no weights for, a head the class mapping cannot
-    score, a preprocessing this workflow cannot reproduce, or weights that do not fit."""
+    score (where ``logits`` are asked for: the features of any head serve the linear probe), a
+    preprocessing this workflow cannot reproduce, or weights that do not fit."""
     known = _check_name(spec)
-    _check_head(spec, known)
+    refusal = head_refusal(spec, linear_probe=False) if logits else None
+    if refusal:
+        raise UserError(refusal)
     _check_preprocessing(spec, known)
     untrained_weights(spec, weights)

@@ -120,13 +120,14 @@ def build_untrained(spec: TimmSpec) -> torch.nn.Module:
         return timm.create_model(spec.name, pretrained=False)
 
 
-def load_timm_model(spec: TimmSpec, untrained: bool) -> torch.nn.Module:
+def load_timm_model(spec: TimmSpec, untrained: bool, *, logits: bool = True) -> torch.nn.Module:
     """The timm model in eval mode: untrained from a fixed seed, or with the tag's weights.
 
     Pretrained weights come from the Hugging Face cache (downloaded once); without network access
-    and without the file, a UserError says where to put it.
+    and without the file, a UserError says where to put it. ``logits``: the job reads its head's
+    ImageNet logits, so a head that is not ImageNet-1k's is refused (features serve any head).
     """
-    check_timm_spec(spec, "none" if untrained else "DEFAULT")
+    check_timm_spec(spec, "none" if untrained else "DEFAULT", logits=logits)
     model = build_untrained(spec) if untrained else _create_pretrained(spec, _weights_file(spec))
     log.info("timm model %s loaded (%s)", spec.name, "untrained" if untrained else "pretrained")
     return model.eval()
