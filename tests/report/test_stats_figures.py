@@ -91,3 +91,20 @@ def test_few_shot_summary_and_figure():
     zero_line = [line for line in ax.get_lines() if line.get_linestyle() == "--"]
     assert [line.get_ydata()[0] for line in zero_line] == [pytest.approx(32.5)]
     assert not math.isnan(ax.get_ylim()[1])
+
+
+def test_few_shot_summary_names_runs_without_zero_shot_and_one_image():
+    # No class-mapping row (a probe-only head): said, not skipped. A probe on one image per
+    # class that already beats zero-shot: "fewer than 1 labelled image".
+    metrics = pd.DataFrame(
+        [{"model": "alexnet", "variant": "fp32", "method": "linear_probe", "top1": 0.7}]
+    )
+    assert few_shot_summary_lines(_few_shot_frame(), metrics)[-1] == (
+        "- alexnet fp32: no zero-shot score to compare (probe only)."
+    )
+    metrics = pd.DataFrame(
+        [{"model": "alexnet", "variant": "fp32", "method": "class_mapping", "top1": 0.05}]
+    )
+    assert few_shot_summary_lines(_few_shot_frame(), metrics)[-1].endswith(
+        "is worth fewer than 1 labelled image per class."
+    )

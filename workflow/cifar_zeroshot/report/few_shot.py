@@ -69,11 +69,14 @@ def few_shot_summary_lines(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> lis
         stats = curve(few_shot, model, variant)
         zero = zero_shot_top1(metrics, model, variant)
         if math.isnan(zero):
+            # A head that is not ImageNet-1k's: the class mapping cannot score it.
+            lines.append(f"- {model} {variant}: no zero-shot score to compare (probe only).")
             continue
         words = worth(list(stats.index), list(stats["mean"]), zero)
+        noun = "labelled image" if words == "fewer than 1" else "labelled images"
         lines.append(
             f"- {model} {variant}: zero-shot ({100 * zero:.1f} % top-1) is worth {words} "
-            "labelled images per class."
+            f"{noun} per class."
         )
     return lines
 
