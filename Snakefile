@@ -13,6 +13,7 @@ report: "workflow/report/workflow.rst"
 # Set-up first: package path, configuration (validated against the schema) and the job plan.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/shifted_data.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/inference.smk"
