@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
+from cifar_zeroshot.config.shifted_sets import ShiftPlan, shift_plan
 from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
@@ -52,11 +53,18 @@ class WorkflowPlan:
     # class-embeddings file must come from (None without CLIP models): the metrics check them.
     probe_request: ProbeRequest | None = None
     prompts_sha256: str | None = None
+    # The test sets beside CIFAR-10 (config test_sets) and CIFAR-10-C's selection.
+    shift: ShiftPlan = dataclasses.field(default_factory=ShiftPlan)
 
     @property
     def runs(self) -> list[tuple[str, str]]:
         """Every (model, variant name) pair: one inference job each."""
         return [(m.name, v.name) for m in self.models for v in self.variants if m.runs_variant(v)]
+
+    @property
+    def shifted_runs(self) -> list[tuple[str, str, str]]:
+        """Every (shifted test set, model, variant name): one inference job each."""
+        return [(t, m, v) for t in self.shift.test_sets for m, v in self.runs]
 
     @property
     def clip_models(self) -> list[str]:
@@ -172,6 +180,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             "turn linear_probe off."
         )
     probe_request = _probe_request(config, problems)
+    shift = shift_plan(config, problems)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -194,6 +203,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         tuple(variants),
         image_count,
         probe_request=probe_request,
+        shift=shift,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:
