@@ -17,6 +17,7 @@ include: "workflow/rules/shifted_data.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/inference.smk"
+include: "workflow/rules/shifted_inference.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/clip_text.smk"
 include: "workflow/rules/metrics.smk"
@@ -35,6 +36,8 @@ rule all:
         # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
         # behind up-to-date metrics.
         KEPT_FILES,
+        # The shifted test sets' runs (config test_sets; none for CIFAR-10 alone).
+        SHIFTED_FILES,
 
 
 # Every folder a requested file goes into must be writable (or on a writable file system):

@@ -1,0 +1,64 @@
+"""The shifted test sets end to end, offline: CIFAR-10.1 and CIFAR-10-C stand-ins added to the
+finished small run (its CIFAR-10 job is not rerun)."""
+
+import numpy as np
+import pytest
+from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
+
+from cifar_zeroshot.data.image_set import ImageSet, load_image_set
+from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
+from cifar_zeroshot.records.logits import read_logits, read_timing
+
+pytestmark = pytest.mark.e2e
+
+MODEL = SMALL_CONFIG["models"][0]
+SHIFT_CONFIG = {
+    **SMALL_CONFIG,
+    "test_sets": ["cifar10", "cifar10.1", "cifar10-c"],
+    "corruptions": ["contrast", "pixelate"],
+    "severities": [1, 5],
+    "shift_limit": 30,
+}
+
+
+@pytest.fixture(scope="module")
+def shift_run(tmp_path_factory, _pristine_small_run):
+    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("shift") / "run")
+    write_config(workdir, SHIFT_CONFIG)
+    jobs = planned_jobs(workdir)
+    # One job per shifted set; CIFAR-10's finished job is left as it is.
+    assert jobs.get("shifted_inference") == 2 and "inference" not in jobs
+    assert jobs.get("cifar10_c_blocks") == 2  # only the selected corruptions are extracted
+    snakemake(workdir)
+    return workdir
+
+
+def test_each_shifted_set_is_scored_in_one_job_with_rows_naming_their_block(shift_run):
+    c = read_logits(shift_run / f"results/logits/cifar10-c/{MODEL}/fp32.parquet")
+    # 40 synthetic test images, cut to 30 per (corruption, severity) block, 4 blocks.
+    assert len(c.image_index) == 4 * 30
+    table = read_selection_table(shift_run / "data/synthetic/cifar10-c/blocks.csv")
+    corruption, severity = block_of_rows(table, c.image_index)
+    assert list(zip(corruption[::30], severity[::30], strict=True)) == [
+        ("contrast", 1),
+        ("contrast", 5),
+        ("pixelate", 1),
+        ("pixelate", 5),
+    ]
+    # Each block's labels are the CIFAR-10 test set's first 30.
+    _, test_labels = load_image_set(shift_run / "data/synthetic/test_set.npz", ImageSet.TEST)
+    assert np.array_equal(c.labels, np.tile(test_labels[:30], 4))
+    timing = read_timing(shift_run / f"results/timing/cifar10-c/{MODEL}/fp32.parquet")
+    assert timing.facts.image_count == 120 and timing.facts.limit is None
+    one = read_logits(shift_run / f"results/logits/cifar10.1/{MODEL}/fp32.parquet")
+    assert len(one.image_index) == 30 and one.facts.limit == 30
+
+
+def test_editing_the_corruption_list_reruns_only_cifar10_c(shift_run):
+    assert planned_jobs(shift_run) == {}
+    jobs = planned_jobs(shift_run, "--config", "corruptions=[contrast,brightness]")
+    assert jobs.get("cifar10_c_blocks") == 1  # brightness alone is extracted
+    assert jobs.get("cifar10_c_selection") == 1 and jobs.get("shifted_inference") == 1
+    assert "inference" not in jobs
+    jobs = planned_jobs(shift_run, "--config", "severities=[1,2,5]")
+    assert "cifar10_c_blocks" not in jobs and jobs.get("shifted_inference") == 1
