@@ -7,7 +7,10 @@ from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snake
 
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
+from cifar_zeroshot.mapping.tables import read_mapping_csv
+from cifar_zeroshot.methods.scoring import pool
 from cifar_zeroshot.records.logits import read_logits, read_timing
+from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -62,3 +65,31 @@ def test_editing_the_corruption_list_reruns_only_cifar10_c(shift_run):
     assert "inference" not in jobs
     jobs = planned_jobs(shift_run, "--config", "severities=[1,2,5]")
     assert "cifar10_c_blocks" not in jobs and jobs.get("shifted_inference") == 1
+
+
+def test_metrics_rows_per_test_set_and_block_recomputed_from_the_stored_files(shift_run):
+    metrics = read_metrics_csv(shift_run / "results/metrics.csv")
+    assert set(metrics["test_set"]) == {"cifar10", "cifar10.1", "cifar10-c"}
+    c_rows = metrics[(metrics["test_set"] == "cifar10-c") & (metrics["method"] == "class_mapping")]
+    assert sorted(zip(c_rows["corruption"], c_rows["severity"], strict=True)) == [
+        ("contrast", 1),
+        ("contrast", 5),
+        ("pixelate", 1),
+        ("pixelate", 5),
+    ]
+    assert set(c_rows["images"]) == {30}
+    # One CIFAR-10-C row's top-1, from the stored logits and the block's own image set.
+    row = c_rows[(c_rows["corruption"] == "pixelate") & (c_rows["severity"] == 5)].iloc[0]
+    logits = read_logits(shift_run / f"results/logits/cifar10-c/{MODEL}/fp32.parquet")
+    order = np.argsort(logits.image_index)
+    block = logits.logits[order][90:120]  # the fourth block: pixelate at severity 5
+    _, labels = load_image_set(
+        shift_run / "data/synthetic/cifar10-c/pixelate/severity5.npz", ImageSet.TEST
+    )
+    groups, _ = read_mapping_csv(shift_run / "results/class_mapping.csv")
+    predicted = pool(block, groups, SHIFT_CONFIG.get("pooling", "max_logit")).argmax(axis=1)
+    assert row["top1"] == pytest.approx(np.mean(predicted == labels[:30]), abs=1e-6)
+    # The probe is not applied to shifted sets; the per-run summary stays CIFAR-10's.
+    assert "linear_probe" not in set(metrics.loc[metrics["test_set"] != "cifar10", "method"])
+    one = metrics[metrics["test_set"] == "cifar10.1"]
+    assert len(one) == 1 and one["corruption"].isna().all() and one["images"].iloc[0] == 30

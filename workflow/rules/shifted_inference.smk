@@ -6,9 +6,8 @@
 # cifar10_c_selection), so its model is loaded and compiled once; editing the corruption list
 # changes that set alone, never a CIFAR-10 or CIFAR-10.1 job's inputs or params.
 
+from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C
 from cifar_zeroshot.config.shifted_sets import (
-    CIFAR10_1,
-    CIFAR10_C,
     selection_table_path,
     shifted_block_paths,
     shifted_images_path,

@@ -17,6 +17,7 @@ from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import read_runs
 from cifar_zeroshot.report.metrics_tables import tables_for_runs
+from cifar_zeroshot.report.shifted_metrics import reference_rows, shifted_metrics_tables
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
 
@@ -52,6 +53,16 @@ with job_log(snakemake.log[0], snakemake.output):
         )
     )
     tables = tables_for_runs(stored, methods, all_imagenet_names(mapped_names))
+    # The shifted test sets' rows after CIFAR-10's (none without them in test_sets).
+    tables = shifted_metrics_tables(
+        tables,
+        methods,
+        dict(zip(params.shifted_sets, inputs.shifted_images, strict=True)),
+        list(zip(params.shifted_runs, inputs.shifted_outputs, inputs.shifted_timing, strict=True)),
+        params.shifted_requested,
+        params.shift_limit,
+        inputs.shifted_blocks[0] if inputs.shifted_blocks else None,
+    )
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
-    write_summary_markdown(tables.metrics, out.summary)
+    write_summary_markdown(reference_rows(tables.metrics), out.summary)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from cifar_zeroshot.core.choices import (
+    CIFAR10_1,
+    CIFAR10_C,
     CIFAR10_TEST_IMAGES,
     CORRUPTIONS,
     REFERENCE_TEST_SET,
@@ -24,9 +26,6 @@ from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.data import cifar10_1
 from cifar_zeroshot.data.cifar10_c import block_path
 from cifar_zeroshot.models.clip.slugs import is_clip_slug
-
-CIFAR10_1 = "cifar10.1"
-CIFAR10_C = "cifar10-c"
 
 
 @dataclass(frozen=True)

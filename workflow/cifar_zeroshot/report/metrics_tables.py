@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.methods.interface import ScoringMethod
@@ -62,6 +63,11 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "method",
     "weights",
     "dataset",
+    # Which test set the row scores (cifar10, cifar10.1, cifar10-c), and for CIFAR-10-C which
+    # corruption at which severity (empty elsewhere): report/shifted_metrics.py.
+    "test_set",
+    "corruption",
+    "severity",
     "device",
     "device_name",
     "images",
@@ -121,6 +127,7 @@ def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     """results/metrics.csv as the metrics job built it: the methods' settings stay text (a CSV
     reader would make "18" templates 18.0), the identifying columns too."""
     text_columns = ("model", "variant", "method", "weights", "dataset", *SETTING_COLUMNS)
+    text_columns += ("test_set", "corruption")
     return pd.read_csv(path, dtype={column: str for column in text_columns})
 
 
@@ -133,6 +140,7 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
         "method": result.method,
         "weights": facts.weights,
         "dataset": facts.dataset,
+        "test_set": REFERENCE_TEST_SET,  # shifted_metrics sets the shifted sets' rows
         "device": facts.device,
         "device_name": facts.device_name,
         "images": n,
