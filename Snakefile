@@ -22,6 +22,7 @@ include: "workflow/rules/probe.smk"
 include: "workflow/rules/clip_text.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 
 
@@ -33,6 +34,7 @@ rule all:
         rules.run_info.output,
         rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],
+        rules.robustness.output if PLAN.shift.test_sets else [],
         # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
         # behind up-to-date metrics.
         KEPT_FILES,

@@ -2,6 +2,7 @@
 finished small run (its CIFAR-10 job is not rerun)."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
@@ -93,3 +94,21 @@ def test_metrics_rows_per_test_set_and_block_recomputed_from_the_stored_files(sh
     assert "linear_probe" not in set(metrics.loc[metrics["test_set"] != "cifar10", "method"])
     one = metrics[metrics["test_set"] == "cifar10.1"]
     assert len(one) == 1 and one["corruption"].isna().all() and one["images"].iloc[0] == 30
+
+
+def test_robustness_table_csv_and_figures_are_drawn_from_the_stored_files(shift_run):
+    robustness = pd.read_csv(shift_run / "results/robustness.csv")
+    assert set(robustness["test_set"]) == {"cifar10.1", "cifar10-c"}
+    # One model: no fit, and the file says why instead of a number.
+    assert robustness["effective_robustness"].isna().all()
+    assert robustness["no_fit_reason"].str.contains("at least 3").all()
+    metrics = read_metrics_csv(shift_run / "results/metrics.csv")
+    c_rows = metrics[(metrics["test_set"] == "cifar10-c") & (metrics["method"] == "class_mapping")]
+    c_row = robustness[
+        (robustness["test_set"] == "cifar10-c") & (robustness["method"] == "class_mapping")
+    ].iloc[0]
+    assert c_row["shifted_top1"] == pytest.approx(c_rows["top1"].mean(), abs=1e-5)
+    summary = (shift_run / "results/summary.md").read_text()
+    assert "## Robustness to distribution shift" in summary and "no fit: 1 model(s)" in summary
+    for name in ("corruption_severity", "effective_robustness"):
+        assert (shift_run / f"results/plots/{name}.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

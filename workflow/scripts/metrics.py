@@ -17,6 +17,8 @@ from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import read_runs
 from cifar_zeroshot.report.metrics_tables import tables_for_runs
+from cifar_zeroshot.report.provenance import provenance_note
+from cifar_zeroshot.report.robustness import append_robustness_section
 from cifar_zeroshot.report.shifted_metrics import reference_rows, shifted_metrics_tables
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
@@ -66,3 +68,5 @@ with job_log(snakemake.log[0], snakemake.output):
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
     write_summary_markdown(reference_rows(tables.metrics), out.summary)
+    # With shifted test sets: the robustness table after CIFAR-10's summary.
+    append_robustness_section(tables.metrics, out.summary, provenance_note(tables.metrics))
