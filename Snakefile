@@ -13,13 +13,16 @@ report: "workflow/report/workflow.rst"
 # Set-up first: package path, configuration (validated against the schema) and the job plan.
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
+include: "workflow/rules/shifted_data.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/inference.smk"
+include: "workflow/rules/shifted_inference.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/clip_text.smk"
 include: "workflow/rules/metrics.smk"
 include: "workflow/rules/plots.smk"
+include: "workflow/rules/robustness.smk"
 include: "workflow/rules/report.smk"
 include: "workflow/rules/stats.smk"
 
@@ -35,9 +38,12 @@ rule all:
         rules.paired_plot.output,
         rules.reliability_plot.output,
         rules.few_shot_plot.output if PROBE_RUNS else [],
+        rules.robustness.output if PLAN.shift.test_sets else [],
         # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
         # behind up-to-date metrics.
         KEPT_FILES,
+        # The shifted test sets' runs (config test_sets; none for CIFAR-10 alone).
+        SHIFTED_FILES,
 
 
 # Every folder a requested file goes into must be writable (or on a writable file system):

@@ -70,12 +70,17 @@ def runs(tmp_path):
 
 def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
     settings_end = OLD_METRICS_COLUMNS.index("pooling") + 1
+    dataset_end = OLD_METRICS_COLUMNS.index("dataset") + 1
     figures_end = OLD_METRICS_COLUMNS.index("outside_mapped_share") + 1
     energy = OLD_METRICS_COLUMNS.index("compile_seconds") + 1
     assert list(t.METRICS_COLUMNS) == [
         *OLD_METRICS_COLUMNS[:2],
         "method",
-        *OLD_METRICS_COLUMNS[2:settings_end],
+        *OLD_METRICS_COLUMNS[2:dataset_end],
+        "test_set",
+        "corruption",
+        "severity",
+        *OLD_METRICS_COLUMNS[dataset_end:settings_end],
         "probe_regularisation",
         "prompt_templates",
         *OLD_METRICS_COLUMNS[settings_end:figures_end],

@@ -9,6 +9,13 @@
 
 from cifar_zeroshot.report.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size, run_output_path
+from cifar_zeroshot.config.shifted_sets import (
+    selection_table_path,
+    shifted_images_path,
+    shifted_output_path,
+    shifted_timing_path,
+)
+from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C
 
 
 rule metrics:
@@ -24,6 +31,16 @@ rule metrics:
         clip_texts=[f"results/clip_text/{model}.parquet" for model in PLAN.clip_models],
         # The few-shot probes (stats.smk), for the summary's "worth about k images" sentence.
         few_shot=[f"results/few_shot/{model}/{variant}.csv" for model, variant in PROBE_RUNS],
+        # The shifted test sets' runs (shifted_inference.smk), their image sets, and which rows
+        # of CIFAR-10-C's hold which corruption and severity; none for CIFAR-10 alone.
+        shifted_outputs=[shifted_output_path(*run) for run in PLAN.shifted_runs],
+        shifted_timing=[shifted_timing_path(*run) for run in PLAN.shifted_runs],
+        shifted_images=[
+            shifted_images_path(config["dataset"], test_set) for test_set in PLAN.shift.test_sets
+        ],
+        shifted_blocks=(
+            [selection_table_path(config["dataset"])] if CIFAR10_C in PLAN.shift.test_sets else []
+        ),
     output:
         metrics=report(
             "results/metrics.csv", caption="../report/metrics.rst", category="Result files"
@@ -88,5 +105,19 @@ rule metrics:
         clip_models=PLAN.clip_models,
         clip_prompts=config["clip_prompts"],
         clip_prompts_sha256=PLAN.prompts_sha256 or "",
+        # Per shifted run (in PLAN.shifted_runs order): its test set, and what its job was asked.
+        shifted_sets=list(PLAN.shift.test_sets),
+        shifted_runs=[test_set for test_set, _, _ in PLAN.shifted_runs],
+        shifted_requested=[
+            requested_run(
+                model,
+                MODEL_WEIGHTS[model],
+                variant,
+                config["dataset"],
+                PLAN.shift.shift_limit if test_set == CIFAR10_1 else None,
+            ).to_params()
+            for test_set, model, variant in PLAN.shifted_runs
+        ],
+        shift_limit=PLAN.shift.shift_limit,
     script:
         "../scripts/metrics.py"

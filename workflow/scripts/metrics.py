@@ -23,6 +23,8 @@ from cifar_zeroshot.report.metrics_tables import imagenet_name_list, tables_from
 from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_tests
 from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.reliability import reliability_table
+from cifar_zeroshot.report.robustness import append_robustness_section
+from cifar_zeroshot.report.shifted_metrics import reference_rows, shifted_metrics_tables
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
 
@@ -59,16 +61,29 @@ with job_log(snakemake.log[0], snakemake.output):
     )
     results = score_runs(stored, methods)
     names = imagenet_name_list(all_imagenet_names(mapped_names))
-    tables = tables_from_results(results, names)
+    # The shifted test sets' rows after CIFAR-10's (none without them in test_sets).
+    tables, shifted = shifted_metrics_tables(
+        tables_from_results(results, names),
+        methods,
+        dict(zip(params.shifted_sets, inputs.shifted_images, strict=True)),
+        list(zip(params.shifted_runs, inputs.shifted_outputs, inputs.shifted_timing, strict=True)),
+        params.shifted_requested,
+        params.shift_limit,
+        inputs.shifted_blocks[0] if inputs.shifted_blocks else None,
+    )
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
-    # Pairs on the same images (McNemar, Newcombe, Holm) and the calibration's bins.
-    paired = paired_tests(results)
+    # Pairs on the same images (McNemar, Newcombe, Holm), on every test set, and the
+    # calibration's bins (CIFAR-10's: the reliability diagram's).
+    paired = paired_tests([*results, *shifted])
     write_csv(paired.table, out.paired_tests)
     write_csv(reliability_table(results), out.reliability)
+    reference = reference_rows(tables.metrics)
     sections = [paired_summary_lines(paired.table, paired.unpaired)]
     if inputs.few_shot:
         few_shot = read_few_shot(inputs.few_shot)
-        sections.append(few_shot_summary_lines(few_shot, tables.metrics))
-    write_summary_markdown(tables.metrics, out.summary, sections)
+        sections.append(few_shot_summary_lines(few_shot, reference))
+    write_summary_markdown(reference, out.summary, sections)
     write_html(sections_html(sections, provenance_note(tables.metrics)), out.statistics)
+    # With shifted test sets: the robustness table after CIFAR-10's summary.
+    append_robustness_section(tables.metrics, out.summary, provenance_note(tables.metrics))

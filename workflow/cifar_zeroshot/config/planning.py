@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
+from cifar_zeroshot.config.shifted_sets import ShiftPlan, shift_plan
 from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
@@ -76,11 +77,18 @@ class WorkflowPlan:
     prompts_sha256: str | None = None
     # The few-shot probes' k, draws and seed (None with the probe off).
     few_shot: FewShotSettings | None = None
+    # The test sets beside CIFAR-10 (config test_sets) and CIFAR-10-C's selection.
+    shift: ShiftPlan = dataclasses.field(default_factory=ShiftPlan)
 
     @property
     def runs(self) -> list[tuple[str, str]]:
         """Every (model, variant name) pair: one inference job each."""
         return [(m.name, v.name) for m in self.models for v in self.variants if m.runs_variant(v)]
+
+    @property
+    def shifted_runs(self) -> list[tuple[str, str, str]]:
+        """Every (shifted test set, model, variant name): one inference job each."""
+        return [(t, m, v) for t in self.shift.test_sets for m, v in self.runs]
 
     @property
     def clip_models(self) -> list[str]:
@@ -235,6 +243,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     probe_request = _probe_request(config, problems)
     few_shot = _few_shot(config, problems)
     problems += _probe_only_problems(choices, config)
+    shift = shift_plan(config, problems)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -258,6 +267,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         image_count,
         probe_request=probe_request,
         few_shot=few_shot,
+        shift=shift,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:

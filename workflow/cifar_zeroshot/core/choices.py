@@ -23,3 +23,41 @@ CIFAR10_TRAIN_IMAGES = 50_000
 # The weights value that builds a model untrained (from a fixed seed), and the weights label its
 # run facts record.
 NONE_WEIGHTS = "none"
+
+# The test sets a run may score: CIFAR-10's own, and two distribution shifts of it (CIFAR-10.1, a
+# new sample of the same classes; CIFAR-10-C, CIFAR-10's test images corrupted).
+REFERENCE_TEST_SET = "cifar10"
+CIFAR10_1 = "cifar10.1"
+CIFAR10_C = "cifar10-c"
+TEST_SETS: tuple[str, ...] = (REFERENCE_TEST_SET, CIFAR10_1, CIFAR10_C)
+# CIFAR-10-C's corruptions: the 15 of the benchmark (Hendrycks and Dietterich 2019), then the 4
+# extra ones it ships for validation; `corruptions: all` selects all 19.
+BENCHMARK_CORRUPTIONS: tuple[str, ...] = (
+    "gaussian_noise",
+    "shot_noise",
+    "impulse_noise",
+    "defocus_blur",
+    "glass_blur",
+    "motion_blur",
+    "zoom_blur",
+    "snow",
+    "frost",
+    "fog",
+    "brightness",
+    "contrast",
+    "elastic_transform",
+    "pixelate",
+    "jpeg_compression",
+)
+EXTRA_CORRUPTIONS: tuple[str, ...] = ("gaussian_blur", "saturate", "spatter", "speckle_noise")
+CORRUPTIONS: tuple[str, ...] = BENCHMARK_CORRUPTIONS + EXTRA_CORRUPTIONS
+SEVERITIES: tuple[int, ...] = (1, 2, 3, 4, 5)
+# The corruptions the synthetic CIFAR-10-C stand-in holds: simple transforms of the synthetic
+# test set, named after the benchmark's corruptions they imitate.
+SYNTHETIC_CORRUPTIONS: tuple[str, ...] = (
+    "gaussian_noise",
+    "defocus_blur",
+    "brightness",
+    "contrast",
+    "pixelate",
+)

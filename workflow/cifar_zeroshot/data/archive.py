@@ -9,7 +9,7 @@ member has been vetted; nothing is ever extracted to disk.
 import logging
 import tarfile
 import zlib
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import numpy as np
@@ -83,22 +83,33 @@ def _corrupt_fix(archive: Path, generated: bool) -> str:
     )
 
 
+def member_error(archive: Path, name: str, kind: str, why: str, fix: str) -> UserError:
+    """The one message for a member refused by vetting (``kind``: unsafe or unexpected)."""
+    return UserError(f"Archive {archive} has an {kind} {name!r}: {why}. {fix}")
+
+
+def check_member_safety(archive: Path, member: tarfile.TarInfo, fix: str) -> None:
+    """Reject a member that could write outside its folder or is not plain data, in any tar."""
+    name = member.name
+    parts = name.replace("\\", "/").split("/")
+    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
+        raise member_error(archive, name, "unsafe member", "absolute path", fix)
+    if ".." in parts:
+        raise member_error(archive, name, "unsafe member", "'..' path component", fix)
+    if member.issym() or member.islnk():
+        raise member_error(archive, name, "unsafe member", "link", fix)
+    if member.isdev() or member.isfifo():
+        raise member_error(archive, name, "unsafe member", "device or fifo", fix)
+
+
 def _check_member(archive: Path, member: tarfile.TarInfo, fix: str) -> None:
     """Reject anything that is not one of the real archive's plain members with a sane size."""
     name = member.name
 
     def reject(kind: str, why: str) -> UserError:
-        return UserError(f"Archive {archive} has an {kind} {name!r}: {why}. {fix}")
+        return member_error(archive, name, kind, why, fix)
 
-    parts = name.replace("\\", "/").split("/")
-    if name.startswith(("/", "\\")) or (len(name) > 1 and name[1] == ":"):
-        raise reject("unsafe member", "absolute path")
-    if ".." in parts:
-        raise reject("unsafe member", "'..' path component")
-    if member.issym() or member.islnk():
-        raise reject("unsafe member", "link")
-    if member.isdev() or member.isfifo():
-        raise reject("unsafe member", "device or fifo")
+    check_member_safety(archive, member, fix)
     if name not in EXPECTED_MEMBERS:
         raise reject("unexpected member", "not a member of the CIFAR-10 binary archive")
     if name == ARCHIVE_DIR:
@@ -118,14 +129,22 @@ def _check_member(archive: Path, member: tarfile.TarInfo, fix: str) -> None:
         raise reject("unexpected member", f"size {member.size:,} bytes is too large")
 
 
-def _vetted_members(archive: Path, tar: tarfile.TarFile, fix: str) -> dict[str, tarfile.TarInfo]:
-    """Check every member (and that none repeats) before anything is read; map name -> member."""
+def vetted_members(
+    archive: Path,
+    tar: tarfile.TarFile,
+    fix: str,
+    check_member: Callable[[Path, tarfile.TarInfo, str], None] = _check_member,
+) -> dict[str, tarfile.TarInfo]:
+    """Check every member (and that none repeats) before anything is read; map name -> member.
+
+    ``check_member`` vets one member (default: as a member of the CIFAR-10 binary archive).
+    """
     by_name: dict[str, tarfile.TarInfo] = {}
     last: str | None = None
     try:
         # Headers are read one at a time, so a cut archive can be blamed on the member it cuts.
         for member in tar:
-            _check_member(archive, member, fix)
+            check_member(archive, member, fix)
             if member.name in by_name:
                 raise UserError(
                     f"Archive {archive} has an unexpected member {member.name!r}: it appears "
@@ -143,7 +162,7 @@ def _vetted_members(archive: Path, tar: tarfile.TarFile, fix: str) -> dict[str, 
     return by_name
 
 
-def _read_member(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, fix: str) -> bytes:
+def read_member(archive: Path, tar: tarfile.TarFile, member: tarfile.TarInfo, fix: str) -> bytes:
     stream = tar.extractfile(member)
     data = stream.read() if stream is not None else b""
     if len(data) != member.size:
@@ -184,12 +203,12 @@ def read_members(
     fix = _corrupt_fix(archive, generated)
     try:
         with tarfile.open(archive, mode="r:gz") as tar:
-            by_name = _vetted_members(archive, tar, fix)
+            by_name = vetted_members(archive, tar, fix)
             for required in (*names, META_MEMBER):
                 if required not in by_name:
                     raise UserError(f"Archive {archive} has no member {required!r}. {fix}")
-            _check_meta(archive, _read_member(archive, tar, by_name[META_MEMBER], fix), fix)
-            return [_read_member(archive, tar, by_name[name], fix) for name in names]
+            _check_meta(archive, read_member(archive, tar, by_name[META_MEMBER], fix), fix)
+            return [read_member(archive, tar, by_name[name], fix) for name in names]
     except FileNotFoundError as error:
         raise archive_not_found(archive) from error
     except (tarfile.TarError, EOFError, zlib.error, OSError) as error:

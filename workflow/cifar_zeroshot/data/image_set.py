@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 # The arrays beside images and labels that say which archive the file was read from.
 ORIGIN_ARRAYS = ("archive_md5", "archive_images")
+# Where in that archive, for the shifted test sets: the file or tar member, and the corruption
+# severity of a CIFAR-10-C block (written only for those sets).
+MEMBER_ARRAYS = ("archive_member", "severity")
 
 
 class ImageSet(StrEnum):
@@ -60,6 +63,8 @@ class ArchiveOrigin:
     images: int  # the rows the file holds (its labels)
     archive_md5: str  # of the archive it was read from
     archive_images: int  # the images of this set that archive holds
+    member: str | None = None  # the file or tar member read (shifted test sets only)
+    severity: int | None = None  # a CIFAR-10-C block's corruption severity
 
 
 def _fix(path: Path) -> str:
@@ -80,15 +85,28 @@ def validate_arrays(images: np.ndarray, labels: np.ndarray) -> str | None:
 
 
 def save_image_set(
-    path: str | Path, images: np.ndarray, labels: np.ndarray, archive_md5: str, kind: ImageSet
+    path: str | Path,
+    images: np.ndarray,
+    labels: np.ndarray,
+    archive_md5: str,
+    kind: ImageSet,
+    *,
+    member: str | None = None,
+    severity: int | None = None,
 ) -> None:
-    """Write images/labels and their archive's MD5 to an .npz atomically (after validating)."""
+    """Write images/labels and their archive's MD5 to an .npz atomically (after validating).
+
+    ``member`` and ``severity``: which file or tar member (and CIFAR-10-C severity) they are.
+    """
     problem = validate_arrays(np.asarray(images), np.asarray(labels))
     if problem is not None:
         raise UserError(
             f"Refusing to write {kind} set {path}: {problem}. Fix: rebuild it from the archive "
             "with the workflow."
         )
+    where = {} if member is None else {"archive_member": np.array(member)}
+    if severity is not None:
+        where["severity"] = np.array(severity, dtype=np.int64)
     with atomic_path(path) as temp, open(temp, "wb") as out:
         np.savez(
             out,
@@ -96,6 +114,7 @@ def save_image_set(
             labels=labels,
             archive_md5=np.array(archive_md5.lower()),
             archive_images=np.array(len(labels), dtype=np.int64),
+            **where,
         )
     log.info("wrote %d %s images to %s", len(labels), kind, path)
 
@@ -119,7 +138,8 @@ def _read_arrays(path: Path, names: tuple[str, ...], kind: ImageSet) -> dict[str
             missing = set(names) - set(npz.files)
             if missing:
                 raise UserError(f"{title} {path} lacks arrays {sorted(missing)}. {_fix(path)}")
-            return {name: npz[name] for name in (*names, *ORIGIN_ARRAYS) if name in npz.files}
+            wanted = (*names, *ORIGIN_ARRAYS, *MEMBER_ARRAYS)
+            return {name: npz[name] for name in wanted if name in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
 
@@ -135,7 +155,18 @@ def _origin(path: Path, arrays: dict[str, np.ndarray], kind: ImageSet) -> Archiv
     md5, count = arrays["archive_md5"], arrays["archive_images"]
     if md5.shape or md5.dtype.kind != "U" or count.shape or count.dtype.kind not in "iu":
         raise UserError(f"{title} {path} records its archive in another form. {_fix(path)}")
-    origin = ArchiveOrigin(len(arrays["labels"]), str(md5[()]), int(count[()]))
+    member, severity = arrays.get("archive_member"), arrays.get("severity")
+    if (member is not None and (member.shape or member.dtype.kind != "U")) or (
+        severity is not None and (severity.shape or severity.dtype.kind not in "iu")
+    ):
+        raise UserError(f"{title} {path} records its archive in another form. {_fix(path)}")
+    origin = ArchiveOrigin(
+        len(arrays["labels"]),
+        str(md5[()]),
+        int(count[()]),
+        None if member is None else str(member[()]),
+        None if severity is None else int(severity[()]),
+    )
     if origin.images != origin.archive_images:
         raise UserError(
             f"{title} {path} holds {origin.images} images, but the archive it was read from "

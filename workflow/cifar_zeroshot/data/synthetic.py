@@ -80,7 +80,7 @@ def _synthetic_image(label: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def _tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
+def tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
     """Member header with fixed metadata so the archive bytes are reproducible."""
     info = tarfile.TarInfo(name)
     info.size = 0 if directory else size
@@ -92,7 +92,7 @@ def _tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
     return info
 
 
-def _labelled_images(
+def labelled_images(
     images_per_class: int, rng: np.random.Generator
 ) -> tuple[np.ndarray, np.ndarray]:
     """Balanced, shuffled labels and their images (uint8 [N,32,32,3], uint8 [N])."""
@@ -108,7 +108,7 @@ def _train_members(train_images_per_class: int, seed: int) -> list[tuple[str, by
     if train_images_per_class == 0:
         return []
     rng = np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(_TRAIN_STREAM,)))
-    images, labels = _labelled_images(train_images_per_class, rng)
+    images, labels = labelled_images(train_images_per_class, rng)
     parts = np.array_split(np.arange(len(labels)), len(TRAIN_MEMBERS))
     return [
         (name, encode_records(images[part], labels[part]))
@@ -158,7 +158,7 @@ def write_synthetic_archive(
     """
     _check_settings(images_per_class, seed)
     _check_train_images(train_images_per_class)
-    images, labels = _labelled_images(images_per_class, np.random.default_rng(seed))
+    images, labels = labelled_images(images_per_class, np.random.default_rng(seed))
     train = _train_members(train_images_per_class, seed)
     # Training batches go last, so an archive without them is byte-identical to earlier ones.
     members = [
@@ -175,9 +175,9 @@ def write_synthetic_archive(
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
     ):
-        tar.addfile(_tar_info(ARCHIVE_DIR, 0, directory=True))
+        tar.addfile(tar_info(ARCHIVE_DIR, 0, directory=True))
         for name, payload in members:
-            tar.addfile(_tar_info(name, len(payload)), io.BytesIO(payload))
+            tar.addfile(tar_info(name, len(payload)), io.BytesIO(payload))
     md5 = write_md5_sidecar(dest)
     log.info(
         "wrote %s with %d images and %d training images (seed %d), MD5 %s",

@@ -17,6 +17,7 @@ from typing import Protocol
 
 import numpy as np
 
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.methods.calibration import (
@@ -64,6 +65,10 @@ class MethodResult:
     calibration: dict[str, float]  # ece, nll, brier of the method's probabilities
     reliability: ReliabilityBins  # the ECE's bins, for the reliability diagram
     agreement_with_fp32: float  # NaN for the reference run itself or without one
+    # The images scored: the test set, and for CIFAR-10-C the corruption and severity block.
+    test_set: str = REFERENCE_TEST_SET
+    corruption: str = ""
+    severity: int | None = None
 
     @property
     def key(self) -> tuple[str, str, str]:

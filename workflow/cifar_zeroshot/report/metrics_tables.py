@@ -65,6 +65,11 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "method",
     "weights",
     "dataset",
+    # Which test set the row scores (cifar10, cifar10.1, cifar10-c), and for CIFAR-10-C which
+    # corruption at which severity (empty elsewhere): report/shifted_metrics.py.
+    "test_set",
+    "corruption",
+    "severity",
     "device",
     "device_name",
     "images",
@@ -128,6 +133,7 @@ def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     """results/metrics.csv as the metrics job built it: the methods' settings stay text (a CSV
     reader would make "18" templates 18.0), the identifying columns too."""
     text_columns = ("model", "variant", "method", "weights", "dataset", *SETTING_COLUMNS)
+    text_columns += ("test_set", "corruption")
     return pd.read_csv(path, dtype={column: str for column in text_columns})
 
 
@@ -140,6 +146,9 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
         "method": result.method,
         "weights": facts.weights,
         "dataset": facts.dataset,
+        "test_set": result.test_set,
+        "corruption": result.corruption,
+        "severity": result.severity,
         "device": facts.device,
         "device_name": facts.device_name,
         "images": n,

@@ -27,9 +27,8 @@ from cifar_zeroshot.report.paired_statistics import (
 )
 
 # The metrics.csv columns that say which images a run scored; runs are paired only where all
-# agree (and the image indices and labels themselves are equal). A new test-set axis adds its
-# columns here.
-IMAGE_COLUMNS: tuple[str, ...] = ("dataset", "images")
+# agree (and the image indices and labels themselves are equal).
+IMAGE_COLUMNS: tuple[str, ...] = ("dataset", "test_set", "corruption", "severity", "images")
 
 _SIDE_COLUMNS = ("model", "variant", "method")
 PAIRED_COLUMNS: tuple[str, ...] = (
@@ -67,7 +66,9 @@ class PairedTests:
 
 
 def _key_text(key: tuple[Any, ...]) -> str:
-    return ", ".join(f"{column} {value}" for column, value in zip(IMAGE_COLUMNS, key, strict=True))
+    """ "test_set cifar10-c, corruption fog, severity 5, images 200" (empty parts left out)."""
+    parts = zip(IMAGE_COLUMNS, key, strict=True)
+    return ", ".join(f"{column} {value}" for column, value in parts if value not in ("", None))
 
 
 def _same_images(first: MethodResult, second: MethodResult) -> bool:
@@ -78,10 +79,10 @@ def _same_images(first: MethodResult, second: MethodResult) -> bool:
 
 
 def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], list[str]]:
-    """The results in groups scored on the same images, and why the groups are kept apart."""
+    """The results in groups scored on the same images, and why the groups are kept apart: one
+    sentence per group after the first (so a CIFAR-10-C block adds one line, not one per run)."""
     groups: list[list[MethodResult]] = []
     keys: list[tuple[Any, ...]] = []
-    reasons = []
     for result in results:
         key = images_key(metrics_row(result))
         for group, group_key in zip(groups, keys, strict=True):
@@ -89,20 +90,22 @@ def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], 
                 group.append(result)
                 break
         else:
-            for group, group_key in zip(groups, keys, strict=True):
-                why = (
-                    f"other images ({_key_text(key)} against {_key_text(group_key)})"
-                    if group_key != key
-                    else "other image indices or labels under the same "
-                    f"{' and '.join(IMAGE_COLUMNS)}"
-                )
-                reasons.append(
-                    f"{result_label(*result.key)} is not paired with "
-                    f"{result_label(*group[0].key)} and the runs scored with it: it was scored "
-                    f"on {why}, and only runs on the same images can be compared image by image."
-                )
             groups.append([result])
             keys.append(key)
+    reasons = []
+    for number, (group, key) in enumerate(zip(groups, keys, strict=True)):
+        if number == 0:
+            continue
+        why = (
+            f"other image indices or labels under the same {_key_text(key)}"
+            if key in keys[:number]
+            else f"{_key_text(key)}"
+        )
+        reasons.append(
+            f"{len(group)} result(s) (e.g. {result_label(*group[0].key)}) were scored on {why}: "
+            "they are compared only with each other, since only runs on the same images can be "
+            "compared image by image."
+        )
     return groups, reasons
 
 
@@ -169,7 +172,16 @@ def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[s
         lines.append("")
         if significant.empty:
             lines.append("**No difference is significant after correction.**")
-        for _, row in significant.iterrows():
+        # CIFAR-10-C's blocks (one group per corruption and severity) as counts, not pair by pair.
+        blocks = significant["corruption"].fillna("").astype(str) != ""
+        if blocks.any():
+            lines.append(
+                f"- On CIFAR-10-C's corruption and severity blocks, {int(blocks.sum())} of "
+                f"{int((table['corruption'].fillna('').astype(str) != '').sum())} pairs differ "
+                "significantly (each listed in results/paired_tests.csv)."
+            )
+        several_sets = table["test_set"].nunique() > 1
+        for _, row in significant[~blocks].iterrows():
             first = result_label(row["model_a"], row["variant_a"], row["method_a"])
             second = result_label(row["model_b"], row["variant_b"], row["method_b"])
             difference, low, high = (
@@ -178,8 +190,9 @@ def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[s
             better, worse = first, second
             if difference < 0:  # said from the better one's side
                 better, worse, difference, low, high = second, first, -difference, -high, -low
+            on = f"on {row['test_set']}, " if several_sets else ""
             lines.append(
-                f"- **{better}** is right more often than **{worse}**: by "
+                f"- {on}**{better}** is right more often than **{worse}**: by "
                 f"{100 * difference:.1f} percentage points [95 % CI {_points(low)}, "
                 f"{_points(high)}], Holm-corrected p = {row['holm_p']:.2g}."
             )

@@ -1,0 +1,145 @@
+"""Tests for report.robustness (drops, effective robustness), report.robustness_plots and
+report.shifted_metrics' row selection, on small metrics tables."""
+
+from statistics import NormalDist
+
+import numpy as np
+import pandas as pd
+import pytest
+from figure_checks import overlapping_texts
+
+from cifar_zeroshot.core.csv_output import write_csv
+from cifar_zeroshot.report.metrics_tables import METRICS_COLUMNS, read_metrics_csv
+from cifar_zeroshot.report.robustness import (
+    append_robustness_section,
+    difference_interval,
+    robustness_table,
+)
+from cifar_zeroshot.report.robustness_plots import (
+    corruption_severity_figure,
+    effective_robustness_figure,
+)
+from cifar_zeroshot.report.shifted_metrics import reference_rows
+
+# model -> (CIFAR-10 top-1, CIFAR-10.1 top-1, CIFAR-10-C top-1 per (corruption, severity))
+RUNS = {
+    "alexnet": (0.40, 0.33, {("fog", 1): 0.35, ("fog", 3): 0.25, ("snow", 1): 0.30}),
+    "resnet50": (0.70, 0.62, {("fog", 1): 0.66, ("fog", 3): 0.50, ("snow", 1): 0.55}),
+    "vgg16": (0.55, 0.50, {("fog", 1): 0.50, ("fog", 3): 0.37, ("snow", 1): 0.45}),
+    "vit_b_16": (0.85, 0.80, {("fog", 1): 0.82, ("fog", 3): 0.74, ("snow", 1): 0.79}),
+}
+
+
+def _row(model, test_set, top1, corruption="", severity=None, images=2000):
+    return {
+        "model": model,
+        "variant": "fp32",
+        "method": "class_mapping",
+        "weights": "DEFAULT",
+        "dataset": "cifar10",
+        "test_set": test_set,
+        "corruption": corruption,
+        "severity": severity,
+        "images": images,
+        "top1": top1,
+        "top1_ci_low": top1 - 0.02,
+        "top1_ci_high": top1 + 0.02,
+    }
+
+
+def _metrics(runs=RUNS, tmp_path=None):
+    rows = []
+    for model, (clean, one, blocks) in runs.items():
+        rows += [_row(model, "cifar10", clean, images=10_000), _row(model, "cifar10.1", one)]
+        rows += [_row(model, "cifar10-c", a, c, s, 10_000) for (c, s), a in blocks.items()]
+    frame = pd.DataFrame(rows, columns=list(METRICS_COLUMNS))
+    if tmp_path is None:
+        return frame
+    write_csv(frame, tmp_path / "metrics.csv")  # as the metrics job writes it
+    return read_metrics_csv(tmp_path / "metrics.csv")
+
+
+def test_effective_robustness_recomputed_from_metrics_csv_by_its_definition(tmp_path):
+    metrics = _metrics(tmp_path=tmp_path)
+    table = robustness_table(metrics)
+    assert len(table) == 2 * len(RUNS)
+    probit, cdf = NormalDist().inv_cdf, NormalDist().cdf
+    # By hand: CIFAR-10.1 top-1 against CIFAR-10 top-1 of the four models, a least-squares line
+    # in probit space; vgg16's effective robustness is its distance above that line, in points.
+    clean = metrics[metrics["test_set"] == "cifar10"].set_index("model")["top1"]
+    one = metrics[metrics["test_set"] == "cifar10.1"].set_index("model")["top1"]
+    x = np.array([probit(clean[m]) for m in RUNS])
+    y = np.array([probit(one[m]) for m in RUNS])
+    slope = np.sum((x - x.mean()) * (y - y.mean())) / np.sum((x - x.mean()) ** 2)
+    intercept = y.mean() - slope * x.mean()
+    expected = 100 * (one["vgg16"] - cdf(slope * probit(clean["vgg16"]) + intercept))
+    row = table[(table["model"] == "vgg16") & (table["test_set"] == "cifar10.1")].iloc[0]
+    assert row["effective_robustness"] == pytest.approx(expected, abs=1e-9)
+    assert (row["fit_slope"], row["fit_intercept"]) == pytest.approx((slope, intercept))
+    assert row["drop"] == pytest.approx(0.05) and row["no_fit_reason"] == ""
+    # CIFAR-10-C: the mean over the selected blocks, and its drop.
+    c_row = table[(table["model"] == "resnet50") & (table["test_set"] == "cifar10-c")].iloc[0]
+    assert c_row["shifted_top1"] == pytest.approx(np.mean([0.66, 0.50, 0.55]))
+    assert c_row["drop"] == pytest.approx(0.70 - np.mean([0.66, 0.50, 0.55]))
+
+
+def test_no_fit_with_fewer_than_three_models_or_at_chance_and_it_says_why():
+    two = robustness_table(_metrics({m: RUNS[m] for m in ("alexnet", "vgg16")}))
+    assert two["effective_robustness"].isna().all() and two["fit_slope"].isna().all()
+    assert set(two["no_fit_reason"]) == {"2 model(s): a fit across models needs at least 3"}
+    chance = {m: (0.1, 0.1, {("fog", 1): 0.1}) for m in ("a", "b", "c")}
+    at_chance = robustness_table(_metrics(chance))
+    assert at_chance["no_fit_reason"].str.startswith("only 0 model(s) score above chance").all()
+    figure = effective_robustness_figure(two, "CIFAR-10")
+    texts = [t.get_text() for ax in figure.axes for t in ax.texts]
+    assert any("no fit, 2 model(s)" in text for text in texts)
+    assert all(len(ax.lines) == 1 for ax in figure.axes)  # y = x only, no fit line
+    assert overlapping_texts(figure) == []
+
+
+def test_the_fit_line_is_drawn_per_method_once_there_are_three_models():
+    table = robustness_table(_metrics())
+    figure = effective_robustness_figure(table, "CIFAR-10")
+    assert len(figure.axes) == 2
+    assert all(len(ax.lines) == 2 for ax in figure.axes)  # y = x and the fit
+    assert all(len(ax.collections[0].get_offsets()) == len(RUNS) for ax in figure.axes)
+
+
+def test_corruption_severity_has_a_panel_per_corruption_and_a_line_per_run():
+    figure = corruption_severity_figure(_metrics(), "CIFAR-10")
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert [ax.get_title() for ax in panels] == ["fog", "snow"]
+    fog = panels[0].lines[: len(RUNS)]
+    assert len(fog) == len(RUNS)
+    # alexnet: clean 40 %, then severities 1 and 3.
+    assert list(fog[0].get_xdata()) == [0, 1, 3]
+    assert list(fog[0].get_ydata()) == pytest.approx([40.0, 35.0, 25.0])
+
+
+def test_difference_interval_contains_the_drop_and_widens_with_either_interval():
+    low, high = difference_interval((0.5, 0.45, 0.55), (0.7, 0.68, 0.72))
+    assert low < 0.2 < high
+    wider = difference_interval((0.5, 0.40, 0.60), (0.7, 0.68, 0.72))
+    assert wider[0] < low and wider[1] > high
+
+
+def test_summary_gains_the_table_only_with_shifted_sets(tmp_path):
+    summary = tmp_path / "summary.md"
+    summary.write_text("# Summary\n")
+    cifar10_only = _metrics()
+    cifar10_only = cifar10_only[cifar10_only["test_set"] == "cifar10"]
+    append_robustness_section(cifar10_only, summary, None)
+    assert summary.read_text() == "# Summary\n"
+    append_robustness_section(_metrics(), summary, "synthetic images, not CIFAR-10.")
+    text = summary.read_text()
+    assert "## Robustness to distribution shift" in text
+    assert "**synthetic images, not CIFAR-10.**" in text
+    assert "| vgg16 | fp32 | class_mapping | cifar10.1 | 55.0 [53.0, 57.0] | 50.0" in text
+
+
+def test_reference_rows_are_cifar10s_and_old_tables_pass_unchanged():
+    metrics = _metrics()
+    assert set(reference_rows(metrics)["test_set"]) == {"cifar10"}
+    assert len(reference_rows(metrics)) == len(RUNS)
+    old = metrics.drop(columns=["test_set", "corruption", "severity"])
+    assert reference_rows(old) is old

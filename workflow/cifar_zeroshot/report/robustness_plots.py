@@ -1,0 +1,156 @@
+"""The robustness figures, drawn from metrics.csv and robustness.csv.
+
+corruption_severity.png: top-1 against severity, one small panel per selected corruption, one
+line per model, variant and method, CIFAR-10's accuracy as severity 0. effective_robustness.png:
+each run's shifted top-1 against its CIFAR-10 top-1 on probit-scaled axes (as Taori et al. and
+imagenet-testbed draw it), the y = x line, and per method the probit-space fit across models
+where there is one; where there is none the panel says why.
+"""
+
+import textwrap
+
+import numpy as np
+import pandas as pd
+from matplotlib.axes import Axes
+from matplotlib.figure import Figure
+
+from cifar_zeroshot.core.choices import CIFAR10_C, REFERENCE_TEST_SET
+from cifar_zeroshot.report.plot_parts import COLOURS
+from cifar_zeroshot.report.robustness import CHANCE, SHIFTED_SETS, ProbitFit, fits, probit
+
+_TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
+_TITLES = {"cifar10.1": "CIFAR-10.1", "cifar10-c": "CIFAR-10-C (mean over blocks)"}
+
+
+def _label(model: str, variant: str, method: str, several_methods: bool) -> str:
+    return f"{model} · {variant}" + (f" · {method}" if several_methods else "")
+
+
+def corruption_severity_figure(metrics: pd.DataFrame, images: str) -> Figure:
+    """Top-1 (%) against severity per corruption; CIFAR-10's top-1 at severity 0."""
+    shifted = metrics[metrics["test_set"] == CIFAR10_C]
+    reference = metrics[metrics["test_set"] == REFERENCE_TEST_SET]
+    corruptions = list(dict.fromkeys(shifted["corruption"]))
+    columns = min(5, max(1, len(corruptions)))
+    rows = max(1, -(-len(corruptions) // columns))
+    # Wide enough for the legend on the right and the provenance note below.
+    figure = Figure(
+        figsize=(max(10.0, 3.0 * columns + 3.5), 2.6 * rows + 1.4), layout="constrained"
+    )
+    axes = np.atleast_1d(figure.subplots(rows, columns, sharex=True, sharey=True)).ravel()
+    several = shifted["method"].nunique() > 1
+    keys = list(
+        dict.fromkeys(zip(shifted["model"], shifted["variant"], shifted["method"], strict=True))
+    )
+    for ax, corruption in zip(axes, corruptions, strict=False):
+        for number, (model, variant, method) in enumerate(keys):
+            run = shifted[
+                (shifted["corruption"] == corruption)
+                & (shifted["model"] == model)
+                & (shifted["variant"] == variant)
+                & (shifted["method"] == method)
+            ].sort_values("severity")
+            clean = reference[
+                (reference["model"] == model)
+                & (reference["variant"] == variant)
+                & (reference["method"] == method)
+            ]
+            x = [0, *run["severity"].astype(int)]
+            y = [*(100 * clean["top1"].to_numpy(float)[:1]), *(100 * run["top1"].to_numpy(float))]
+            x = x[-len(y) :]
+            ax.plot(
+                x,
+                y,
+                marker="o",
+                markersize=3,
+                color=COLOURS[number % len(COLOURS)],
+                linestyle=("-", "--", ":")[number // len(COLOURS) % 3],
+                label=_label(model, variant, method, several),
+            )
+        ax.axhline(100 * CHANCE, color="grey", linewidth=0.8, linestyle=":")
+        ax.set_title(corruption, fontsize=10)
+        ax.set_xlabel("severity", fontsize=8)
+        ax.set_xticks(range(6), ["clean", "1", "2", "3", "4", "5"])
+        ax.grid(alpha=0.3)
+    for ax in axes[len(corruptions) :]:
+        ax.set_visible(False)
+    figure.supylabel("top-1 accuracy (%)")
+    figure.suptitle(
+        f"CIFAR-10-C: accuracy against corruption severity ({images})\n"
+        "clean: the CIFAR-10 test images themselves; dotted: chance"
+    )
+    handles, labels = axes[0].get_legend_handles_labels()
+    if handles:
+        figure.legend(handles, labels, loc="outside right center", fontsize=8)
+    return figure
+
+
+def _probit_axes(ax: Axes, low: float, high: float) -> None:
+    ticks = _TICKS[(low <= _TICKS) & (high >= _TICKS)]
+    for setter in (ax.set_xticks, ax.set_yticks):
+        setter(probit(ticks), [f"{100 * t:g}" for t in ticks])
+    ax.set_xlim(probit(low), probit(high))
+    ax.set_ylim(probit(low), probit(high))
+
+
+def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure:
+    """Shifted top-1 against CIFAR-10 top-1 on probit axes, y = x, and the fits (or why none)."""
+    sets = [t for t in SHIFTED_SETS if t in set(robustness["test_set"])]
+    figure = Figure(figsize=(5.5 * max(1, len(sets)) + 1.5, 5.2), layout="constrained")
+    axes = np.atleast_1d(figure.subplots(1, max(1, len(sets))))
+    fitted = fits(robustness)
+    methods = list(dict.fromkeys(robustness["method"]))
+    accuracies = robustness[["cifar10_top1", "shifted_top1"]].to_numpy(float)
+    low = max(0.01, min(0.05, float(np.nanmin(accuracies)) * 0.8)) if len(accuracies) else 0.05
+    high = min(0.995, max(0.95, float(np.nanmax(accuracies)) + 0.02)) if len(accuracies) else 0.95
+    for ax, test_set in zip(axes, sets, strict=False):
+        rows = robustness[robustness["test_set"] == test_set]
+        reasons = []
+        for number, method in enumerate(methods):
+            ours = rows[rows["method"] == method]
+            if ours.empty:
+                continue
+            colour = COLOURS[number % len(COLOURS)]
+            ax.scatter(
+                probit(ours["cifar10_top1"].to_numpy(float)),
+                probit(ours["shifted_top1"].to_numpy(float)),
+                color=colour,
+                label=method,
+                zorder=3,
+            )
+            for row in ours.itertuples(index=False):
+                ax.annotate(
+                    row.model,
+                    (probit(row.cifar10_top1), probit(row.shifted_top1)),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+            fit = fitted.get((test_set, method))
+            if isinstance(fit, ProbitFit):
+                x = np.linspace(probit(low), probit(high), 50)
+                ax.plot(x, fit.slope * x + fit.intercept, color=colour, linewidth=1.2)
+            else:
+                reasons.append(textwrap.fill(f"{method}: no fit, {fit}", 55))
+        ax.plot(
+            [probit(low), probit(high)], [probit(low), probit(high)], color="grey", linestyle="--"
+        )
+        _probit_axes(ax, low, high)
+        ax.set_xlabel("CIFAR-10 top-1 (%, probit scale)")
+        ax.set_ylabel(f"{_TITLES[test_set]} top-1 (%, probit scale)")
+        ax.set_title(f"{_TITLES[test_set]} against CIFAR-10")
+        ax.grid(alpha=0.3)
+        if reasons:
+            ax.text(
+                0.02,
+                0.98,
+                "\n".join(reasons),
+                transform=ax.transAxes,
+                va="top",
+                fontsize=8,
+            )
+        ax.legend(loc="lower right", fontsize=8)
+    figure.suptitle(
+        f"Effective robustness ({images}): dashed y = x; lines: fit in probit space across models"
+    )
+    return figure
