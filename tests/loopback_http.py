@@ -1,6 +1,6 @@
 """A loopback-only HTTP server for download tests: serves one folder, and can misbehave.
 
-``cut_after`` makes it announce the whole file but send only that many bytes and close the
+``cut_half`` makes it announce the whole file but send only its first half and close the
 connection, as a dropped download does; ``fail_first`` answers the first that many requests with
 HTTP 503, as a flaky server does.
 """
@@ -15,7 +15,7 @@ from pathlib import Path
 
 @dataclass
 class ServerBehaviour:
-    cut_after: int | None = None
+    cut_half: bool = False
     fail_first: int = 0
     requests: list[str] = field(default_factory=list)
 
@@ -38,7 +38,7 @@ def _handler(folder: Path, behaviour: ServerBehaviour) -> type[http.server.BaseH
             self.send_response(200)
             self.send_header("Content-Length", str(len(data)))
             self.end_headers()
-            self.wfile.write(data if behaviour.cut_after is None else data[: behaviour.cut_after])
+            self.wfile.write(data[: len(data) // 2] if behaviour.cut_half else data)
             self.close_connection = True
 
     return Handler

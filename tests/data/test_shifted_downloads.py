@@ -1,14 +1,12 @@
 """Loopback HTTP downloads of the shifted test sets' files (the synthetic CIFAR-10.1 pair and
 CIFAR-10-C tar), through the one download function the CIFAR-10 archive uses."""
 
-import functools
-import http.server
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
 import pytest
+from loopback_http import ServerBehaviour, serve_folder
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.archive import read_test_batch
@@ -34,36 +32,16 @@ def served_folder(tmp_path_factory, synthetic) -> Path:
     return folder
 
 
-class _CutHandler(http.server.SimpleHTTPRequestHandler):
-    """Announces each file's whole length but sends half of it, then closes: a cut download."""
-
-    def copyfile(self, source, outputfile) -> None:
-        data = source.read()
-        outputfile.write(data[: len(data) // 2])
-        self.close_connection = True
-
-
-def _serve(folder: Path, handler_class) -> Iterator[str]:
-    handler = functools.partial(handler_class, directory=str(folder))
-    handler.log_message = lambda *args: None  # keep the test output quiet
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
-
-
 @pytest.fixture
 def loopback(served_folder) -> Iterator[str]:
-    yield from _serve(served_folder, http.server.SimpleHTTPRequestHandler)
+    with serve_folder(served_folder) as base:
+        yield base
 
 
 @pytest.fixture
 def cutting_loopback(served_folder) -> Iterator[str]:
-    yield from _serve(served_folder, _CutHandler)
+    with serve_folder(served_folder, ServerBehaviour(cut_half=True)) as base:
+        yield base
 
 
 def _expected(folder: Path, name: str) -> tuple[str, int]:
@@ -89,16 +67,16 @@ def test_both_sets_download_over_loopback_and_are_read(
     outs = {s: tmp_path / f"noise{s}.npz" for s in range(1, 6)}
     extract_corruption(data / FILES[2], md5, size, "gaussian_noise", test_labels, outs)
     assert np.array_equal(load_image_set(outs[5], ImageSet.TEST)[1], test_labels)
-    assert sorted(p.name for p in data.iterdir()) == sorted(FILES)  # no .part left
+    assert sorted(p.name for p in data.iterdir()) == sorted(FILES)  # no temporary file left
 
 
 @pytest.mark.parametrize("name", FILES)
 def test_checksum_mismatch_leaves_nothing(tmp_path, served_folder, loopback, name):
     _, size = _expected(served_folder, name)
     with pytest.raises(UserError) as caught:
-        download_archive(f"{loopback}/{name}", tmp_path / name, "0" * 32, size)
+        download_archive(f"{loopback}/{name}", tmp_path / name, "0" * 32, size, retries=0)
     message = str(caught.value)
-    assert message.startswith(f"Downloaded {loopback}/{name} but its MD5 is ")
+    assert message.startswith(f"Downloaded {loopback}/{name} but it is not the expected file (")
     assert f"put it at {tmp_path / name}" in message
     assert list(tmp_path.iterdir()) == []
 
@@ -107,6 +85,6 @@ def test_checksum_mismatch_leaves_nothing(tmp_path, served_folder, loopback, nam
 def test_cut_download_is_never_used(tmp_path, served_folder, cutting_loopback, name):
     md5, size = _expected(served_folder, name)
     with pytest.raises(UserError) as caught:
-        download_archive(f"{cutting_loopback}/{name}", tmp_path / name, md5, size)
+        download_archive(f"{cutting_loopback}/{name}", tmp_path / name, md5, size, retries=0)
     assert f"put it at {tmp_path / name}" in str(caught.value)
-    assert list(tmp_path.iterdir()) == []  # neither the file nor its .part
+    assert list(tmp_path.iterdir()) == []  # neither the file nor a temporary one

@@ -49,10 +49,10 @@ def test_runs_on_other_images_are_never_paired_and_the_summary_says_why(tmp_path
     assert len(paired.table) == 3  # only the three runs on the 30 images
     assert "vgg" not in set(paired.table["model_a"]) | set(paired.table["model_b"])
     [reason] = paired.unpaired
-    assert "vgg fp32 (class_mapping) is not paired" in reason
-    assert "images 20 against" in reason
+    assert reason.startswith("1 result(s) (e.g. vgg fp32 (class_mapping)) were scored on ")
+    assert "test_set cifar10, images 20: they are compared only with each other" in reason
     lines = "\n".join(paired_summary_lines(paired.table, paired.unpaired))
-    assert "Not compared: vgg fp32 (class_mapping) is not paired" in lines
+    assert "Not compared: 1 result(s) (e.g. vgg fp32 (class_mapping))" in lines
 
 
 def test_same_dataset_and_count_but_other_images_are_not_paired(tmp_path):
@@ -75,6 +75,7 @@ def test_the_summary_names_significant_differences_from_the_better_side(tmp_path
 
 
 def test_the_pairing_key_lists_the_image_columns():
-    row = {"dataset": "synthetic", "images": 30, "model": "x"}
-    assert IMAGE_COLUMNS == ("dataset", "images")
-    assert images_key(row) == ("synthetic", 30)
+    row = {"dataset": "synthetic", "test_set": "cifar10-c", "corruption": "fog", "severity": 5}
+    row |= {"images": 30, "model": "x"}
+    assert IMAGE_COLUMNS == ("dataset", "test_set", "corruption", "severity", "images")
+    assert images_key(row) == ("synthetic", "cifar10-c", "fog", 5, 30)
