@@ -98,7 +98,7 @@ def test_few_shot_probes_reuse_the_features_and_repeat_bit_for_bit(probe_run):
     }
     assert (workdir / "results/plots/few_shot.png").stat().st_size > 0
     summary = (workdir / "results/summary.md").read_text()
-    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled images per class" in summary
+    assert f"- {MODEL} fp32: zero-shot (" in summary and " per class." in summary
     # Refitted in this process from the stored features with the same seed: the same draws
     # and the same top-1, bit for bit (one draw of a fixed-strength k and of a hold-out k).
     train = read_features(workdir / f"results/features/{MODEL}/fp32/train.parquet")
