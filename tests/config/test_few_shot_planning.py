@@ -61,3 +61,19 @@ def test_k_above_the_training_images_per_class_is_refused_at_planning():
 def test_settings_refuse_what_the_schema_would_if_it_were_skipped(arguments, expected):
     with pytest.raises(UserError, match=expected):
         FewShotSettings(*arguments)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
+        ({"calibration_bins": 1}, r"'calibration_bins' has a bad value 1 .*from 2 to 100"),
+        ({"calibration_bins": 101}, r"'calibration_bins' has a bad value 101 .*from 2 to 100"),
+        ({"paired_significance": 0}, r"'paired_significance' has a bad value 0 .*above 0"),
+        ({"paired_significance": 0.5}, r"'paired_significance' has a bad value 0.5 .*below 0.5"),
+    ],
+)
+def test_schema_refuses_calibration_bins_and_significance_out_of_range(overrides, expected):
+    with pytest.raises(UserError, match=expected):
+        check_against_schema(_config(**overrides), SCHEMA)
+    # The defaults pass.
+    check_against_schema(_config(), SCHEMA)

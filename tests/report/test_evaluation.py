@@ -138,3 +138,13 @@ def test_nothing_to_evaluate_is_refused(three_runs):
         score_runs(read_runs([]), MAX_LOGIT)
     with pytest.raises(UserError, match="No scoring methods"):
         score_runs(read_runs(runs), [])
+
+
+def test_calibration_uses_the_configured_bins(three_runs):
+    runs = read_runs(three_runs[1])
+    default, five = (score_runs(runs, MAX_LOGIT, bins)[0] for bins in (15, 5))
+    assert len(default.reliability.edges) == 16 and len(five.reliability.edges) == 6
+    assert five.reliability.images.sum() == default.reliability.images.sum() == 30
+    # NLL and Brier do not depend on the bins; the ECE is computed over them.
+    assert five.calibration["nll"] == default.calibration["nll"]
+    assert five.calibration["brier"] == default.calibration["brier"]

@@ -79,3 +79,16 @@ def test_the_pairing_key_lists_the_image_columns():
     row |= {"images": 30, "model": "x"}
     assert IMAGE_COLUMNS == ("dataset", "test_set", "corruption", "severity", "images")
     assert images_key(row) == ("synthetic", "cifar10-c", "fog", 5, 30)
+
+
+def test_the_significance_level_is_the_configured_one(tmp_path):
+    results = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)
+    # Holm p of resnet against vit is 6 / 2**30 (about 5.6e-9): significant at 5 %, not at 1e-9.
+    strict = paired_tests(results, 1e-9)
+    assert strict.significance == 1e-9
+    assert not strict.table["significant"].any()
+    assert set(strict.table["significance_level"]) == {1e-9}
+    lines = "\n".join(paired_summary_lines(strict.table, strict.unpaired, strict.significance))
+    assert "across the 3 pairs at 1e-07 %" in lines
+    assert "**No difference is significant after correction.**" in lines
+    assert paired_tests(results).table["significant"].tolist().count(True) == 2

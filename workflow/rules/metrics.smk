@@ -87,6 +87,9 @@ rule metrics:
         "../envs/benchmark.yaml"
     params:
         pooling=config["pooling"],
+        # The ECE's bins and the paired tests' significance level (report/paired_tests.py).
+        calibration_bins=config["calibration_bins"],
+        paired_significance=config["paired_significance"],
         dataset=config["dataset"],
         dataset_size=dataset_size(config),
         limit=config["limit"],

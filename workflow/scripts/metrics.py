@@ -59,7 +59,7 @@ with job_log(snakemake.log[0], snakemake.output):
             clip_prompts_sha256=params.clip_prompts_sha256,
         )
     )
-    results = score_runs(stored, methods)
+    results = score_runs(stored, methods, params.calibration_bins)
     names = imagenet_name_list(all_imagenet_names(mapped_names))
     # The shifted test sets' rows after CIFAR-10's (none without them in test_sets).
     tables, shifted = shifted_metrics_tables(
@@ -70,16 +70,17 @@ with job_log(snakemake.log[0], snakemake.output):
         params.shifted_requested,
         params.shift_limit,
         inputs.shifted_blocks[0] if inputs.shifted_blocks else None,
+        params.calibration_bins,
     )
     out = snakemake.output
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
     # Pairs on the same images (McNemar, Newcombe, Holm), on every test set, and the
     # calibration's bins (CIFAR-10's: the reliability diagram's).
-    paired = paired_tests([*results, *shifted])
+    paired = paired_tests([*results, *shifted], params.paired_significance)
     write_csv(paired.table, out.paired_tests)
     write_csv(reliability_table(results), out.reliability)
     reference = reference_rows(tables.metrics)
-    sections = [paired_summary_lines(paired.table, paired.unpaired)]
+    sections = [paired_summary_lines(paired.table, paired.unpaired, paired.significance)]
     if inputs.few_shot:
         few_shot = read_few_shot(inputs.few_shot)
         sections.append(few_shot_summary_lines(few_shot, reference))

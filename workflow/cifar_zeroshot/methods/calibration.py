@@ -1,7 +1,8 @@
 """Calibration of 10-class probabilities: ECE, negative log-likelihood, Brier score, reliability.
 
 - ECE (Guo et al. 2017, "On Calibration of Modern Neural Networks"): the top probability of each
-  image goes into one of 15 equal-width bins ((m-1)/15, m/15]; ECE is the image-weighted mean of
+  image goes into one of M equal-width bins ((m-1)/M, m/M] (M = 15 as Guo et al., the config key
+  calibration_bins); ECE is the image-weighted mean of
   |accuracy - mean top probability| over the bins (L1). The top class is the first of equal
   probabilities, as np.argmax picks it.
 - NLL: the mean of -log p(true class), p clipped below at float64's machine epsilon as
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-ECE_BINS = 15
+ECE_BINS = 15  # the default of the config key calibration_bins
 _EPSILON = float(np.finfo(np.float64).eps)
 
 
@@ -77,10 +78,12 @@ def brier_score(probabilities: np.ndarray, labels: np.ndarray) -> float:
     return float(np.square(p - one_hot).sum(axis=1).mean())
 
 
-def calibration_figures(probabilities: np.ndarray, labels: np.ndarray) -> dict[str, float]:
-    """The metrics.csv columns ece, nll and brier."""
+def calibration_figures(
+    probabilities: np.ndarray, labels: np.ndarray, bins: int = ECE_BINS
+) -> dict[str, float]:
+    """The metrics.csv columns ece (over ``bins`` bins), nll and brier."""
     return {
-        "ece": expected_calibration_error(probabilities, labels),
+        "ece": expected_calibration_error(probabilities, labels, bins),
         "nll": negative_log_likelihood(probabilities, labels),
         "brier": brier_score(probabilities, labels),
     }

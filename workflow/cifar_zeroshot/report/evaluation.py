@@ -21,6 +21,7 @@ from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.methods.calibration import (
+    ECE_BINS,
     ReliabilityBins,
     calibration_figures,
     reliability_bins,
@@ -195,7 +196,8 @@ def read_runs(
     return stored
 
 
-def score_run(run: StoredRun, method: ScoringMethod) -> MethodResult:
+def score_run(run: StoredRun, method: ScoringMethod, bins: int = ECE_BINS) -> MethodResult:
+    """``run`` scored by ``method``; its calibration over ``bins`` equal-width bins."""
     scored = method.score(run.outputs)
     labels = run.outputs.labels
     return MethodResult(
@@ -205,8 +207,8 @@ def score_run(run: StoredRun, method: ScoringMethod) -> MethodResult:
         figures=dict(scored.figures),
         predicted=top1(scored.scores),
         correct={k: int(topk_correct(scored.scores, labels, k).sum()) for k in TOP_K},
-        calibration=calibration_figures(scored.probabilities, labels),
-        reliability=reliability_bins(scored.probabilities, labels),
+        calibration=calibration_figures(scored.probabilities, labels, bins),
+        reliability=reliability_bins(scored.probabilities, labels, bins),
         agreement_with_fp32=math.nan,
     )
 
@@ -227,13 +229,15 @@ def with_agreement(results: Sequence[MethodResult]) -> list[MethodResult]:
     return updated
 
 
-def score_runs(stored: Sequence[StoredRun], methods: Sequence[ScoringMethod]) -> list[MethodResult]:
+def score_runs(
+    stored: Sequence[StoredRun], methods: Sequence[ScoringMethod], bins: int = ECE_BINS
+) -> list[MethodResult]:
     """Every run (from read_runs) scored by every method, sorted by model, variant and method."""
     if not methods:
         raise UserError("No scoring methods to evaluate the runs with.")
     results = with_agreement(
         [
-            score_run(run, method)
+            score_run(run, method, bins)
             for run in stored
             for method in methods
             if method.applies_to(run.outputs)

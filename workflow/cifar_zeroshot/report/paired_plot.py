@@ -62,7 +62,7 @@ def paired_differences_figure(table: pd.DataFrame) -> Figure:
     figure.colorbar(image, ax=ax, label="top-1 of A minus top-1 of B (percentage points)")
     ax.set_title(
         f"Paired differences on {REFERENCE_TEST_SET}'s images; * significant (McNemar exact, "
-        "Holm, 5 %)",
+        f"Holm, {100 * float(table['significance_level'].iloc[0]):g} %)",
         fontsize=10,
     )
     return figure

@@ -47,6 +47,7 @@ PAIRED_COLUMNS: tuple[str, ...] = (
     "mcnemar_p",
     "holm_p",
     "significant",
+    "significance_level",
 )
 
 
@@ -63,6 +64,7 @@ def result_label(model: str, variant: str, method: str) -> str:
 class PairedTests:
     table: pd.DataFrame  # PAIRED_COLUMNS, one row per pair
     unpaired: list[str]  # why some results were not compared, one sentence each
+    significance: float  # the level the Holm-corrected p-values are held against
 
 
 def _key_text(key: tuple[Any, ...]) -> str:
@@ -137,8 +139,11 @@ def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
     }
 
 
-def paired_tests(results: Sequence[MethodResult]) -> PairedTests:
-    """Every pair of ``results`` (sorted as score_runs sorts them) on the same images."""
+def paired_tests(
+    results: Sequence[MethodResult], significance: float = SIGNIFICANCE
+) -> PairedTests:
+    """Every pair of ``results`` (sorted as score_runs sorts them) on the same images; a pair
+    is significant where its Holm-corrected p-value is below ``significance``."""
     groups, reasons = _groups(results)
     rows = [
         _pair_row(first, second)
@@ -148,15 +153,18 @@ def paired_tests(results: Sequence[MethodResult]) -> PairedTests:
     adjusted = holm([row["mcnemar_p"] for row in rows])
     for row, p in zip(rows, adjusted, strict=True):
         row["holm_p"] = p
-        row["significant"] = bool(p < SIGNIFICANCE)
-    return PairedTests(pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)), reasons)
+        row["significant"] = bool(p < significance)
+        row["significance_level"] = significance
+    return PairedTests(pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)), reasons, significance)
 
 
 def _points(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
-def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[str]:
+def paired_summary_lines(
+    table: pd.DataFrame, unpaired: Sequence[str], significance: float = SIGNIFICANCE
+) -> list[str]:
     """The summary's paragraph on the pairs, in words (Markdown)."""
     lines = ["## Paired comparisons", ""]
     if table.empty:
@@ -166,7 +174,7 @@ def paired_summary_lines(table: pd.DataFrame, unpaired: Sequence[str]) -> list[s
         lines.append(
             f"{len(table)} pairs of runs scored on the same images (results/paired_tests.csv): "
             "McNemar's exact test on the images only one of the two got right, Holm-corrected "
-            f"across the {len(table)} pairs at {100 * SIGNIFICANCE:.0f} %; differences in top-1 "
+            f"across the {len(table)} pairs at {100 * significance:g} %; differences in top-1 "
             "percentage points with Newcombe's 95 % interval for paired proportions."
         )
         lines.append("")

@@ -23,6 +23,7 @@ from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
+from cifar_zeroshot.methods.calibration import ECE_BINS
 from cifar_zeroshot.methods.interface import ScoringMethod
 from cifar_zeroshot.report.evaluation import (
     MethodResult,
@@ -77,15 +78,17 @@ def shifted_results(
     stored: Sequence[StoredRun],
     methods: Sequence[ScoringMethod],
     blocks: pd.DataFrame | None = None,
+    bins: int = ECE_BINS,
 ) -> list[MethodResult]:
     """Every run scored by every shifted method, per block of ``blocks`` (CIFAR-10-C), each
-    block's results with their agreement with the fp32 run on the same block."""
+    block's results with their agreement with the fp32 run on the same block (calibration over
+    ``bins`` bins)."""
     by_block: dict[tuple[str, int | None], list[MethodResult]] = {}
     for run in stored:
         for corruption, severity, part in _blocks(run, blocks):
             by_block.setdefault((corruption, severity), []).extend(
                 dataclasses.replace(
-                    score_run(part, method),
+                    score_run(part, method, bins),
                     test_set=test_set,
                     corruption=corruption,
                     severity=severity,
@@ -108,12 +111,13 @@ def shifted_set_results(
     limit: int | None,
     methods: Sequence[ScoringMethod],
     blocks_path: str | Path | None = None,
+    bins: int = ECE_BINS,
 ) -> list[MethodResult]:
     """The results of one shifted test set's runs, each verified before it is scored."""
     configured = load_shifted_test_set(images_path, limit)
     stored = read_runs(runs, run_checks(list(runs), list(requested), configured))
     blocks = None if blocks_path is None else read_selection_table(blocks_path)
-    results = shifted_results(test_set, stored, methods, blocks)
+    results = shifted_results(test_set, stored, methods, blocks, bins)
     log.info("scored %d runs on %s: %d results", len(stored), test_set, len(results))
     return results
 
@@ -126,6 +130,7 @@ def shifted_metrics_tables(
     requested: Sequence[Mapping[str, Any]],
     shift_limit: int | None,
     blocks_path: str | Path | None,
+    bins: int = ECE_BINS,
 ) -> tuple[MetricsTables, list[MethodResult]]:
     """CIFAR-10's tables with each shifted set's metrics.csv rows after CIFAR-10's, and the
     shifted sets' results (for the paired tests).
@@ -145,6 +150,7 @@ def shifted_metrics_tables(
                 shift_limit if test_set == CIFAR10_1 else None,
                 methods,
                 blocks_path if test_set == CIFAR10_C else None,
+                bins,
             )
         )
     if not results:
