@@ -51,6 +51,9 @@ RUN_ARGS = (
     "threads=1",
     "linear_probe=false",  # the probe's jobs are tested apart (test_linear_probe_workflow.py)
     f"models=[{','.join(MODELS)}]",
+    # The shifted sets' jobs are tested apart (test_shifted_sets_workflow.py); their inference
+    # rule is the inference rule's copy, with its resources and no localrule.
+    "test_sets=[cifar10]",
 )
 # Seconds. The SLURM plugin may hang and ignore SIGTERM (e.g. when its status command fails),
 # so every command runs under `timeout -k`, which follows up with SIGKILL.
