@@ -48,15 +48,16 @@ def _refuse(path: Path, problem: str) -> UserError:
 
 
 def _check_features_timing(
-    features: Path, timing: Path, facts: RunFacts, train_set: Path | None, train_digest: str
+    features: Path, timing: Path, facts: RunFacts, training: tuple[Path, str] | None = None
 ) -> None:
-    """Test features are the run's whose timing file the same job wrote."""
+    """Test features are the run's whose timing file the same job wrote; ``training``: the
+    training set and its digest, to name training features copied over them."""
     run = read_timing(timing).facts
     if facts == run:
         return
-    if facts.test_set_sha256 == train_digest:
+    if training is not None and facts.test_set_sha256 == training[1]:
         problem = (
-            f"holds features of the {facts.image_count} training images of {train_set}, "
+            f"holds features of the {facts.image_count} training images of {training[0]}, "
             f"not of the {run.image_count} test images its run scored ({timing})"
         )
     else:
@@ -71,7 +72,7 @@ def _check_features_timing(
 
 def _check_test_features(inputs: ProbeInputs, test: RunFacts, train_digest: str) -> None:
     _check_features_timing(
-        inputs.test_features, inputs.test_timing, test, inputs.train_set, train_digest
+        inputs.test_features, inputs.test_timing, test, (inputs.train_set, train_digest)
     )
 
 
@@ -177,7 +178,7 @@ def apply_stored_probe(inputs: ShiftedProbeInputs, out_path: str | Path) -> Stor
     results/probe/{test_set}/{model}/{variant}.parquet: the features' run facts, their images
     and labels, and the probe's record, as the CIFAR-10 probe file has them."""
     features = read_features(inputs.features)
-    _check_features_timing(inputs.features, inputs.timing, features.facts, None, "")
+    _check_features_timing(inputs.features, inputs.timing, features.facts)
     probe = read_probe_fit(inputs.probe_fit)
     _check_same_model(inputs, probe, features.facts)
     scores = probe_scores(probe, features.values)
