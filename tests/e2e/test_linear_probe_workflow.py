@@ -102,7 +102,8 @@ def test_few_shot_probes_reuse_the_features_and_repeat_bit_for_bit(probe_run):
     }
     assert (workdir / "results/plots/few_shot.png").stat().st_size > 0
     summary = (workdir / "results/summary.md").read_text()
-    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled images per class" in summary
+    # "labelled image per class" after "fewer than 1", else "labelled images per class".
+    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled image" in summary
     # Refitted in this process from the stored features with the same seed: the same draws
     # and the same top-1, bit for bit (one draw of a fixed-strength k and of a hold-out k).
     train = read_features(workdir / f"results/features/{MODEL}/fp32/train.parquet")
@@ -190,6 +191,7 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
         (f"results/features/{MODEL}/fp32/train.parquet", "train_features"),
         (f"results/features/{MODEL}/fp32/train_timing.parquet", "train_features"),
         (f"results/probe/{MODEL}/fp32.parquet", "linear_probe"),
+        (f"results/probe/{MODEL}/fp32.fit.npz", "linear_probe"),
         ("data/synthetic/train_set.npz", "train_set"),
     ],
 )
