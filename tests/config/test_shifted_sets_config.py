@@ -1,11 +1,12 @@
 """The test-set axis in the configuration: schema values, planning refusals, and the jobs."""
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 import yaml
 
-from cifar_zeroshot.config.planning import plan_workflow
+from cifar_zeroshot.config.planning import ModelChoice, plan_workflow
 from cifar_zeroshot.config.schema import check_against_schema
 from cifar_zeroshot.core import choices
 from cifar_zeroshot.core.errors import UserError
@@ -96,3 +97,28 @@ def test_one_job_per_shifted_set_model_and_variant_and_canonical_selection():
     everything = plan_workflow(_config(test_sets=["cifar10", "cifar10-c"], corruptions="all"))
     assert everything.shift.corruptions == choices.CORRUPTIONS
     assert plan_workflow(_config()).shifted_runs == []  # the default: CIFAR-10 only
+
+
+def test_probed_runs_are_scored_by_the_probe_on_every_shifted_set_and_probe_only_read_features():
+    plan = dataclasses.replace(
+        plan_workflow(_config(test_sets=["cifar10", "cifar10.1", "cifar10-c"])),
+        probed_models=("alexnet",),
+    )
+    assert plan.shifted_probe_runs == [
+        ("cifar10.1", "alexnet", "fp32"),
+        ("cifar10-c", "alexnet", "fp32"),
+    ]
+    assert plan.shifted_output_path("cifar10.1", "alexnet", "fp32") == (
+        "results/logits/cifar10.1/alexnet/fp32.parquet"
+    )
+    # A model the probe alone scores writes features, no logits, on shifted sets too.
+    only = ModelChoice(
+        "timm-vit_small_patch16_224.augreg_in21k",
+        "none",
+        "timm:vit_small_patch16_224.augreg_in21k",
+        probe_only=True,
+    )
+    plan = dataclasses.replace(plan, models=(*plan.models, only))
+    assert plan.shifted_output_path("cifar10-c", only.name, "fp32") == (
+        f"results/features/cifar10-c/{only.name}/fp32/test.parquet"
+    )

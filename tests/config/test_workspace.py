@@ -32,6 +32,8 @@ def test_every_kept_file_of_a_plan_with_the_probe_an_export_and_a_clip_model():
         "results/features/alexnet/fp32/train.parquet",
         "results/features/alexnet/fp32/train_timing.parquet",
         "results/probe/alexnet/fp32.parquet",
+        # The fitted probe, which scores the shifted sets.
+        "results/probe/alexnet/fp32.fit.npz",
         f"results/clip_text/{CLIP.name}.parquet",
     ]
 

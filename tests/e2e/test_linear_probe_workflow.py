@@ -9,14 +9,18 @@ import csv
 import shutil
 
 import numpy as np
+import pandas as pd
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
+from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
+from cifar_zeroshot.records.probe_fit import read_probe_fit
 from cifar_zeroshot.records.probe_scores import read_probe_scores
+from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 
 pytestmark = pytest.mark.e2e
 
@@ -98,7 +102,8 @@ def test_few_shot_probes_reuse_the_features_and_repeat_bit_for_bit(probe_run):
     }
     assert (workdir / "results/plots/few_shot.png").stat().st_size > 0
     summary = (workdir / "results/summary.md").read_text()
-    assert f"- {MODEL} fp32: zero-shot (" in summary and " per class." in summary
+    # "labelled image per class" after "fewer than 1", else "labelled images per class".
+    assert f"- {MODEL} fp32: zero-shot (" in summary and "labelled image" in summary
     # Refitted in this process from the stored features with the same seed: the same draws
     # and the same top-1, bit for bit (one draw of a fixed-strength k and of a hold-out k).
     train = read_features(workdir / f"results/features/{MODEL}/fp32/train.parquet")
@@ -186,6 +191,7 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
         (f"results/features/{MODEL}/fp32/train.parquet", "train_features"),
         (f"results/features/{MODEL}/fp32/train_timing.parquet", "train_features"),
         (f"results/probe/{MODEL}/fp32.parquet", "linear_probe"),
+        (f"results/probe/{MODEL}/fp32.fit.npz", "linear_probe"),
         ("data/synthetic/train_set.npz", "train_set"),
     ],
 )
@@ -215,3 +221,79 @@ def test_a_cut_training_set_is_refused_before_any_job_in_one_line(probe_run, tmp
     train_set.unlink()  # the fix the message gives
     jobs = planned_jobs(workdir)
     assert jobs.get("train_set") == 1 and jobs.get("train_features") == 1, jobs
+
+
+# The finished probe run with both shifted sets added: the probe fitted on CIFAR-10 scores them.
+SHIFT_CONFIG = {
+    **PROBE_CONFIG,
+    "test_sets": ["cifar10", "cifar10.1", "cifar10-c"],
+    "corruptions": ["contrast"],
+    "severities": [1, 5],
+    "shift_limit": 20,
+}
+FIT = f"results/probe/{MODEL}/fp32.fit.npz"
+
+
+@pytest.fixture(scope="module")
+def probe_shift_run(probe_run, tmp_path_factory):
+    workdir = copy_finished_run(probe_run[0], tmp_path_factory.mktemp("probe_shift") / "run")
+    kept = {name: (workdir / name).read_bytes() for name in (PROBE, FIT)}
+    write_config(workdir, SHIFT_CONFIG)
+    jobs = planned_jobs(workdir)
+    # Each shifted set: one inference job that also writes its features, and the stored probe
+    # applied to them; no model of CIFAR-10 is rerun and the probe is not refitted.
+    assert jobs.get("shifted_inference_with_features") == 2 and jobs.get("shifted_probe") == 2
+    assert not set(jobs) & (MODEL_JOBS | {"linear_probe", "few_shot"}), jobs
+    snakemake(workdir)
+    return workdir, kept
+
+
+def test_the_cifar10_probe_scores_the_shifted_sets_unchanged_and_unrefitted(probe_shift_run):
+    workdir, kept = probe_shift_run
+    assert {name: (workdir / name).read_bytes() for name in kept} == kept
+    metrics = read_metrics_csv(workdir / "results/metrics.csv")
+    probe = metrics[metrics["method"] == "linear_probe"]
+    assert sorted(zip(probe["test_set"], probe["corruption"].fillna(""), strict=True)) == [
+        ("cifar10", ""),
+        ("cifar10-c", "contrast"),
+        ("cifar10-c", "contrast"),
+        ("cifar10.1", ""),
+    ]
+    # The probe's fit is CIFAR-10's on every set: one regularisation, one validation top-1.
+    assert probe["probe_regularisation"].nunique() == 1
+    assert probe["probe_validation_top1"].nunique() == 1
+    robustness = pd.read_csv(workdir / "results/robustness.csv")
+    assert set(robustness.loc[robustness["method"] == "linear_probe", "test_set"]) == {
+        "cifar10.1",
+        "cifar10-c",
+    }
+    summary = (workdir / "results/summary.md").read_text()
+    assert f"| {MODEL} | fp32 | linear_probe | cifar10-c |" in summary
+
+
+def test_a_shifted_probe_rows_top1_recomputed_from_the_stored_fit_and_features(probe_shift_run):
+    workdir = probe_shift_run[0]
+    metrics = read_metrics_csv(workdir / "results/metrics.csv")
+    row = metrics[
+        (metrics["method"] == "linear_probe")
+        & (metrics["test_set"] == "cifar10-c")
+        & (metrics["severity"] == 5)
+    ].iloc[0]
+    fit = read_probe_fit(workdir / FIT)
+    features = read_features(workdir / f"results/features/cifar10-c/{MODEL}/fp32/test.parquet")
+    order = np.argsort(features.image_index)
+    block = features.values[order][20:40]  # contrast at severity 1, then at 5: the second block
+    scores = ((block - fit.mean) / fit.std) @ fit.weight.T + fit.bias
+    _, labels = load_image_set(
+        workdir / "data/synthetic/cifar10-c/contrast/severity5.npz", ImageSet.TEST
+    )
+    assert row["images"] == 20
+    assert row["top1"] == pytest.approx(np.mean(scores.argmax(axis=1) == labels[:20]), abs=1e-6)
+
+
+def test_editing_the_corruption_list_refits_no_probe(probe_shift_run):
+    workdir = probe_shift_run[0]
+    assert planned_jobs(workdir) == {}
+    jobs = planned_jobs(workdir, "--config", "corruptions=[contrast,pixelate]")
+    assert jobs.get("shifted_inference_with_features") == 1 and jobs.get("shifted_probe") == 1
+    assert not set(jobs) & (MODEL_JOBS | {"linear_probe", "few_shot"}), jobs

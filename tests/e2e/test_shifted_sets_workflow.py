@@ -90,7 +90,7 @@ def test_metrics_rows_per_test_set_and_block_recomputed_from_the_stored_files(sh
     groups, _ = read_mapping_csv(shift_run / "results/class_mapping.csv")
     predicted = pool(block, groups, SHIFT_CONFIG.get("pooling", "max_logit")).argmax(axis=1)
     assert row["top1"] == pytest.approx(np.mean(predicted == labels[:30]), abs=1e-6)
-    # The probe is not applied to shifted sets; the per-run summary stays CIFAR-10's.
+    # No probe in this run (tests/e2e/test_linear_probe_workflow.py scores it on shifted sets).
     assert "linear_probe" not in set(metrics.loc[metrics["test_set"] != "cifar10", "method"])
     one = metrics[metrics["test_set"] == "cifar10.1"]
     assert len(one) == 1 and one["corruption"].isna().all() and one["images"].iloc[0] == 30

@@ -47,6 +47,17 @@ def test_reliability_table_and_panels(results):
     assert legend[0].startswith("bf16: ECE ")
 
 
+def test_reliability_panels_take_cifar10s_ece_beside_shifted_rows(results):
+    # With shifted test sets metrics.csv holds a run's rows per set; the bins are CIFAR-10's.
+    metrics = tables_from_results(results, [f"n{i}" for i in range(1000)]).metrics
+    shifted = metrics.assign(test_set="cifar10.1", ece=0.987)
+    both = pd.concat([metrics.assign(test_set="cifar10"), shifted], ignore_index=True)
+    figure = reliability_figure(reliability_table(results), both)
+    legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
+    expected = metrics.set_index(["model", "variant"])["ece"]["resnet", "bf16"]
+    assert legend[0] == f"bf16: ECE {expected:.3f}"
+
+
 @pytest.mark.parametrize(
     ("means", "zero", "expected"),
     [

@@ -12,7 +12,7 @@ from cifar_zeroshot.config.planning import dataset_size, run_output_path
 from cifar_zeroshot.config.shifted_sets import (
     selection_table_path,
     shifted_images_path,
-    shifted_output_path,
+    shifted_probe_path,
     shifted_timing_path,
 )
 from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C
@@ -33,7 +33,7 @@ rule metrics:
         few_shot=[f"results/few_shot/{model}/{variant}.csv" for model, variant in PROBE_RUNS],
         # The shifted test sets' runs (shifted_inference.smk), their image sets, and which rows
         # of CIFAR-10-C's hold which corruption and severity; none for CIFAR-10 alone.
-        shifted_outputs=[shifted_output_path(*run) for run in PLAN.shifted_runs],
+        shifted_outputs=[PLAN.shifted_output_path(*run) for run in PLAN.shifted_runs],
         shifted_timing=[shifted_timing_path(*run) for run in PLAN.shifted_runs],
         shifted_images=[
             shifted_images_path(config["dataset"], test_set) for test_set in PLAN.shift.test_sets
@@ -41,6 +41,8 @@ rule metrics:
         shifted_blocks=(
             [selection_table_path(config["dataset"])] if CIFAR10_C in PLAN.shift.test_sets else []
         ),
+        # The CIFAR-10 probe's scores of each shifted set (probe.smk, rule shifted_probe).
+        shifted_probes=[shifted_probe_path(*run) for run in PLAN.shifted_probe_runs],
     output:
         metrics=report(
             "results/metrics.csv", caption="../report/metrics.rst", category="Result files"
@@ -122,5 +124,7 @@ rule metrics:
             for test_set, model, variant in PLAN.shifted_runs
         ],
         shift_limit=PLAN.shift.shift_limit,
+        # Whose file each of input.shifted_probes must be: (test set, model, variant).
+        shifted_probe_runs=PLAN.shifted_probe_runs,
     script:
         "../scripts/metrics.py"

@@ -4,14 +4,17 @@
 # and results/timing/{test_set}/{model}/{variant}.parquet. CIFAR-10's own files keep their paths.
 # CIFAR-10-C's job scores every selected corruption and severity from one image set (rule
 # cifar10_c_selection), so its model is loaded and compiled once; editing the corruption list
-# changes that set alone, never a CIFAR-10 or CIFAR-10.1 job's inputs or params.
+# changes that set alone, never a CIFAR-10 or CIFAR-10.1 job's inputs or params. Probed runs also
+# write the set's test features, results/features/{test_set}/{model}/{variant}/test.parquet, which
+# the probe fitted on CIFAR-10 scores (probe.smk, rule shifted_probe).
 
 from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C
 from cifar_zeroshot.config.shifted_sets import (
     selection_table_path,
     shifted_block_paths,
+    shifted_features_path,
     shifted_images_path,
-    shifted_output_path,
+    shifted_probe_path,
     shifted_timing_path,
 )
 
@@ -21,9 +24,13 @@ SHIFTED_FILES = [
     path
     for test_set, model, variant in PLAN.shifted_runs
     for path in (
-        shifted_output_path(test_set, model, variant),
+        PLAN.shifted_output_path(test_set, model, variant),
         shifted_timing_path(test_set, model, variant),
     )
+] + [
+    path
+    for run in PLAN.shifted_probe_runs
+    for path in (shifted_features_path(*run), shifted_probe_path(*run))
 ]
 
 
@@ -58,11 +65,42 @@ use rule inference as shifted_inference with:
         "logs/inference/{test_set}/{model}/{variant}.log",
     wildcard_constraints:
         test_set=SHIFTED_SET_PATTERN,
-        model=r"[a-z0-9_]+",
+        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
         variant=VARIANT_NAME_PATTERN,
     params:
         # CIFAR-10-C's selection is already cut to shift_limit per block.
         limit=lambda wc: PLAN.shift.shift_limit if wc.test_set == CIFAR10_1 else None,
+
+
+# As for CIFAR-10 (inference.smk): the probed runs also write their features, and a model the
+# probe alone scores writes features and timing, no logits.
+if PLAN.probe_runs:
+
+    ruleorder: shifted_inference_with_features > shifted_inference
+
+    use rule shifted_inference as shifted_inference_with_features with:
+        output:
+            logits="results/logits/{test_set}/{model}/{variant}.parquet",
+            timing="results/timing/{test_set}/{model}/{variant}.parquet",
+            features="results/features/{test_set}/{model}/{variant}/test.parquet",
+        wildcard_constraints:
+            test_set=SHIFTED_SET_PATTERN,
+            model=PROBED_MODEL_PATTERN,
+            variant=PROBE_VARIANT_PATTERN,
+
+
+if PLAN.probe_only_models:
+
+    ruleorder: shifted_inference_probe_only > shifted_inference_with_features > shifted_inference
+
+    use rule shifted_inference as shifted_inference_probe_only with:
+        output:
+            features="results/features/{test_set}/{model}/{variant}/test.parquet",
+            timing="results/timing/{test_set}/{model}/{variant}.parquet",
+        wildcard_constraints:
+            test_set=SHIFTED_SET_PATTERN,
+            model=PROBE_ONLY_MODEL_PATTERN,
+            variant=PROBE_VARIANT_PATTERN,
 
 
 use rule shifted_inference as shifted_clip_inference with:

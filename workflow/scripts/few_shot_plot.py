@@ -8,6 +8,7 @@ from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.shifted_metrics import reference_rows
 
 with job_log(snakemake.log[0], snakemake.output):
-    metrics = reference_rows(read_metrics_csv(snakemake.input.metrics))  # CIFAR-10's rows
-    figure = few_shot_figure(read_few_shot(snakemake.input.few_shot), metrics)
+    metrics = read_metrics_csv(snakemake.input.metrics)
+    # The few-shot probes score CIFAR-10: their zero-shot lines are CIFAR-10's rows.
+    figure = few_shot_figure(read_few_shot(snakemake.input.few_shot), reference_rows(metrics))
     save_figure(figure, snakemake.output[0], provenance_note(metrics))

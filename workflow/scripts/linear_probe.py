@@ -1,4 +1,5 @@
-"""Snakemake adapter: a run's training and test features -> its linear probe's test scores."""
+"""Snakemake adapter: a run's training and test features -> its linear probe's test scores and
+the fitted probe (which scores the shifted test sets: apply_probe.py)."""
 
 from pathlib import Path
 
@@ -25,5 +26,6 @@ with job_log(snakemake.log[0], snakemake.output):
             max_iterations=params.max_iterations,
             seed=params.seed,
         ),
-        snakemake.output[0],
+        snakemake.output.scores,
+        snakemake.output.fit,
     )

@@ -24,7 +24,11 @@ from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_test
 from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.reliability import reliability_table
 from cifar_zeroshot.report.robustness import append_robustness_section
-from cifar_zeroshot.report.shifted_metrics import reference_rows, shifted_metrics_tables
+from cifar_zeroshot.report.shifted_metrics import (
+    methods_per_shifted_set,
+    reference_rows,
+    shifted_metrics_tables,
+)
 from cifar_zeroshot.report.summary import write_summary_markdown
 from cifar_zeroshot.report.verification import run_checks
 
@@ -44,27 +48,28 @@ with job_log(snakemake.log[0], snakemake.output):
     check_mapping_matches(inputs.mapping, groups, mapped_names, load_mapping(inputs.mapping_yaml))
     # The scoring methods to evaluate every run with (see cifar_zeroshot.methods.interface);
     # each method file under the run or model the rule lists it for.
-    methods = configured_methods(
-        MethodInputs(
-            groups=groups,
-            pooling=params.pooling,
-            probe_files=dict(
-                zip(map(tuple, params.probe_runs), map(Path, inputs.probes), strict=True)
-            ),
-            probe_request=params.probe_request,
-            clip_text_files=dict(
-                zip(params.clip_models, map(Path, inputs.clip_texts), strict=True)
-            ),
-            clip_prompts=params.clip_prompts,
-            clip_prompts_sha256=params.clip_prompts_sha256,
-        )
+    method_inputs = MethodInputs(
+        groups=groups,
+        pooling=params.pooling,
+        probe_files=dict(zip(map(tuple, params.probe_runs), map(Path, inputs.probes), strict=True)),
+        probe_request=params.probe_request,
+        clip_text_files=dict(zip(params.clip_models, map(Path, inputs.clip_texts), strict=True)),
+        clip_prompts=params.clip_prompts,
+        clip_prompts_sha256=params.clip_prompts_sha256,
+    )
+    methods = configured_methods(method_inputs)
+    # Each shifted set's: the same, with that set's probe files.
+    shifted_methods = methods_per_shifted_set(
+        method_inputs,
+        params.shifted_sets,
+        list(zip(map(tuple, params.shifted_probe_runs), inputs.shifted_probes, strict=True)),
     )
     results = score_runs(stored, methods, params.calibration_bins)
     names = imagenet_name_list(all_imagenet_names(mapped_names))
     # The shifted test sets' rows after CIFAR-10's (none without them in test_sets).
     tables, shifted = shifted_metrics_tables(
         tables_from_results(results, names),
-        methods,
+        shifted_methods,
         dict(zip(params.shifted_sets, inputs.shifted_images, strict=True)),
         list(zip(params.shifted_runs, inputs.shifted_outputs, inputs.shifted_timing, strict=True)),
         params.shifted_requested,

@@ -19,6 +19,7 @@ from cifar_zeroshot.records.probe_scores import (
     write_probe_scores,
 )
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
+from cifar_zeroshot.report.shifted_metrics import methods_per_shifted_set
 
 N = 20
 RECORD = ProbeRecord(
@@ -102,6 +103,32 @@ def test_a_probe_of_another_run_is_refused(probe_file):
     relabelled = _run(np.roll(labels, 1))
     with pytest.raises(UserError, match="scores other images or labels than the run's logits"):
         method.score(relabelled)
+
+
+def test_a_cifar10_c_block_of_the_run_gets_the_probes_scores_of_its_own_images(probe_file):
+    # report.shifted_metrics scores CIFAR-10-C one block at a time: the run's rows of a block.
+    path, labels, scores = probe_file
+    run = _run(labels)
+    rows = np.arange(5, 15)
+    block = dataclasses.replace(
+        run, image_index=run.image_index[rows], labels=labels[rows], logits=run.logits[rows]
+    )
+    np.testing.assert_array_equal(_method(path).score(block).scores, scores[rows])
+    # An image the probe did not score (here: past its last one) is still refused.
+    outside = dataclasses.replace(block, image_index=block.image_index + N - 10)
+    with pytest.raises(UserError, match="scores other images or labels than the run's logits"):
+        _method(path).score(outside)
+
+
+def test_each_shifted_set_is_scored_from_its_own_probe_files(probe_file, tmp_path):
+    path = probe_file[0]
+    inputs = MethodInputs(GROUPS, "max_logit", probe_request=REQUEST)
+    methods = methods_per_shifted_set(
+        inputs, ["cifar10.1", "cifar10-c"], [(("cifar10.1", "resnet", "fp32"), str(path))]
+    )
+    probes = [m for m in methods["cifar10.1"] if m.name == "linear_probe"]
+    assert len(probes) == 1 and probes[0].probes[("resnet", "fp32")][0] == path
+    assert "linear_probe" not in [m.name for m in methods["cifar10-c"]]
 
 
 def _rewrite(path, facts=None, **record_changes):

@@ -1,5 +1,7 @@
-"""The probe job's checks of its input files: each refusal names the file at fault."""
+"""The probe job's checks of its input files: each refusal names the file at fault; and the
+stored probe applied to a shifted set's features (the rule shifted_probe)."""
 
+import dataclasses
 import shutil
 
 import numpy as np
@@ -8,10 +10,16 @@ from run_files import make_facts, make_summary, timing_batches
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set import images_digest
-from cifar_zeroshot.methods.probe.job import ProbeInputs, run_probe
+from cifar_zeroshot.methods.probe.job import (
+    ProbeInputs,
+    ShiftedProbeInputs,
+    apply_stored_probe,
+    run_probe,
+)
 from cifar_zeroshot.methods.probe.settings import ProbeSettings
-from cifar_zeroshot.records.features import FeaturesWriter
+from cifar_zeroshot.records.features import FeaturesWriter, read_features
 from cifar_zeroshot.records.logits import write_timing
+from cifar_zeroshot.records.probe_fit import read_probe_fit
 from cifar_zeroshot.records.probe_scores import read_probe_scores
 
 SETTINGS = ProbeSettings(
@@ -94,3 +102,76 @@ def test_training_features_of_another_run_are_still_named_as_such(inputs, tmp_pa
     _features(inputs.train_features, facts, np.arange(TRAIN) % 10, rng)
     with pytest.raises(UserError, match=f"^{inputs.train_features} has model 'vit', but the test"):
         run_probe(inputs, SETTINGS, tmp_path / "probe.parquet")
+
+
+# The stored probe (records.probe_fit) and the rule shifted_probe's job, which applies it.
+
+
+def _shifted_features(tmp_path, facts, rng) -> ShiftedProbeInputs:
+    """A shifted set's features and timing as its inference job writes them, beside a fit."""
+    labels = np.arange(facts.image_count) % 10
+    features, timing = tmp_path / "shifted.parquet", tmp_path / "shifted_timing.parquet"
+    _features(features, facts, labels, rng)
+    write_timing(timing, timing_batches(facts.image_count), facts, make_summary())
+    return ShiftedProbeInputs(tmp_path / "probe.fit.npz", features, timing)
+
+
+def test_keeping_the_fit_leaves_the_cifar10_scores_unchanged_and_reapplying_it_repeats_them(
+    inputs, tmp_path
+):
+    run_probe(inputs, SETTINGS, tmp_path / "plain.parquet")
+    record = run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    plain, kept = (read_probe_scores(tmp_path / f"{n}.parquet") for n in ("plain", "probe"))
+    np.testing.assert_array_equal(kept.rows.values, plain.rows.values)
+    assert kept.record == record
+    assert dataclasses.replace(plain.record, fit_seconds=0.0) == dataclasses.replace(
+        record, fit_seconds=0.0
+    )
+    fit = read_probe_fit(tmp_path / "probe.fit.npz")
+    assert fit.facts == kept.facts and fit.record == record and fit.weight.shape == (10, WIDTH)
+    # The stored probe applied to CIFAR-10's own test features: the stored scores, bit for bit.
+    again = ShiftedProbeInputs(tmp_path / "probe.fit.npz", inputs.test_features, inputs.test_timing)
+    apply_stored_probe(again, tmp_path / "again.parquet")
+    reapplied = read_probe_scores(tmp_path / "again.parquet")
+    np.testing.assert_array_equal(reapplied.rows.values, kept.rows.values)
+    assert reapplied.facts == kept.facts and reapplied.record == record
+
+
+def test_the_stored_probe_scores_a_shifted_set_by_its_formula_without_refitting(inputs, tmp_path):
+    run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    fitted = (tmp_path / "probe.fit.npz").read_bytes()
+    facts = make_facts(image_count=12, test_set_sha256="c1" * 32, limit=12)
+    shifted = _shifted_features(tmp_path, facts, np.random.default_rng(3))
+    probe = apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")
+    stored = read_probe_scores(tmp_path / "shifted_probe.parquet")
+    assert stored.facts == facts and stored.record == probe.record
+    values = read_features(shifted.features).values
+    expected = ((values - probe.mean) / probe.std) @ probe.weight.T + probe.bias
+    np.testing.assert_allclose(stored.rows.values, expected, rtol=1e-5, atol=1e-5)
+    assert np.mean(stored.rows.values.argmax(axis=1) == stored.rows.labels) == 1.0
+    assert (tmp_path / "probe.fit.npz").read_bytes() == fitted  # read, never written
+
+
+def test_a_stored_probe_of_another_model_is_refused_naming_both_files(inputs, tmp_path):
+    run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    facts = make_facts("vit", image_count=12, test_set_sha256="c1" * 32)
+    shifted = _shifted_features(tmp_path, facts, np.random.default_rng(3))
+    with pytest.raises(UserError) as caught:
+        apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")
+    assert str(caught.value) == (
+        f"{shifted.probe_fit} was fitted on features with model 'resnet', but {shifted.features} "
+        f"has 'vit': they are not one model's, so the probe cannot score them. Fix: delete "
+        f"{shifted.probe_fit} and {shifted.features} and rerun snakemake (the probe is fitted "
+        "again on CIFAR-10's training features only)."
+    )
+    assert not (tmp_path / "shifted_probe.parquet").exists()
+
+
+def test_shifted_features_of_another_run_than_their_timing_are_refused(inputs, tmp_path):
+    run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    facts = make_facts(image_count=12, test_set_sha256="c1" * 32)
+    shifted = _shifted_features(tmp_path, facts, np.random.default_rng(3))
+    other = make_facts(image_count=12, test_set_sha256="d2" * 32)
+    write_timing(shifted.timing, timing_batches(12), other, make_summary())
+    with pytest.raises(UserError, match=f"^{shifted.features} holds features of another run"):
+        apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")

@@ -13,7 +13,12 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
-from cifar_zeroshot.config.shifted_sets import ShiftPlan, shift_plan
+from cifar_zeroshot.config.shifted_sets import (
+    ShiftPlan,
+    shift_plan,
+    shifted_features_path,
+    shifted_output_path,
+)
 from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
@@ -91,6 +96,12 @@ class WorkflowPlan:
         return [(t, m, v) for t in self.shift.test_sets for m, v in self.runs]
 
     @property
+    def shifted_probe_runs(self) -> list[tuple[str, str, str]]:
+        """Every (shifted test set, model, variant name) the linear probe scores: the probe
+        fitted on CIFAR-10 applied to that set's features."""
+        return [(t, m, v) for t in self.shift.test_sets for m, v in self.probe_runs]
+
+    @property
     def clip_models(self) -> list[str]:
         """The CLIP models' names (slugs): they are scored by prompt similarity."""
         return [m.name for m in self.models if m.is_clip]
@@ -120,6 +131,12 @@ class WorkflowPlan:
         if model in self.probe_only_models:
             return f"results/features/{model}/{variant}/test.parquet"
         return run_output_path(model, variant)
+
+    def shifted_output_path(self, test_set: str, model: str, variant: str) -> str:
+        """The per-image file of a shifted run the metrics read, as run_output_path's."""
+        if model in self.probe_only_models:
+            return shifted_features_path(test_set, model, variant)
+        return shifted_output_path(test_set, model, variant)
 
 
 def run_output_path(model: str, variant: str) -> str:

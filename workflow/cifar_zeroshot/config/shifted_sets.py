@@ -68,6 +68,16 @@ def shifted_timing_path(test_set: str, model: str, variant: str) -> str:
     return f"results/timing/{test_set}/{model}/{variant}.parquet"
 
 
+def shifted_features_path(test_set: str, model: str, variant: str) -> str:
+    """A probed run's test features on a shifted set (the linear probe scores them)."""
+    return f"results/features/{test_set}/{model}/{variant}/test.parquet"
+
+
+def shifted_probe_path(test_set: str, model: str, variant: str) -> str:
+    """The CIFAR-10 probe's scores of a shifted set's features (never refitted on them)."""
+    return f"results/probe/{test_set}/{model}/{variant}.parquet"
+
+
 def shifted_set_sizes(config: Mapping[str, Any]) -> dict[str, int]:
     """Images in CIFAR-10.1 and in one CIFAR-10-C block (the synthetic stand-ins': the test
     set's size)."""

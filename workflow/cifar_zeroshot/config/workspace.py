@@ -16,6 +16,7 @@ from cifar_zeroshot.config.planning import WorkflowPlan
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.records.probe_fit import probe_fit_path
 from cifar_zeroshot.runtimes.onnx_file import exported_inputs
 
 # Per image and run: the float32 logits, plus Parquet's per-row overhead (measured: 4,035 bytes).
@@ -41,7 +42,7 @@ def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
     for model, variant in plan.probe_runs:
         features = f"results/features/{model}/{variant}"
         files += [f"{features}/{name}.parquet" for name in ("test", "train", "train_timing")]
-        files.append(f"results/probe/{model}/{variant}.parquet")
+        files += [f"results/probe/{model}/{variant}.parquet", probe_fit_path(model, variant)]
     files += [f"results/clip_text/{model}.parquet" for model in plan.clip_models]
     return list(dict.fromkeys(files))  # one export serves every onnxruntime variant of a model
 

@@ -14,6 +14,7 @@ from matplotlib.figure import Figure
 
 from cifar_zeroshot.report.evaluation import MethodResult
 from cifar_zeroshot.report.plot_parts import COLOURS
+from cifar_zeroshot.report.shifted_metrics import reference_rows
 
 RELIABILITY_COLUMNS = (
     "model",
@@ -54,7 +55,9 @@ def reliability_figure(frame: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         figsize=(3.2 * len(models) + 0.5, 3.2 * len(methods) + 0.8), layout="constrained"
     )
     axes = figure.subplots(len(methods), len(models), squeeze=False, sharex=True, sharey=True)
-    ece = metrics.set_index(["model", "variant", "method"])["ece"]
+    # The bins are CIFAR-10's (reliability_table), so is their ECE: one row per run and method,
+    # where metrics.csv has more with shifted test sets.
+    ece = reference_rows(metrics).set_index(["model", "variant", "method"])["ece"]
     for i, method in enumerate(methods):
         for j, model in enumerate(models):
             ax = axes[i][j]

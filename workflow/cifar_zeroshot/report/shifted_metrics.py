@@ -4,9 +4,10 @@ agreement and timing columns as CIFAR-10's rows; and their results, for the pair
 
 Every run file is verified as CIFAR-10's are (verification.run_checks), against its own test set:
 the image set data/<dataset>/<test_set>/test_set.npz after the limit the job was given. The
-class mapping and CLIP prompts score each set's logits or embeddings. The linear probe is fitted
-on CIFAR-10's training features and its file holds CIFAR-10's test scores only, so it scores no
-shifted set yet (see docs/robustness.md).
+class mapping and CLIP prompts score each set's logits or embeddings; the linear probe, fitted on
+CIFAR-10's training features only, scores each set from its own probe file
+(results/probe/<test_set>/..., the stored probe applied to that set's features), checked as
+CIFAR-10's is. Each test set therefore has its own configured methods.
 """
 
 import dataclasses
@@ -24,7 +25,8 @@ from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.calibration import ECE_BINS
-from cifar_zeroshot.methods.interface import ScoringMethod
+from cifar_zeroshot.methods.interface import MethodInputs, ScoringMethod
+from cifar_zeroshot.methods.registry import configured_methods
 from cifar_zeroshot.report.evaluation import (
     MethodResult,
     StoredRun,
@@ -37,9 +39,28 @@ from cifar_zeroshot.report.verification import run_checks
 
 log = logging.getLogger(__name__)
 
-# The probe's file holds its scores of CIFAR-10's test images only; every other method scores a
-# run from its own stored outputs.
-NOT_ON_SHIFTED_SETS = ("linear_probe",)
+
+def methods_per_shifted_set(
+    inputs: MethodInputs,
+    test_sets: Sequence[str],
+    probe_files: Sequence[tuple[tuple[str, str, str], str | Path]],
+) -> dict[str, list[ScoringMethod]]:
+    """Test set -> the configured methods that score it: CIFAR-10's ``inputs`` with that set's
+    probe files (``probe_files``: (test set, model, variant) -> the CIFAR-10 probe applied to the
+    set's features), each file checked as CIFAR-10's probe files are (methods.interface)."""
+    return {
+        test_set: configured_methods(
+            dataclasses.replace(
+                inputs,
+                probe_files={
+                    (model, variant): Path(path)
+                    for (probed_set, model, variant), path in probe_files
+                    if probed_set == test_set
+                },
+            )
+        )
+        for test_set in test_sets
+    }
 
 
 def load_shifted_test_set(path: str | Path, limit: int | None) -> ConfiguredTestSet:
@@ -94,7 +115,7 @@ def shifted_results(
                     severity=severity,
                 )
                 for method in methods
-                if method.name not in NOT_ON_SHIFTED_SETS and method.applies_to(part.outputs)
+                if method.applies_to(part.outputs)
             )
     return [
         result
@@ -124,7 +145,7 @@ def shifted_set_results(
 
 def shifted_metrics_tables(
     tables: MetricsTables,
-    methods: Sequence[ScoringMethod],
+    methods: Mapping[str, Sequence[ScoringMethod]],
     images: Mapping[str, str | Path],
     runs: Sequence[tuple[str, str | Path, str | Path]],
     requested: Sequence[Mapping[str, Any]],
@@ -135,8 +156,9 @@ def shifted_metrics_tables(
     """CIFAR-10's tables with each shifted set's metrics.csv rows after CIFAR-10's, and the
     shifted sets' results (for the paired tests).
 
-    ``images``: test set -> its image set; ``runs``: (test set, outputs, timing) per shifted
-    run, with ``requested`` (verification.RequestedRun params) in the same order.
+    ``methods``: test set -> the methods that score it (its own probe files); ``images``: test
+    set -> its image set; ``runs``: (test set, outputs, timing) per shifted run, with
+    ``requested`` (verification.RequestedRun params) in the same order.
     """
     results: list[MethodResult] = []
     for test_set, path in images.items():
@@ -148,7 +170,7 @@ def shifted_metrics_tables(
                 [runs[number][1:] for number in ours],
                 [requested[number] for number in ours],
                 shift_limit if test_set == CIFAR10_1 else None,
-                methods,
+                methods[test_set],
                 blocks_path if test_set == CIFAR10_C else None,
                 bins,
             )

@@ -17,6 +17,7 @@ bit-identical fits without switching torch into deterministic mode.
 import logging
 import time
 from dataclasses import dataclass
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -214,7 +215,20 @@ def fit_probe(
     return fit
 
 
-def probe_scores(fit: ProbeFit, features: np.ndarray) -> np.ndarray:
+class FittedProbe(Protocol):
+    """A probe's arrays: a ProbeFit, or one read back (records.probe_fit.StoredProbe)."""
+
+    @property
+    def weight(self) -> np.ndarray: ...
+    @property
+    def bias(self) -> np.ndarray: ...
+    @property
+    def mean(self) -> np.ndarray: ...
+    @property
+    def std(self) -> np.ndarray: ...
+
+
+def probe_scores(fit: FittedProbe, features: np.ndarray) -> np.ndarray:
     """The probe's class scores (logits), float32 [N, classes], computed on the CPU."""
     check_features(features, "scored")
     width = fit.weight.shape[1]

@@ -1,10 +1,12 @@
-"""One linear-probe job: fit on a run's training-set features, score its test-set features.
+"""The linear-probe jobs: fit on a run's training-set features and score its test-set features
+(keeping the fitted probe), and apply that stored probe to a shifted test set's features.
 
 Before fitting, the stored files are shown to belong together: the test features are the
 run's that its timing file describes (the inference job writes both with the same facts), and
 the training features come from the same model, weights and variant as the test features, and
 from the training set now on disk (its digest). Each refusal names the file at fault. Nothing
-here runs a model, so changing the probe's settings reruns only this.
+here runs a model, so changing the probe's settings reruns only this. The probe is fitted on
+CIFAR-10's training features alone: a shifted set's features are only ever scored by it.
 """
 
 import logging
@@ -19,6 +21,7 @@ from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.logits import TimingTable, read_timing
 from cifar_zeroshot.records.parquet_rows import RowsTable
+from cifar_zeroshot.records.probe_fit import StoredProbe, read_probe_fit, write_probe_fit
 from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
@@ -44,23 +47,32 @@ def _refuse(path: Path, problem: str) -> UserError:
     )
 
 
-def _check_test_features(inputs: ProbeInputs, test: RunFacts, train_digest: str) -> None:
-    """The test features are the run's whose timing file the same job wrote."""
-    run = read_timing(inputs.test_timing).facts
-    if test == run:
+def _check_features_timing(
+    features: Path, timing: Path, facts: RunFacts, training: tuple[Path, str] | None = None
+) -> None:
+    """Test features are the run's whose timing file the same job wrote; ``training``: the
+    training set and its digest, to name training features copied over them."""
+    run = read_timing(timing).facts
+    if facts == run:
         return
-    if test.test_set_sha256 == train_digest:
+    if training is not None and facts.test_set_sha256 == training[1]:
         problem = (
-            f"holds features of the {test.image_count} training images of {inputs.train_set}, "
-            f"not of the {run.image_count} test images its run scored ({inputs.test_timing})"
+            f"holds features of the {facts.image_count} training images of {training[0]}, "
+            f"not of the {run.image_count} test images its run scored ({timing})"
         )
     else:
-        wrong = "; ".join(fact_differences(asdict(test), asdict(run)))
-        problem = f"holds features of another run than {inputs.test_timing} records: {wrong}"
+        wrong = "; ".join(fact_differences(asdict(facts), asdict(run)))
+        problem = f"holds features of another run than {timing} records: {wrong}"
     raise UserError(
-        f"{inputs.test_features} {problem}. It was copied, restored or edited, so a probe scored "
+        f"{features} {problem}. It was copied, restored or edited, so a probe scored "
         f"on it would not describe this run. Fix: rerun the job that writes it with "
-        f"`snakemake --forcerun {inputs.test_features}` (with your usual --configfile/--config)."
+        f"`snakemake --forcerun {features}` (with your usual --configfile/--config)."
+    )
+
+
+def _check_test_features(inputs: ProbeInputs, test: RunFacts, train_digest: str) -> None:
+    _check_features_timing(
+        inputs.test_features, inputs.test_timing, test, (inputs.train_set, train_digest)
     )
 
 
@@ -97,8 +109,14 @@ def read_probe_features(inputs: ProbeInputs) -> tuple[RowsTable, RowsTable, Timi
     return train, test, timing
 
 
-def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path) -> ProbeRecord:
-    """Fit, score the test images, and write results/probe/{model}/{variant}.parquet."""
+def run_probe(
+    inputs: ProbeInputs,
+    settings: ProbeSettings,
+    out_path: str | Path,
+    fit_path: str | Path | None = None,
+) -> ProbeRecord:
+    """Fit, score the test images, and write results/probe/{model}/{variant}.parquet and, given
+    ``fit_path``, the fitted probe (records.probe_fit) that scores the shifted sets."""
     train, test, timing = read_probe_features(inputs)
     fit = fit_probe(train.values, train.labels, settings)
     scores = probe_scores(fit, test.values)
@@ -120,6 +138,10 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
         train_torch_peak_allocated_bytes=summary.torch_peak_allocated_bytes,
     )
     write_probe_scores(out_path, test.facts, (test.image_index, test.labels, scores), record)
+    if fit_path is not None:
+        write_probe_fit(
+            fit_path, StoredProbe(fit.weight, fit.bias, fit.mean, fit.std, test.facts, record)
+        )
     log.info(
         "%s %s: probe fitted on %d training images (λ=%g, validation top-1 %.3f) in %.1f s",
         test.facts.model,
@@ -130,3 +152,44 @@ def run_probe(inputs: ProbeInputs, settings: ProbeSettings, out_path: str | Path
         record.fit_seconds,
     )
     return record
+
+
+@dataclass(frozen=True)
+class ShiftedProbeInputs:
+    probe_fit: Path  # the probe fitted on CIFAR-10's training features (records.probe_fit)
+    features: Path  # a shifted test set's features: results/features/{test_set}/...
+    timing: Path  # written by the job that wrote ``features``, with the same facts
+
+
+def _check_same_model(inputs: ShiftedProbeInputs, probe: StoredProbe, facts: RunFacts) -> None:
+    for name in _SAME_RUN:
+        fitted, held = getattr(probe.facts, name), getattr(facts, name)
+        if fitted != held:
+            raise UserError(
+                f"{inputs.probe_fit} was fitted on features with {name} {fitted!r}, but "
+                f"{inputs.features} has {held!r}: they are not one model's, so the probe cannot "
+                f"score them. Fix: delete {inputs.probe_fit} and {inputs.features} and rerun "
+                "snakemake (the probe is fitted again on CIFAR-10's training features only)."
+            )
+
+
+def apply_stored_probe(inputs: ShiftedProbeInputs, out_path: str | Path) -> StoredProbe:
+    """Score a shifted set's features with the stored probe (never refitted on them) and write
+    results/probe/{test_set}/{model}/{variant}.parquet: the features' run facts, their images
+    and labels, and the probe's record, as the CIFAR-10 probe file has them."""
+    features = read_features(inputs.features)
+    _check_features_timing(inputs.features, inputs.timing, features.facts)
+    probe = read_probe_fit(inputs.probe_fit)
+    _check_same_model(inputs, probe, features.facts)
+    scores = probe_scores(probe, features.values)
+    rows = (features.image_index, features.labels, scores)
+    write_probe_scores(out_path, features.facts, rows, probe.record)
+    log.info(
+        "%s %s: the stored probe (λ=%g) scored %d images of %s",
+        features.facts.model,
+        features.facts.variant,
+        probe.record.regularisation,
+        len(features.labels),
+        inputs.features,
+    )
+    return probe

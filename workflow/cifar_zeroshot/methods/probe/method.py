@@ -1,6 +1,7 @@
 """The linear-probe scoring method: CIFAR-10 scores from a probe fitted on the run's features.
 
-The probe job (methods/probe/job.py) has already scored the test images; this method checks
+The probe job (methods/probe/job.py) has already scored the test images (and, with shifted test
+sets, the rule shifted_probe each set's images, with the same probe); this method checks
 that its file was fitted as the configuration asks (the settings and the training set size)
 and belongs to the run being scored (the same run facts, the same images and labels), and
 reports its scores with the probe's chosen L2 strength and validation accuracy.
@@ -63,7 +64,11 @@ class LinearProbeMethod:
                 f"{run.facts.model} {run.facts.variant} (the run facts differ). Fix: delete it "
                 "and rerun snakemake."
             )
+        # The probe's rows of the run's images: all of them, or one CIFAR-10-C block's (the
+        # equal facts already say the probe file scored exactly the run's images).
         order = np.argsort(probe.rows.image_index, kind="stable")
+        where = np.searchsorted(probe.rows.image_index[order], run.image_index)
+        order = order[np.minimum(where, len(order) - 1)]
         image_index, labels = probe.rows.image_index[order], probe.rows.labels[order]
         if not (
             np.array_equal(image_index, run.image_index) and np.array_equal(labels, run.labels)
