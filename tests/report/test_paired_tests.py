@@ -1,5 +1,7 @@
 """results/paired_tests.csv from scored runs: which runs pair, their tables, the summary's words."""
 
+import dataclasses
+
 import numpy as np
 import pytest
 from run_files import GROUPS, one_hot_logits, write_run, write_three_runs
@@ -92,3 +94,14 @@ def test_the_significance_level_is_the_configured_one(tmp_path):
     assert "across the 3 pairs at 1e-07 %" in lines
     assert "**No difference is significant after correction.**" in lines
     assert paired_tests(results).table["significant"].tolist().count(True) == 2
+
+
+def test_other_test_sets_pair_among_themselves_without_a_reason_each(tmp_path):
+    results = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)
+    shifted = [dataclasses.replace(r, test_set="cifar10.1") for r in results]
+    paired = paired_tests([*results, *shifted])
+    assert len(paired.table) == 6 and paired.unpaired == []
+    assert set(paired.table["test_set"]) == {"cifar10", "cifar10.1"}
+    lines = "\n".join(paired_summary_lines(paired.table, paired.unpaired))
+    assert "Pairs form within each test set (and each CIFAR-10-C corruption and severity)." in lines
+    assert "on cifar10.1, **resnet fp32 (class_mapping)** is right more often" in lines

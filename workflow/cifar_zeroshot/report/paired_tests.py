@@ -29,6 +29,7 @@ from cifar_zeroshot.report.paired_statistics import (
 # The metrics.csv columns that say which images a run scored; runs are paired only where all
 # agree (and the image indices and labels themselves are equal).
 IMAGE_COLUMNS: tuple[str, ...] = ("dataset", "test_set", "corruption", "severity", "images")
+_TEST_SET_COLUMNS = ("test_set", "corruption", "severity")
 
 _SIDE_COLUMNS = ("model", "variant", "method")
 PAIRED_COLUMNS: tuple[str, ...] = (
@@ -73,6 +74,11 @@ def _key_text(key: tuple[Any, ...]) -> str:
     return ", ".join(f"{column} {value}" for column, value in parts if value not in ("", None))
 
 
+def _test_set(key: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The test set, corruption and severity of an images key."""
+    return tuple(key[IMAGE_COLUMNS.index(column)] for column in _TEST_SET_COLUMNS)
+
+
 def _same_images(first: MethodResult, second: MethodResult) -> bool:
     ours, theirs = first.run.outputs, second.run.outputs
     return np.array_equal(ours.image_index, theirs.image_index) and np.array_equal(
@@ -96,7 +102,9 @@ def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], 
             keys.append(key)
     reasons = []
     for number, (group, key) in enumerate(zip(groups, keys, strict=True)):
-        if number == 0:
+        # Other test sets and CIFAR-10-C blocks are other images by design: said once in the
+        # summary. A reason only where the same set was scored on other images (another limit).
+        if not any(_test_set(other) == _test_set(key) for other in keys[:number]):
             continue
         why = (
             f"other image indices or labels under the same {_key_text(key)}"
@@ -176,6 +184,11 @@ def paired_summary_lines(
             "McNemar's exact test on the images only one of the two got right, Holm-corrected "
             f"across the {len(table)} pairs at {100 * significance:g} %; differences in top-1 "
             "percentage points with Newcombe's 95 % interval for paired proportions."
+            + (
+                " Pairs form within each test set (and each CIFAR-10-C corruption and severity)."
+                if table["test_set"].nunique() > 1 or table["corruption"].fillna("").ne("").any()
+                else ""
+            )
         )
         lines.append("")
         if significant.empty:
