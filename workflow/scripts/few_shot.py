@@ -14,13 +14,7 @@ with job_log(snakemake.log[0], snakemake.output):
     torch.set_num_threads(snakemake.threads)
     inputs, params = snakemake.input, snakemake.params
     run_few_shot(
-        ProbeInputs(
-            train_features=Path(inputs.train_features),
-            train_timing=Path(inputs.train_timing),
-            test_features=Path(inputs.test_features),
-            test_timing=Path(inputs.test_timing),
-            train_set=Path(inputs.train_set),
-        ),
+        ProbeInputs.from_named(inputs),
         Path(inputs.probe),
         FewShotSettings.from_params(params.few_shot),
         ProbeSettings.from_params(params.probe),

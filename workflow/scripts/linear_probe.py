@@ -1,8 +1,6 @@
 """Snakemake adapter: a run's training and test features -> its linear probe's test scores and
 the fitted probe (which scores the shifted test sets: apply_probe.py)."""
 
-from pathlib import Path
-
 import torch
 
 from cifar_zeroshot.core.job_log import job_log
@@ -13,13 +11,7 @@ with job_log(snakemake.log[0], snakemake.output):
     torch.set_num_threads(snakemake.threads)
     inputs, params = snakemake.input, snakemake.params
     run_probe(
-        ProbeInputs(
-            train_features=Path(inputs.train_features),
-            train_timing=Path(inputs.train_timing),
-            test_features=Path(inputs.test_features),
-            test_timing=Path(inputs.test_timing),
-            train_set=Path(inputs.train_set),
-        ),
+        ProbeInputs.from_named(inputs),
         ProbeSettings(
             validation_fraction=params.validation_fraction,
             regularisations=tuple(params.regularisations),

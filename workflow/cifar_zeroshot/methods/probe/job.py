@@ -9,9 +9,11 @@ here runs a model, so changing the probe's settings reruns only this. The probe 
 CIFAR-10's training features alone: a shifted set's features are only ever scored by it.
 """
 
+import dataclasses
 import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
@@ -38,6 +40,11 @@ class ProbeInputs:
     test_features: Path
     test_timing: Path  # written by the job that wrote test_features, with the same facts
     train_set: Path
+
+    @classmethod
+    def from_named(cls, files: Any) -> "ProbeInputs":
+        """From anything with these five names as attributes (a Snakemake job's input)."""
+        return cls(*(Path(getattr(files, field.name)) for field in dataclasses.fields(cls)))
 
 
 def _refuse(path: Path, problem: str) -> UserError:

@@ -25,6 +25,7 @@ from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip.names import ClipSpec, check_clip_spec
+from cifar_zeroshot.models.hub_cache import cache_folder, cached_file, offline_advice
 from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
 
@@ -63,38 +64,21 @@ def _hub_location(spec: ClipSpec) -> tuple[str, list[str]]:
     return repo_id, [filename]
 
 
-def _cache_folder(repo_id: str) -> str:
-    """Where the hub cache keeps a model repository (its documented layout: models--org--name)."""
-    return f"models--{repo_id.replace('/', '--')}"
-
-
 def _missing_weights_message(spec: ClipSpec, error: Exception) -> str:
     repo_id, filenames = _hub_location(spec)
-    cache = huggingface_hub.constants.HF_HUB_CACHE
-    folder = _cache_folder(repo_id)
+    command = (
+        f"import open_clip; open_clip.create_model('{spec.architecture}', pretrained='{spec.tag}')"
+    )
     return (
         f"The weights of CLIP model {spec.config_name} (architecture {spec.architecture}, tag "
         f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed "
-        f"({load_failure(error)}). "
-        f"open_clip reads {' or '.join(filenames)} from the Hugging Face repository {repo_id}, "
-        f"kept in {os.path.join(cache, folder)} (the hub cache: HF_HUB_CACHE, else HF_HOME/hub, "
-        "HF_HOME defaulting to ~/.cache/huggingface). Without network access: on a machine with "
-        f"it, run python -c \"import open_clip; open_clip.create_model('{spec.architecture}', "
-        f"pretrained='{spec.tag}')\", copy the folder {folder} from its hub cache into {cache} "
-        "here (or set HF_HOME to a copy of that machine's cache folder), then rerun; set "
-        "HF_HUB_OFFLINE=1 where there is no network, so that nothing waits for it. To run the "
-        "model untrained instead, set its weights to none."
+        f"({load_failure(error)}). {offline_advice('open_clip', repo_id, filenames, command)}"
     )
 
 
 def _cached_weights(spec: ClipSpec) -> str | None:
     """The tag's weights file if the hub cache has it, found without asking the network."""
-    repo_id, filenames = _hub_location(spec)
-    for filename in filenames:
-        path = huggingface_hub.try_to_load_from_cache(repo_id, filename)
-        if isinstance(path, str):
-            return path
-    return None
+    return cached_file(*_hub_location(spec))
 
 
 def _weights_file(spec: ClipSpec) -> str:
@@ -125,7 +109,7 @@ def _create_pretrained(spec: ClipSpec, path: str, options: dict[str, Any]) -> to
         pickle.UnpicklingError,
         EOFError,
     ) as error:
-        folder = _cache_folder(_hub_location(spec)[0])
+        folder = cache_folder(_hub_location(spec)[0])
         cache = huggingface_hub.constants.HF_HUB_CACHE
         raise UserError(
             f"Could not load the weights file {path} of CLIP model {spec.config_name} "

@@ -10,7 +10,6 @@ holds only tensors, and a .bin file with torch's weights-only loader.
 """
 
 import logging
-import os
 import pickle
 from typing import Any
 
@@ -23,6 +22,7 @@ from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
 from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.hub_cache import cache_folder, cached_file, offline_advice
 from cifar_zeroshot.models.load_failures import load_failure
 from cifar_zeroshot.models.timm.names import TimmSpec, check_timm_spec
 from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
@@ -42,37 +42,19 @@ def hub_location(spec: TimmSpec) -> tuple[str, list[str]]:
     return repo_id, [cfg.hf_hub_filename] if cfg.hf_hub_filename else list(_HUB_FILES)
 
 
-def _cache_folder(repo_id: str) -> str:
-    """Where the hub cache keeps a model repository (its documented layout: models--org--name)."""
-    return f"models--{repo_id.replace('/', '--')}"
-
-
 def _missing_weights_message(spec: TimmSpec, error: Exception) -> str:
     repo_id, filenames = hub_location(spec)
-    cache = huggingface_hub.constants.HF_HUB_CACHE
-    folder = _cache_folder(repo_id)
+    command = f"import timm; timm.create_model('{spec.name}', pretrained=True)"
     return (
         f"The weights of timm model {spec.config_name} (model {spec.architecture}, tag "
         f"{spec.tag}) are not in the Hugging Face cache, and downloading them failed "
-        f"({load_failure(error)}). timm reads {' or '.join(filenames)} from the Hugging Face "
-        f"repository {repo_id}, kept in {os.path.join(cache, folder)} (the hub cache: "
-        "HF_HUB_CACHE, else HF_HOME/hub, HF_HOME defaulting to ~/.cache/huggingface). Without "
-        'network access: on a machine with it, run python -c "import timm; '
-        f"timm.create_model('{spec.name}', pretrained=True)\", copy the folder {folder} from "
-        f"its hub cache into {cache} here (or set HF_HOME to a copy of that machine's cache "
-        "folder), then rerun; set HF_HUB_OFFLINE=1 where there is no network, so that nothing "
-        "waits for it. To run the model untrained instead, set its weights to none."
+        f"({load_failure(error)}). {offline_advice('timm', repo_id, filenames, command)}"
     )
 
 
 def cached_weights(spec: TimmSpec) -> str | None:
     """The tag's weights file if the hub cache has it, found without asking the network."""
-    repo_id, filenames = hub_location(spec)
-    for filename in filenames:
-        path = huggingface_hub.try_to_load_from_cache(repo_id, filename)
-        if isinstance(path, str):
-            return path
-    return None
+    return cached_file(*hub_location(spec))
 
 
 def _weights_file(spec: TimmSpec) -> str:
@@ -102,7 +84,7 @@ def _create_pretrained(spec: TimmSpec, path: str) -> torch.nn.Module:
         pickle.UnpicklingError,
         EOFError,
     ) as error:
-        folder = _cache_folder(hub_location(spec)[0])
+        folder = cache_folder(hub_location(spec)[0])
         cache = huggingface_hub.constants.HF_HUB_CACHE
         raise UserError(
             f"Could not load the weights file {path} of timm model {spec.config_name} "
