@@ -7,11 +7,11 @@ untrained once for the module; its jobs run on 10 random images.
 
 from pathlib import Path
 
-import huggingface_hub.constants
 import numpy as np
 import pytest
 import safetensors.torch
 import torch
+from hub_cache_files import cached_file_path, offline_hub_cache
 from run_files import cpu_request
 
 from cifar_zeroshot.core.errors import UserError
@@ -99,15 +99,8 @@ def test_a_timm_onnxruntime_job_agrees_with_torch_fp32(
 @pytest.fixture
 def planted_weights(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The tag's weights (half the untrained ones) in an offline Hugging Face cache."""
-    cache = tmp_path / "hub"
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    commit = "0" * 40
-    folder = cache / "models--timm--test_vit.r160_in1k"
-    (folder / "refs").mkdir(parents=True)
-    (folder / "refs" / "main").write_text(commit)
-    path = folder / "snapshots" / commit / "model.safetensors"
-    path.parent.mkdir(parents=True)
+    cache = offline_hub_cache(tmp_path, monkeypatch)
+    path = cached_file_path(cache, "timm/test_vit.r160_in1k", "model.safetensors")
     state = timm_weights.build_untrained(SPEC).state_dict()
     safetensors.torch.save_file({k: (v * 0.5).contiguous() for k, v in state.items()}, str(path))
 

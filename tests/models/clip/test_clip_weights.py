@@ -6,11 +6,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-import huggingface_hub.constants
 import open_clip
 import pytest
 import safetensors.torch
 import torch
+from hub_cache_files import cached_file_path, offline_hub_cache
 from planted_files import plant_payload
 from workflow_runner import REPO
 
@@ -25,22 +25,7 @@ WORKFLOW = REPO / "workflow"
 
 @pytest.fixture
 def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face hub cache in offline mode: nothing can be downloaded."""
-    cache = tmp_path / "hub"
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
-def _cached_file(cache: Path, repo_id: str, filename: str) -> Path:
-    """Where the hub cache's layout puts a file of revision main (refs/main -> snapshot)."""
-    folder = cache / f"models--{repo_id.replace('/', '--')}"
-    commit = "0" * 40
-    (folder / "refs").mkdir(parents=True)
-    (folder / "refs" / "main").write_text(commit)
-    path = folder / "snapshots" / commit / filename
-    path.parent.mkdir(parents=True)
-    return path
+    return offline_hub_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -99,7 +84,7 @@ def test_missing_weights_offline_say_where_the_cache_expects_them(tmp_path: Path
 
 def test_pretrained_weights_load_from_the_hub_cache(hub_cache: Path, demo_model) -> None:
     untrained = demo_model
-    path = _cached_file(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
+    path = cached_file_path(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
     # Half the untrained weights, stored in fp16: clearly not what seed 0 initialises.
     saved = {k: (v * 0.5).half().contiguous() for k, v in untrained.state_dict().items()}
     safetensors.torch.save_file(saved, str(path))
@@ -114,7 +99,7 @@ def test_pretrained_weights_load_from_the_hub_cache(hub_cache: Path, demo_model)
 
 
 def test_damaged_cached_weights_are_reported_with_the_fix(hub_cache: Path) -> None:
-    path = _cached_file(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
+    path = cached_file_path(hub_cache, DEMO_REPO, "open_clip_model.safetensors")
     path.write_bytes(b"not a safetensors file")
     with pytest.raises(UserError, match="damaged or not the published file") as caught:
         load_clip_model(DEMO, untrained=False)
@@ -130,7 +115,7 @@ def test_a_pickle_in_the_hub_cache_never_runs(
 ) -> None:
     """Either file open_clip reads: a .bin with torch's weights-only loader, a .safetensors
     without unpickling at all."""
-    path = plant_payload(_cached_file(hub_cache, DEMO_REPO, filename), tmp_path / "ran")
+    path = plant_payload(cached_file_path(hub_cache, DEMO_REPO, filename), tmp_path / "ran")
     with pytest.raises(UserError) as caught:
         load_clip_model(DEMO, untrained=False)
     assert not (tmp_path / "ran").exists()

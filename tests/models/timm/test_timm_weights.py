@@ -6,10 +6,10 @@ import subprocess
 import sys
 from pathlib import Path
 
-import huggingface_hub.constants
 import pytest
 import safetensors.torch
 import torch
+from hub_cache_files import cached_file_path, offline_hub_cache
 from planted_files import plant_payload
 from workflow_runner import REPO
 
@@ -24,22 +24,7 @@ WORKFLOW = REPO / "workflow"
 
 @pytest.fixture
 def hub_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """An empty Hugging Face hub cache in offline mode: nothing can be downloaded."""
-    cache = tmp_path / "hub"
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(cache))
-    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_OFFLINE", True)
-    return cache
-
-
-def _cached_file(cache: Path, repo_id: str, filename: str) -> Path:
-    """Where the hub cache's layout puts a file of revision main (refs/main -> snapshot)."""
-    folder = cache / f"models--{repo_id.replace('/', '--')}"
-    commit = "0" * 40
-    (folder / "refs").mkdir(parents=True)
-    (folder / "refs" / "main").write_text(commit)
-    path = folder / "snapshots" / commit / filename
-    path.parent.mkdir(parents=True)
-    return path
+    return offline_hub_cache(tmp_path, monkeypatch)
 
 
 @pytest.fixture(scope="module")
@@ -61,7 +46,7 @@ def test_untrained_model_is_repeatable_and_leaves_the_random_stream(untrained) -
 
 
 def _planted(hub_cache: Path, untrained: torch.nn.Module) -> tuple[Path, dict]:
-    path = _cached_file(hub_cache, TINY_REPO, "model.safetensors")
+    path = cached_file_path(hub_cache, TINY_REPO, "model.safetensors")
     # Half the untrained weights: clearly not what seed 0 initialises.
     saved = {k: (v * 0.5).contiguous() for k, v in untrained.state_dict().items()}
     safetensors.torch.save_file(saved, str(path))
@@ -95,7 +80,9 @@ def test_damaged_cached_weights_are_reported_with_the_fix(
 
 def test_a_pickle_in_the_hub_cache_never_runs(hub_cache: Path, tmp_path: Path) -> None:
     """pytorch_model.bin, the older file name, is read with torch's weights-only loader."""
-    path = plant_payload(_cached_file(hub_cache, TINY_REPO, "pytorch_model.bin"), tmp_path / "ran")
+    path = plant_payload(
+        cached_file_path(hub_cache, TINY_REPO, "pytorch_model.bin"), tmp_path / "ran"
+    )
     with pytest.raises(UserError) as caught:
         load_timm_model(TINY, untrained=False)
     assert not (tmp_path / "ran").exists()
