@@ -13,6 +13,7 @@ import safetensors.torch
 import torch
 from hub_cache_files import cached_file_path, offline_hub_cache
 from run_files import cpu_request
+from unconvertible_op import mystery
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
@@ -132,16 +133,6 @@ def test_export_weights_name_the_weights_not_their_spelling() -> None:
         export_weights(SLUG, "IMAGENET1K_V1")
 
 
-@torch.library.custom_op("cifar_zeroshot_test::timm_mystery", mutates_args=())
-def _mystery(x: torch.Tensor) -> torch.Tensor:
-    return x.flatten(1)[:, :1000].clone()
-
-
-@_mystery.register_fake
-def _(x: torch.Tensor) -> torch.Tensor:
-    return x.flatten(1)[:, :1000].clone()
-
-
 def test_a_timm_model_the_exporter_cannot_convert_gets_the_export_failure(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -150,7 +141,7 @@ def test_a_timm_model_the_exporter_cannot_convert_gets_the_export_failure(
 
     def unconvertible(spec: TimmSpec, untrained: bool, *, logits: bool) -> torch.nn.Module:
         model = build(spec).eval()
-        model.forward_head = lambda x, pre_logits=False: _mystery(x)  # type: ignore[method-assign]
+        model.forward_head = lambda x, pre_logits=False: mystery(x)  # type: ignore[method-assign]
         return model
 
     monkeypatch.setattr(timm_weights, "load_timm_model", unconvertible)
@@ -159,5 +150,7 @@ def test_a_timm_model_the_exporter_cannot_convert_gets_the_export_failure(
         export_model(SLUG, "none", path)
     message = str(caught.value)
     assert message.startswith(f"torch.onnx.export could not convert {SLUG} (none): ")
-    assert "timm_mystery" in message and "Its torch variants are unaffected" in message
+    assert (
+        "cifar_zeroshot_test.mystery" in message and "Its torch variants are unaffected" in message
+    )
     assert list(path.parent.iterdir()) == []  # no file, no record, no temp file

@@ -15,6 +15,7 @@ import onnxruntime
 import pytest
 import torch
 from run_files import cpu_request
+from unconvertible_op import mystery
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
@@ -208,17 +209,7 @@ class _Mystery(torch.nn.Module):
     """Calls an operator that has no ONNX translation: the exporter must give up."""
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.ops.cifar_zeroshot_test.mystery(x)
-
-
-@torch.library.custom_op("cifar_zeroshot_test::mystery", mutates_args=())
-def _mystery(x: torch.Tensor) -> torch.Tensor:
-    return x.flatten(1)[:, :1000].clone()
-
-
-@_mystery.register_fake
-def _(x: torch.Tensor) -> torch.Tensor:
-    return x.flatten(1)[:, :1000].clone()
+        return mystery(x)
 
 
 def test_a_model_the_exporter_cannot_convert_names_model_and_reason(tmp_path: Path) -> None:
