@@ -10,6 +10,7 @@ import gzip
 import io
 import logging
 import tarfile
+from collections.abc import Iterable
 from pathlib import Path
 
 import numpy as np
@@ -80,7 +81,7 @@ def _synthetic_image(label: int, rng: np.random.Generator) -> np.ndarray:
     return np.clip(np.rint(image), 0, 255).astype(np.uint8)
 
 
-def tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
+def _tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
     """Member header with fixed metadata so the archive bytes are reproducible."""
     info = tarfile.TarInfo(name)
     info.size = 0 if directory else size
@@ -90,6 +91,13 @@ def tar_info(name: str, size: int, directory: bool = False) -> tarfile.TarInfo:
     info.uid = info.gid = 0
     info.uname = info.gname = ""
     return info
+
+
+def add_members(tar: tarfile.TarFile, directory: str, members: Iterable[tuple[str, bytes]]) -> None:
+    """The folder ``directory``, then each (name, payload), with reproducible headers."""
+    tar.addfile(_tar_info(directory, 0, directory=True))
+    for name, payload in members:
+        tar.addfile(_tar_info(name, len(payload)), io.BytesIO(payload))
 
 
 def labelled_images(
@@ -175,9 +183,7 @@ def write_synthetic_archive(
         gzip.GzipFile(filename="", mode="wb", fileobj=raw, mtime=0) as gz,
         tarfile.open(fileobj=gz, mode="w", format=tarfile.USTAR_FORMAT) as tar,
     ):
-        tar.addfile(tar_info(ARCHIVE_DIR, 0, directory=True))
-        for name, payload in members:
-            tar.addfile(tar_info(name, len(payload)), io.BytesIO(payload))
+        add_members(tar, ARCHIVE_DIR, members)
     md5 = write_md5_sidecar(dest)
     log.info(
         "wrote %s with %d images and %d training images (seed %d), MD5 %s",

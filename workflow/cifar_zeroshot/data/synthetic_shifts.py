@@ -20,7 +20,7 @@ from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.choices import SEVERITIES, SYNTHETIC_CORRUPTIONS
 from cifar_zeroshot.data.checksums import write_md5_sidecar
 from cifar_zeroshot.data.cifar10_c import ARCHIVE_DIR, LABELS_MEMBER, corruption_member
-from cifar_zeroshot.data.synthetic import labelled_images, tar_info
+from cifar_zeroshot.data.synthetic import add_members, labelled_images
 
 log = logging.getLogger(__name__)
 
@@ -104,9 +104,7 @@ def write_synthetic_cifar10_c(
         atomic_path(dest) as temp,
         tarfile.open(temp, mode="w", format=tarfile.USTAR_FORMAT) as tar,
     ):
-        tar.addfile(tar_info(ARCHIVE_DIR, 0, directory=True))
-        for name, payload in members:
-            tar.addfile(tar_info(name, len(payload)), io.BytesIO(payload))
+        add_members(tar, ARCHIVE_DIR, members)
     md5 = write_md5_sidecar(dest)
     log.info(
         "wrote %s: %d corruptions x %d severities of %d images, MD5 %s",
