@@ -105,7 +105,8 @@ def download_archive(
     """
     dest = Path(dest)
     hint = _by_hand_hint(url, dest, expected_md5, expected_size)
-    if urlparse(url).scheme not in _SCHEMES:
+    scheme = urlparse(url).scheme
+    if scheme not in _SCHEMES:
         raise UserError(
             f"Could not download {url} (not an {', '.join(_SCHEMES)} URL). Fix: set a URL "
             f"that starts with http://, https:// or ftp://. {hint}"
@@ -118,7 +119,7 @@ def download_archive(
         urls={dest.name: url},
         retry_if_failed=retries,
     )
-    downloader = pooch.HTTPDownloader if urlparse(url).scheme != "ftp" else pooch.FTPDownloader
+    downloader = pooch.FTPDownloader if scheme == "ftp" else pooch.HTTPDownloader
     try:
         fetcher.fetch(
             dest.name,
