@@ -143,3 +143,15 @@ def test_reference_rows_are_cifar10s_and_old_tables_pass_unchanged():
     assert len(reference_rows(metrics)) == len(RUNS)
     old = metrics.drop(columns=["test_set", "corruption", "severity"])
     assert reference_rows(old) is old
+
+
+def test_runs_on_one_point_share_a_label_and_runs_off_the_axes_are_named():
+    # alexnet and vgg16 at the same two accuracies (as untrained models at chance are); a probe
+    # at 100 % lies off the probit axes.
+    same = {"alexnet": RUNS["alexnet"], "vgg16": RUNS["alexnet"], "perfect": (1.0, 1.0, {})}
+    figure = effective_robustness_figure(robustness_table(_metrics(same)), "CIFAR-10")
+    texts = [t.get_text() for t in figure.axes[0].texts]
+    assert "alexnet, vgg16" in texts and "alexnet" not in texts
+    words = [" ".join(text.split()) for text in texts]  # the reasons are wrapped
+    assert any("class_mapping: 1 run(s) off the axes (0 % or 100 %)" in w for w in words)
+    assert overlapping_texts(figure) == []

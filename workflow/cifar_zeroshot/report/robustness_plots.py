@@ -118,13 +118,21 @@ def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure
                 label=method,
                 zorder=3,
             )
-            for row in ours.itertuples(index=False):
+            # One label per point: runs with the same two accuracies would print over each other.
+            points = ours.groupby(["cifar10_top1", "shifted_top1"], sort=False)["model"]
+            for (clean, shifted), models in points.agg(", ".join).items():
                 ax.annotate(
-                    row.model,
-                    (probit(row.cifar10_top1), probit(row.shifted_top1)),
+                    models,
+                    (probit(clean), probit(shifted)),
                     fontsize=7,
                     xytext=(3, 3),
                     textcoords="offset points",
+                )
+            accuracy = ours[["cifar10_top1", "shifted_top1"]].to_numpy(float)
+            outside = int(((accuracy < low) | (accuracy > high)).any(axis=1).sum())
+            if outside:
+                reasons.append(
+                    textwrap.fill(f"{method}: {outside} run(s) off the axes (0 % or 100 %)", 55)
                 )
             fit = fitted.get((test_set, method))
             if isinstance(fit, ProbitFit):
