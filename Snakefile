@@ -17,7 +17,6 @@ include: "workflow/rules/shifted_data.smk"
 include: "workflow/rules/mapping.smk"
 include: "workflow/rules/export.smk"
 include: "workflow/rules/inference.smk"
-include: "workflow/rules/shifted_inference.smk"
 include: "workflow/rules/probe.smk"
 include: "workflow/rules/clip_text.smk"
 include: "workflow/rules/metrics.smk"
@@ -38,12 +37,10 @@ rule all:
         rules.paired_plot.output,
         rules.reliability_plot.output,
         rules.few_shot_plot.output if PROBE_RUNS else [],
-        rules.robustness.output if PLAN.shift.test_sets else [],
-        # Logits, timing, features, exports...: a missing one is rebuilt, not left missing
-        # behind up-to-date metrics.
+        rules.robustness.output if PLAN.test_sets.shifted else [],
+        # Image sets, logits, timing, features, exports... of every test set (from the plan): a
+        # missing one is rebuilt, not left missing behind up-to-date metrics.
         KEPT_FILES,
-        # The shifted test sets' runs (config test_sets; none for CIFAR-10 alone).
-        SHIFTED_FILES,
 
 
 # Every folder a requested file goes into must be writable (or on a writable file system):

@@ -128,7 +128,7 @@ def main() -> None:
         workdir = args.workdir or Path(temp)
         workdir.mkdir(parents=True, exist_ok=True)
         wall_s = run_workflow(workdir, snakemake_args)
-        jobs = [job_phases(path) for path in sorted(workdir.glob("results/timing/*/*.parquet"))]
+        jobs = [job_phases(path) for path in sorted(workdir.glob("results/timing/*/*/*.parquet"))]
     print_table(wall_s, jobs)
     if args.json:
         figures = {"wall_seconds": wall_s, "jobs": [asdict(job) for job in jobs]}

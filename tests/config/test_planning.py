@@ -34,7 +34,7 @@ def test_shipped_configurations_are_valid():
     for path in [REPO / "config/config.yaml", *sorted((REPO / "config/presets").glob("*.yaml"))]:
         config = _config(**yaml.safe_load(path.read_text()))
         check_against_schema(config, SCHEMA)
-        assert plan_workflow(_with_defaults(config)).runs
+        assert plan_workflow(_with_defaults(config)).model_runs
 
 
 @pytest.mark.parametrize(
@@ -180,8 +180,8 @@ def test_the_probe_reads_classifiers_that_end_in_a_linear_layer_and_says_why_not
     (squeezenet,) = plan.unprobed_reasons
     assert "squeezenet1_1's final layer is AdaptiveAvgPool2d, not a linear classifier" in squeezenet
     # The CLIP model runs on torch with its own preprocessing only.
-    assert ("clip-ViT-B-32.openai", "fp32") in plan.runs
-    assert ("clip-ViT-B-32.openai", "fp32-onnxruntime") not in plan.runs
+    assert ("clip-ViT-B-32.openai", "fp32") in plan.model_runs
+    assert ("clip-ViT-B-32.openai", "fp32-onnxruntime") not in plan.model_runs
     assert plan.clip_models == ["clip-ViT-B-32.openai"]
     assert plan_workflow({**config, "linear_probe": False}).probe_runs == []
 
@@ -201,15 +201,15 @@ def test_models_carry_their_own_weights_and_variants_multiply():
         "resnet50": "IMAGENET1K_V1",
         "vgg16": "none",
     }
-    assert len(plan.runs) == 3 * 4
-    assert ("resnet50", "bf16-labreport") in plan.runs
+    assert len(plan.model_runs) == 3 * 4
+    assert ("resnet50", "bf16-labreport") in plan.model_runs
 
 
 def test_runtime_multiplies_the_variants_it_can_run():
     config = _with_defaults(
         _config(models=["alexnet"], precision=["fp32", "bf16"], runtime=["torch", "onnxruntime"])
     )
-    assert plan_workflow(config).runs == [
+    assert plan_workflow(config).model_runs == [
         ("alexnet", "fp32"),
         ("alexnet", "fp32-onnxruntime"),
         ("alexnet", "bf16"),
@@ -286,7 +286,7 @@ def test_shipped_config_shows_the_schema_defaults():
     for key, value in shipped.items():
         assert value == properties[key]["default"], key
     every_default = {key: spec["default"] for key, spec in properties.items()}
-    assert plan_workflow(every_default).runs  # the defaults alone make a valid plan
+    assert plan_workflow(every_default).model_runs  # the defaults alone make a valid plan
 
 
 @pytest.mark.parametrize(

@@ -8,8 +8,10 @@ import yaml
 
 from cifar_zeroshot.config.planning import ModelChoice, plan_workflow
 from cifar_zeroshot.config.schema import check_against_schema
+from cifar_zeroshot.config.workspace import scored_images
 from cifar_zeroshot.core import choices
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.test_sets import TEST_SETS
 
 REPO = Path(__file__).resolve().parents[2]
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
@@ -23,7 +25,9 @@ def _config(**overrides):
 
 
 def test_schema_allows_exactly_the_test_sets_corruptions_and_severities_the_code_knows():
-    assert tuple(PROPERTIES["test_sets"]["items"]["enum"]) == choices.TEST_SETS
+    # Any registered name (data.test_sets); planning refuses the others with the registry's.
+    assert PROPERTIES["test_sets"]["items"] == {"type": "string"}
+    assert tuple(TEST_SETS) == ("cifar10", "cifar10.1", "cifar10-c")
     assert PROPERTIES["test_sets"]["default"] == [choices.REFERENCE_TEST_SET]
     listed = PROPERTIES["corruptions"]["oneOf"][1]["items"]["enum"]
     assert tuple(listed) == choices.CORRUPTIONS and len(listed) == 19
@@ -35,7 +39,6 @@ def test_schema_allows_exactly_the_test_sets_corruptions_and_severities_the_code
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
-        ({"test_sets": ["cifar10", "cifar10.2"]}, r"'test_sets.1' has a bad value 'cifar10.2'"),
         ({"corruptions": ["snow", "mist"]}, r"'corruptions' has a bad value \['snow', 'mist'\]"),
         ({"corruptions": "some"}, r"'corruptions' has a bad value 'some'.*'all' \(the 19"),
         ({"severities": [0, 3]}, r"'severities.0' has a bad value 0.*from 1 to 5"),
@@ -72,8 +75,8 @@ def test_unknown_values_are_refused_with_the_allowed_ones(overrides, expected):
         ),
         ({"severities": [6]}, r"'severities': \[6\] are not CIFAR-10-C severities"),
         (
-            {"test_sets": ["cifar10", "x"]},
-            r"unknown test set\(s\) 'x'. Allowed: cifar10, cifar10.1",
+            {"test_sets": ["cifar10", "cifar10.2"]},
+            r"unknown test set\(s\) 'cifar10.2'. Allowed: cifar10, cifar10.1, cifar10-c",
         ),
     ],
 )
@@ -91,12 +94,33 @@ def test_one_job_per_shifted_set_model_and_variant_and_canonical_selection():
             precision=["fp32", "bf16"],
         )
     )
-    assert plan.shift.test_sets == ("cifar10.1", "cifar10-c")
-    assert len(plan.shifted_runs) == 2 * len(plan.runs) == 4
-    assert plan.shift.blocks() == [("fog", 1), ("fog", 5), ("pixelate", 1), ("pixelate", 5)]
+    assert plan.test_sets.test_sets == ("cifar10", "cifar10.1", "cifar10-c")
+    assert plan.test_sets.shifted == ("cifar10.1", "cifar10-c")
+    assert len(plan.runs) == 3 * len(plan.model_runs) == 6
+    assert plan.test_sets.blocks() == [("fog", 1), ("fog", 5), ("pixelate", 1), ("pixelate", 5)]
     everything = plan_workflow(_config(test_sets=["cifar10", "cifar10-c"], corruptions="all"))
-    assert everything.shift.corruptions == choices.CORRUPTIONS
-    assert plan_workflow(_config()).shifted_runs == []  # the default: CIFAR-10 only
+    assert everything.test_sets.corruptions == choices.CORRUPTIONS
+    default = plan_workflow(_config())  # the default: CIFAR-10 only
+    assert default.runs == [("cifar10", "alexnet", "fp32")] and not default.test_sets.shifted
+
+
+def test_each_set_is_cut_by_its_own_limit_and_the_free_space_check_counts_every_run():
+    plan = plan_workflow(
+        _config(
+            dataset="synthetic",
+            synthetic_images_per_class=10,
+            test_sets=["cifar10", "cifar10.1", "cifar10-c"],
+            corruptions=["contrast", "pixelate"],
+            severities=[1, 5],
+            limit=40,
+            shift_limit=30,
+        )
+    )
+    limits = {name: plan.test_sets.run_limit(name) for name in plan.test_sets.test_sets}
+    # CIFAR-10-C's selection is cut per block when it is built, so its runs take it whole.
+    assert limits == {"cifar10": 40, "cifar10.1": 30, "cifar10-c": None}
+    # 40 + 30 + 4 blocks x 30, one run each.
+    assert scored_images(plan) == 40 + 30 + 4 * 30
 
 
 def test_probed_runs_are_scored_by_the_probe_on_every_shifted_set_and_probe_only_read_features():
@@ -104,11 +128,12 @@ def test_probed_runs_are_scored_by_the_probe_on_every_shifted_set_and_probe_only
         plan_workflow(_config(test_sets=["cifar10", "cifar10.1", "cifar10-c"])),
         probed_models=("alexnet",),
     )
-    assert plan.shifted_probe_runs == [
+    assert plan.probe_score_runs == [
+        ("cifar10", "alexnet", "fp32"),
         ("cifar10.1", "alexnet", "fp32"),
         ("cifar10-c", "alexnet", "fp32"),
     ]
-    assert plan.shifted_output_path("cifar10.1", "alexnet", "fp32") == (
+    assert plan.run_output_path("cifar10.1", "alexnet", "fp32") == (
         "results/logits/cifar10.1/alexnet/fp32.parquet"
     )
     # A model the probe alone scores writes features, no logits, on shifted sets too.
@@ -119,6 +144,6 @@ def test_probed_runs_are_scored_by_the_probe_on_every_shifted_set_and_probe_only
         probe_only=True,
     )
     plan = dataclasses.replace(plan, models=(*plan.models, only))
-    assert plan.shifted_output_path("cifar10-c", only.name, "fp32") == (
+    assert plan.run_output_path("cifar10-c", only.name, "fp32") == (
         f"results/features/cifar10-c/{only.name}/fp32/test.parquet"
     )

@@ -4,7 +4,7 @@ import pytest
 import yaml
 from workflow_runner import REPO
 
-from cifar_zeroshot.config.planning import plan_workflow, run_output_path
+from cifar_zeroshot.config.planning import plan_workflow
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.report.verification import requested_run
 
@@ -37,13 +37,15 @@ def test_timm_models_run_every_variant_onnxruntime_too_and_are_probed():
     )
     slug = "timm-test_vit.r160_in1k"
     assert [m.name for m in plan.models] == ["alexnet", slug, "timm-resnet50.a1_in1k"]
-    timm_runs = sorted(v for m, v in plan.runs if m == slug)
+    timm_runs = sorted(v for m, v in plan.model_runs if m == slug)
     # As alexnet's: onnxruntime in fp32 only (the export job builds timm models too).
-    assert timm_runs == sorted(v for m, v in plan.runs if m == "alexnet")
+    assert timm_runs == sorted(v for m, v in plan.model_runs if m == "alexnet")
     assert len(timm_runs) == 6 and "fp32-onnxruntime" in timm_runs
     assert plan.probed_models == ("alexnet", slug, "timm-resnet50.a1_in1k")
     assert plan.model_weights["timm-resnet50.a1_in1k"] == "none"
-    assert run_output_path(slug, "fp32") == f"results/logits/{slug}/fp32.parquet"
+    assert plan.run_output_path("cifar10", slug, "fp32") == (
+        f"results/logits/cifar10/{slug}/fp32.parquet"
+    )
     assert requested_run(slug, "DEFAULT", "fp32", "synthetic", None).weights == (
         "timm/test_vit.r160_in1k"
     )
@@ -60,7 +62,7 @@ def test_problems_with_timm_names_are_listed_with_the_others():
 
 def test_timm_models_run_on_onnxruntime_alone():
     plan = plan_workflow(_config(models=["timm:test_vit.r160_in1k"], runtime=["onnxruntime"]))
-    assert plan.runs == [("timm-test_vit.r160_in1k", "fp32-onnxruntime")]
+    assert plan.model_runs == [("timm-test_vit.r160_in1k", "fp32-onnxruntime")]
 
 
 IN21K = "timm:vit_tiny_patch16_224.augreg_in21k"  # a head of 21,843 classes
@@ -80,13 +82,15 @@ def test_a_head_not_imagenet_1k_runs_for_the_linear_probe_alone():
     assert plan.probe_only_models == [IN21K_SLUG]
     assert IN21K_SLUG in plan.probed_models
     # The probe's variants only (the torch runtime's): an export holds logits, no features.
-    assert sorted(v for m, v in plan.runs if m == IN21K_SLUG) == ["bf16", "fp32"]
+    assert sorted(v for m, v in plan.model_runs if m == IN21K_SLUG) == ["bf16", "fp32"]
     assert sorted(v for m, v in plan.probe_runs if m == IN21K_SLUG) == ["bf16", "fp32"]
     # The metrics read its test features; alexnet's runs keep their logits.
-    assert plan.run_output_path(IN21K_SLUG, "fp32") == (
-        f"results/features/{IN21K_SLUG}/fp32/test.parquet"
+    assert plan.run_output_path("cifar10", IN21K_SLUG, "fp32") == (
+        f"results/features/cifar10/{IN21K_SLUG}/fp32/test.parquet"
     )
-    assert plan.run_output_path("alexnet", "fp32") == "results/logits/alexnet/fp32.parquet"
+    assert plan.run_output_path("cifar10", "alexnet", "fp32") == (
+        "results/logits/cifar10/alexnet/fp32.parquet"
+    )
     [note] = plan.unmapped_reasons
     assert note == (
         f"timm model {IN21K} has a head of 21,843 classes, not ImageNet-1k's 1000 classes in their "

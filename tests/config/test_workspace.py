@@ -18,22 +18,22 @@ def test_every_kept_file_of_a_plan_with_the_probe_an_export_and_a_clip_model():
         "data/synthetic/test_set.npz",
         "results/class_mapping.csv",
         "results/class_mapping_summary.csv",
-        "results/logits/alexnet/fp32.parquet",
-        "results/timing/alexnet/fp32.parquet",
         "results/onnx/alexnet.onnx",
         "results/onnx/alexnet.onnx.json",
-        "results/logits/alexnet/fp32-onnxruntime.parquet",
-        "results/timing/alexnet/fp32-onnxruntime.parquet",
+        "results/logits/cifar10/alexnet/fp32.parquet",
+        "results/timing/cifar10/alexnet/fp32.parquet",
+        "results/logits/cifar10/alexnet/fp32-onnxruntime.parquet",
+        "results/timing/cifar10/alexnet/fp32-onnxruntime.parquet",
         # CLIP models run on torch only.
-        f"results/embeddings/{CLIP.name}/fp32.parquet",
-        f"results/timing/{CLIP.name}/fp32.parquet",
+        f"results/embeddings/cifar10/{CLIP.name}/fp32.parquet",
+        f"results/timing/cifar10/{CLIP.name}/fp32.parquet",
         "data/synthetic/train_set.npz",
-        "results/features/alexnet/fp32/test.parquet",
         "results/features/alexnet/fp32/train.parquet",
         "results/features/alexnet/fp32/train_timing.parquet",
-        "results/probe/alexnet/fp32.parquet",
-        # The fitted probe, which scores the shifted sets.
+        # The fitted probe, which scores every test set.
         "results/probe/alexnet/fp32.fit.npz",
+        "results/features/cifar10/alexnet/fp32/test.parquet",
+        "results/probe/cifar10/alexnet/fp32.parquet",
         f"results/clip_text/{CLIP.name}.parquet",
     ]
 

@@ -100,13 +100,13 @@ def test_timm_row_sits_beside_them_with_its_size_and_flops(clip_run):
     assert "| 0.37 | 0.075 |" in summary
     for plot in ("accuracy_vs_gflops", f"confusion/{TIMM_SLUG}-fp32"):
         assert (clip_run / f"results/plots/{plot}.png").stat().st_size > 0
-    facts = read_logits_facts(clip_run / f"results/logits/{TIMM_SLUG}/fp32.parquet")
+    facts = read_logits_facts(clip_run / f"results/logits/cifar10/{TIMM_SLUG}/fp32.parquet")
     assert facts.preprocess_spec["resize_size"] == 168  # floor(160 / crop_pct 0.95)
     assert facts.preprocess_spec["crop_size"] == 160
 
 
 def test_scores_equal_an_independent_numpy_computation(clip_run):
-    images = read_embeddings(clip_run / f"results/embeddings/{SLUG}/fp32.parquet")
+    images = read_embeddings(clip_run / f"results/embeddings/cifar10/{SLUG}/fp32.parquet")
     table = pq.read_table(clip_run / f"results/clip_text/{SLUG}.parquet")
     text = np.array(table.column("embedding").to_pylist(), dtype=np.float64)
     image = images.values.astype(np.float64)
@@ -202,7 +202,7 @@ def test_another_models_class_embeddings_are_refused_and_their_fix_works(clip_ru
 @pytest.mark.parametrize(
     ("deleted", "rebuilt_by"),
     [
-        (f"results/embeddings/{SLUG}/fp32.parquet", "clip_inference"),
+        (f"results/embeddings/cifar10/{SLUG}/fp32.parquet", "clip_inference"),
         (f"results/clip_text/{SLUG}.parquet", "clip_text"),
     ],
 )

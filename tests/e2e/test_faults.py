@@ -25,8 +25,8 @@ pytestmark = pytest.mark.e2e
 
 # One small model: enough for every check but the kill, which needs a job still running.
 SLOW_CONFIG = {**SMALL_CONFIG, "synthetic_images_per_class": 12, "batch_size": 4}
-LOGITS = "results/logits/mobilenet_v3_small/fp32.parquet"
-TIMING = "results/timing/mobilenet_v3_small/fp32.parquet"
+LOGITS = "results/logits/cifar10/mobilenet_v3_small/fp32.parquet"
+TIMING = "results/timing/cifar10/mobilenet_v3_small/fp32.parquet"
 ACCURACY_COLUMNS = ["model", "variant", "images", "top1", "top5", "unrestricted_top1"]
 
 
@@ -45,7 +45,7 @@ def _kill_inference_half_way(workdir):
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
-    output_dir = workdir / "results/logits/mobilenet_v3_small"
+    output_dir = workdir / "results/logits/cifar10/mobilenet_v3_small"
     deadline = time.monotonic() + 300
     try:
         while not list(output_dir.glob(".fp32.parquet.*.tmp")):

@@ -37,8 +37,8 @@ PROBE_CONFIG = {
 }
 MODEL = SMALL_CONFIG["models"][0]
 MODEL_JOBS = {"inference", "inference_with_features", "train_features"}
-PROBE = f"results/probe/{MODEL}/fp32.parquet"
-TEST_FEATURES = f"results/features/{MODEL}/fp32/test.parquet"
+PROBE = f"results/probe/cifar10/{MODEL}/fp32.parquet"
+TEST_FEATURES = f"results/features/cifar10/{MODEL}/fp32/test.parquet"
 
 
 @pytest.fixture(scope="module")
@@ -78,8 +78,8 @@ def test_the_probe_equals_an_independent_scikit_learn_fit_on_the_stored_features
 
     workdir = probe_run[0]
     train = read_features(workdir / f"results/features/{MODEL}/fp32/train.parquet")
-    test = read_features(workdir / f"results/features/{MODEL}/fp32/test.parquet")
-    probe = read_probe_scores(workdir / f"results/probe/{MODEL}/fp32.parquet")
+    test = read_features(workdir / f"results/features/cifar10/{MODEL}/fp32/test.parquet")
+    probe = read_probe_scores(workdir / f"results/probe/cifar10/{MODEL}/fp32.parquet")
     scaler = StandardScaler().fit(train.values.astype(np.float64))
     strength, n = probe.record.regularisation, len(train.labels)
     classifier = LogisticRegression(C=1 / (strength * n), max_iter=2000)
@@ -177,7 +177,7 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
     assert (
         f"ERROR: {TEST_FEATURES} holds features of the 1000 training images of "
         "data/synthetic/train_set.npz, not of the 40 test images its run scored "
-        f"(results/timing/{MODEL}/fp32.parquet). It was copied, restored or edited"
+        f"(results/timing/cifar10/{MODEL}/fp32.parquet). It was copied, restored or edited"
     ) in stderr
     assert (
         f"Fix: rerun the job that writes it with `snakemake --forcerun {TEST_FEATURES}`" in stderr
@@ -189,10 +189,10 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
 @pytest.mark.parametrize(
     ("deleted", "rebuilt_by"),
     [
-        (f"results/features/{MODEL}/fp32/test.parquet", "inference_with_features"),
+        (f"results/features/cifar10/{MODEL}/fp32/test.parquet", "inference_with_features"),
         (f"results/features/{MODEL}/fp32/train.parquet", "train_features"),
         (f"results/features/{MODEL}/fp32/train_timing.parquet", "train_features"),
-        (f"results/probe/{MODEL}/fp32.parquet", "linear_probe"),
+        (f"results/probe/cifar10/{MODEL}/fp32.parquet", "linear_probe"),
         (f"results/probe/{MODEL}/fp32.fit.npz", "linear_probe"),
         ("data/synthetic/train_set.npz", "train_set"),
     ],
@@ -244,8 +244,9 @@ def probe_shift_run(probe_run, tmp_path_factory):
     jobs = planned_jobs(workdir)
     # Each shifted set: one inference job that also writes its features, and the stored probe
     # applied to them; no model of CIFAR-10 is rerun and the probe is not refitted.
-    assert jobs.get("shifted_inference_with_features") == 2 and jobs.get("shifted_probe") == 2
-    assert not set(jobs) & (MODEL_JOBS | {"linear_probe", "few_shot"}), jobs
+    assert jobs.get("inference_with_features") == 2 and jobs.get("probe_scores") == 2
+    others = MODEL_JOBS - {"inference_with_features"}
+    assert not set(jobs) & (others | {"linear_probe", "few_shot"}), jobs
     snakemake(workdir)
     return workdir, kept
 
@@ -297,5 +298,6 @@ def test_editing_the_corruption_list_refits_no_probe(probe_shift_run):
     workdir = probe_shift_run[0]
     assert planned_jobs(workdir) == {}
     jobs = planned_jobs(workdir, "--config", "corruptions=[contrast,pixelate]")
-    assert jobs.get("shifted_inference_with_features") == 1 and jobs.get("shifted_probe") == 1
-    assert not set(jobs) & (MODEL_JOBS | {"linear_probe", "few_shot"}), jobs
+    assert jobs.get("inference_with_features") == 1 and jobs.get("probe_scores") == 1
+    others = MODEL_JOBS - {"inference_with_features"}
+    assert not set(jobs) & (others | {"linear_probe", "few_shot"}), jobs

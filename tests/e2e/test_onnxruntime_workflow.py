@@ -21,8 +21,8 @@ CONFIG = {**SMALL_CONFIG, "models": [MODEL], "runtime": ["torch", "onnxruntime"]
 IMAGES = 10 * CONFIG["synthetic_images_per_class"]
 METRICS = "results/metrics.csv"
 EXPORT = f"results/onnx/{MODEL}.onnx"
-TORCH_LOGITS = f"results/logits/{MODEL}/fp32.parquet"
-ONNX_LOGITS = f"results/logits/{MODEL}/fp32-onnxruntime.parquet"
+TORCH_LOGITS = f"results/logits/cifar10/{MODEL}/fp32.parquet"
+ONNX_LOGITS = f"results/logits/cifar10/{MODEL}/fp32-onnxruntime.parquet"
 LOGITS_TOLERANCE = 1e-4  # of the largest logit (measured: 3e-7)
 
 # Replaces the export script in one test's copy: the real export, of a model whose operator
@@ -76,15 +76,15 @@ def own_copy(workdir, tmp_path) -> Path:
 
 
 def test_onnxruntime_logits_agree_with_torch_fp32_in_the_same_files(workdir):
-    torch_run = read_logits(workdir / f"results/logits/{MODEL}/fp32.parquet")
-    onnx_run = read_logits(workdir / f"results/logits/{MODEL}/fp32-onnxruntime.parquet")
+    torch_run = read_logits(workdir / f"results/logits/cifar10/{MODEL}/fp32.parquet")
+    onnx_run = read_logits(workdir / f"results/logits/cifar10/{MODEL}/fp32-onnxruntime.parquet")
     assert onnx_run.logits.shape == (IMAGES, 1000)
     np.testing.assert_array_equal(onnx_run.image_index, torch_run.image_index)
     assert np.mean(onnx_run.logits.argmax(1) == torch_run.logits.argmax(1)) >= 0.99
     scale = np.abs(torch_run.logits).max()
     assert np.abs(onnx_run.logits - torch_run.logits).max() <= LOGITS_TOLERANCE * scale
     assert onnx_run.facts.variant == "fp32-onnxruntime"
-    timing = read_timing(workdir / f"results/timing/{MODEL}/fp32-onnxruntime.parquet")
+    timing = read_timing(workdir / f"results/timing/cifar10/{MODEL}/fp32-onnxruntime.parquet")
     assert timing.batches["images"][~timing.batches["warmup"]].sum() == IMAGES
 
 
@@ -164,7 +164,7 @@ TIMM_SLUG = "timm-test_vit.r160_in1k"
 def test_a_timm_model_is_exported_and_runs_on_onnxruntime_beside_torch(own_copy):
     """The export rule takes a timm slug and builds it as the inference job does."""
     write_config(own_copy, {**CONFIG, "models": [MODEL, TIMM]})
-    logits = [f"results/logits/{TIMM_SLUG}/{v}.parquet" for v in ("fp32", "fp32-onnxruntime")]
+    logits = [f"results/logits/cifar10/{TIMM_SLUG}/{v}.parquet" for v in ("fp32", "fp32-onnxruntime")]
     snakemake(own_copy, *logits)
     record = check_intact(own_copy / f"results/onnx/{TIMM_SLUG}.onnx")
     assert (record.model, record.weights) == (TIMM_SLUG, "none")

@@ -24,8 +24,8 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.inference.job import run_inference
 
 MODEL = "mobilenet_v3_small"
-LOGITS = f"results/logits/{MODEL}/fp32.parquet"
-TIMING = f"results/timing/{MODEL}/fp32.parquet"
+LOGITS = f"results/logits/cifar10/{MODEL}/fp32.parquet"
+TIMING = f"results/timing/cifar10/{MODEL}/fp32.parquet"
 TEST_SET = "data/synthetic/test_set.npz"
 
 
@@ -165,4 +165,4 @@ def test_plan_refuses_a_class_mapping_path_that_does_not_exist(tmp_path, monkeyp
         plan_workflow(config)
     (tmp_path / "config").mkdir()
     (tmp_path / "config/class_mapping.yaml").write_text("classes: {}\n")
-    assert plan_workflow(config).runs  # its content is checked by the class_mapping rule
+    assert plan_workflow(config).model_runs  # its content is checked by the class_mapping rule

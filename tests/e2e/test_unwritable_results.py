@@ -19,7 +19,7 @@ from workflow_runner import SMALL_CONFIG, copy_workflow, snakemake_command, snak
 pytestmark = pytest.mark.e2e
 
 MODEL = SMALL_CONFIG["models"][0]
-LOGITS = f"results/logits/{MODEL}/fp32.parquet"
+LOGITS = f"results/logits/cifar10/{MODEL}/fp32.parquet"
 NAMESPACE = ["unshare", "--user", "--map-root-user", "--mount"]
 
 
@@ -54,7 +54,7 @@ def _in_mount_namespace(workdir: Path, script: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(
-    "folder", ["results", f"results/logits/{MODEL}", f"results/timing/{MODEL}", "results/plots"]
+    "folder", ["results", f"results/logits/cifar10/{MODEL}", f"results/timing/cifar10/{MODEL}", "results/plots"]
 )
 def test_a_read_only_output_folder_is_refused_before_any_job(finished_small_run, folder):
     workdir = finished_small_run
@@ -124,8 +124,8 @@ def test_a_disk_that_fills_during_a_job_names_the_folders_and_leaves_no_partial_
         "echo left:; find results/logits results/timing -type f",
     )
     assert (
-        f"ERROR: No space left on device while writing into results/logits/{MODEL}, "
-        f"results/timing/{MODEL}: free some space and rerun (details in "
+        f"ERROR: No space left on device while writing into results/logits/cifar10/{MODEL}, "
+        f"results/timing/cifar10/{MODEL}: free some space and rerun (details in "
         f"logs/inference/{MODEL}/fp32.log)"
     ) in result.stderr
     assert "Traceback" not in result.stderr

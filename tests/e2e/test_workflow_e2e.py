@@ -44,13 +44,13 @@ def workdir(tmp_path_factory):
 
 def test_logits_and_timing_files_per_model(workdir):
     for model in MODELS:
-        table = read_logits(workdir / f"results/logits/{model}/fp32.parquet")
+        table = read_logits(workdir / f"results/logits/cifar10/{model}/fp32.parquet")
         assert table.logits.shape == (IMAGES, 1000)
         np.testing.assert_array_equal(table.image_index, np.arange(IMAGES))
         assert table.facts.model == model
         assert table.facts.weights == "none"
         assert table.facts.device == "cpu"
-        timing = read_timing(workdir / f"results/timing/{model}/fp32.parquet")
+        timing = read_timing(workdir / f"results/timing/cifar10/{model}/fp32.parquet")
         timed = timing.batches[~timing.batches["warmup"]]
         assert timed["images"].sum() == IMAGES
         assert (timing.batches["padded_images"] == TEST_CONFIG["batch_size"]).all()
@@ -80,7 +80,7 @@ def test_a_paired_row_recomputes_from_the_stored_logits_mapping_and_labels(workd
     groups, _ = read_mapping_csv(workdir / "results/class_mapping.csv")
     right = {}
     for side in ("a", "b"):
-        table = read_logits(workdir / f"results/logits/{row[f'model_{side}']}/fp32.parquet")
+        table = read_logits(workdir / f"results/logits/cifar10/{row[f'model_{side}']}/fp32.parquet")
         order = np.argsort(table.image_index)
         scores = np.stack([table.logits[order][:, g].max(axis=1) for g in groups], axis=1)
         right[side] = np.argmax(scores, axis=1) == table.labels[order]

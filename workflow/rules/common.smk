@@ -33,7 +33,28 @@ from cifar_zeroshot.config.workspace import (
     check_free_space,
     check_output_folders,
     kept_intermediate_files,
+    scored_images,
 )
+from cifar_zeroshot.config.results_layout import move_previous_layout
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
+from cifar_zeroshot.core.paths import (
+    blocks_table_path,
+    clip_text_path,
+    few_shot_path,
+    inference_log_path,
+    probe_fit_path,
+    probe_scores_path,
+    run_output_path,
+    test_features_path,
+    test_images_path,
+    timing_path,
+    train_features_path,
+    train_images_path,
+    train_timing_path,
+)
+from cifar_zeroshot.data.test_sets import TEST_SETS, test_set as test_set_entry
+from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
+from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
@@ -49,7 +70,8 @@ try:
     PLAN = plan_workflow(config)
     # Where the jobs write: refused now rather than after Snakemake deleted older outputs.
     check_output_folders(["data", f"data/{config['dataset']}", "results", "logs"])
-    check_free_space("results", len(PLAN.runs) * PLAN.image_count * LOGITS_BYTES_PER_IMAGE)
+    # Every run of every test set: CIFAR-10-C's logits can be many times CIFAR-10's.
+    check_free_space("results", scored_images(PLAN) * LOGITS_BYTES_PER_IMAGE)
     # A test (or, for the probe, training) set already built but cut, truncated, hand-made or
     # from another archive: no rule replaces it.
     image_sets = {"test_set": ImageSet.TEST} | (
@@ -63,11 +85,18 @@ except UserError as error:
     # One clear message, without a Snakemake stack in front of it.
     sys.exit(f"ERROR: {error}")
 
-RUNS = PLAN.runs  # (model, variant) pairs: one inference job each
+MODEL_RUNS = PLAN.model_runs  # (model, variant) pairs: one inference job per test set each
 MODEL_WEIGHTS = PLAN.model_weights
 PROBE_RUNS = PLAN.probe_runs  # (model, variant) pairs with features and a linear probe
 # Rule all asks for these by name, so that a plain rerun rebuilds any of them that is missing.
 KEPT_FILES = kept_intermediate_files(PLAN, config["dataset"])
+# The test sets asked for, as a wildcard constraint; CIFAR-10's own (the probe is fitted on it).
+TEST_SET_PATTERN = "|".join(map(re.escape, PLAN.test_sets.test_sets))
+REFERENCE = REFERENCE_TEST_SET
+# Every registered set beside CIFAR-10: the probe fitted on CIFAR-10 scores their features.
+SHIFTED_SET_PATTERN = "|".join(re.escape(name) for name in TEST_SETS if name != REFERENCE)
+# torchvision names, or timm models' slugs (timm-resnet50.a1_in1k): the models with logits.
+CLASSIFIER_PATTERN = rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}"
 # Exactly the probed models and variants, as wildcard constraints (names are plain identifiers
 # and variant names, so no escaping is needed beyond re.escape's).
 PROBED_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probed_models))
@@ -75,6 +104,9 @@ PROBE_VARIANT_PATTERN = "|".join(map(re.escape, PLAN.probe_variants))
 # The models the probe alone scores (a timm head that is not ImageNet-1k's): features, no logits.
 PROBE_ONLY_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probe_only_models))
 if workflow.is_main_process:
+    # A results folder of the layout without a test-set folder for CIFAR-10: moved, told once.
+    for message in move_previous_layout("results", set(TEST_SETS), dry_run=workflow.dryrun):
+        print(f"NOTE: {message}", file=sys.stderr)
     for reason in PLAN.unprobed_reasons:
         print(f"WARNING: {reason}", file=sys.stderr)
     for reason in PLAN.unmapped_reasons:

@@ -1,28 +1,38 @@
-# Inference stage: one job per (model, variant) -> results/logits/{model}/{variant}.parquet and
-# results/timing/{model}/{variant}.parquet; with the linear probe on, the same pass also writes
-# the penultimate features, results/features/{model}/{variant}/test.parquet. A CLIP model's job
-# writes its image embeddings, results/embeddings/{model}/{variant}.parquet, instead of logits.
-# Needs MODEL_WEIGHTS ({model name: weights string}) and PLAN from common.smk. Only the test set
-# (and, for onnxruntime variants, the model's ONNX export: checked_export_inputs, common.smk) is
-# an input: editing the class mapping, the probe's settings or the metrics never reruns a model.
+# Inference stage: one job per (test set, model, variant) ->
+# results/logits/{test_set}/{model}/{variant}.parquet and
+# results/timing/{test_set}/{model}/{variant}.parquet (cifar_zeroshot.core.paths); with the linear
+# probe on, the same pass also writes the penultimate features,
+# results/features/{test_set}/{model}/{variant}/test.parquet. A CLIP model's job writes its image
+# embeddings, results/embeddings/{test_set}/..., instead of logits. The test set is a wildcard:
+# every registered set (data.test_sets) runs through these rules, its image set and limit looked
+# up in the registry and the plan. Only the image set (and, for onnxruntime variants, the model's
+# ONNX export: checked_export_inputs, common.smk) is an input: editing the class mapping, the
+# probe's settings or the metrics never reruns a model; editing CIFAR-10-C's corruption list
+# changes its image set alone.
 
-from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
-from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
+
+# Wildcard patterns of the rule's outputs, named once.
+RUN = {"test_set": "{test_set}", "model": "{model}", "variant": "{variant}"}
+
+
+def test_images(wildcards):
+    """The image set a run scores: its test set's, from the registry."""
+    return test_set_entry(wildcards.test_set).images_path(config["dataset"])
 
 
 rule inference:
     input:
         unpack(checked_export_inputs),
-        test_set=f"data/{config['dataset']}/test_set.npz",
+        test_set=test_images,
     output:
-        logits="results/logits/{model}/{variant}.parquet",
-        timing="results/timing/{model}/{variant}.parquet",
+        logits=run_output_path("logits", **RUN),
+        timing=timing_path(**RUN),
     log:
-        "logs/inference/{model}/{variant}.log",
+        inference_log_path(**RUN),
     wildcard_constraints:
-        # torchvision names, or timm models' slugs (timm-resnet50.a1_in1k)
-        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
+        test_set=TEST_SET_PATTERN,
+        model=CLASSIFIER_PATTERN,
         variant=VARIANT_NAME_PATTERN,
     conda:
         "../envs/benchmark.yaml"
@@ -39,7 +49,9 @@ rule inference:
         dataset=config["dataset"],
         batch_size=config["batch_size"],
         device=config["device"],
-        limit=config["limit"],
+        # The first N images of the set (config limit or shift_limit; CIFAR-10-C's selection
+        # is already cut per block).
+        limit=lambda wc: PLAN.test_sets.run_limit(wc.test_set),
         warmup_batches=config["warmup_batches"],
         # Node-local flocks that give each concurrent job its own GPU (see gpu_slots.py).
         gpu_lock_dir="logs/gpu_locks",
@@ -56,10 +68,11 @@ if PLAN.probe_runs:
 
     use rule inference as inference_with_features with:
         output:
-            logits="results/logits/{model}/{variant}.parquet",
-            timing="results/timing/{model}/{variant}.parquet",
-            features="results/features/{model}/{variant}/test.parquet",
+            logits=run_output_path("logits", **RUN),
+            timing=timing_path(**RUN),
+            features=test_features_path(**RUN),
         wildcard_constraints:
+            test_set=TEST_SET_PATTERN,
             model=PROBED_MODEL_PATTERN,
             variant=PROBE_VARIANT_PATTERN,
 
@@ -73,9 +86,10 @@ if PLAN.probe_only_models:
 
     use rule inference as inference_probe_only with:
         output:
-            features="results/features/{model}/{variant}/test.parquet",
-            timing="results/timing/{model}/{variant}.parquet",
+            features=test_features_path(**RUN),
+            timing=timing_path(**RUN),
         wildcard_constraints:
+            test_set=TEST_SET_PATTERN,
             model=PROBE_ONLY_MODEL_PATTERN,
             variant=PROBE_VARIANT_PATTERN,
 
@@ -84,10 +98,11 @@ if PLAN.probe_only_models:
 # the prompts; the metrics compare the two, so a prompt edit never reruns this).
 use rule inference as clip_inference with:
     input:
-        test_set=f"data/{config['dataset']}/test_set.npz",
+        test_set=test_images,
     output:
-        embeddings="results/embeddings/{model}/{variant}.parquet",
-        timing="results/timing/{model}/{variant}.parquet",
+        embeddings=run_output_path("embeddings", **RUN),
+        timing=timing_path(**RUN),
     wildcard_constraints:
+        test_set=TEST_SET_PATTERN,
         model=CLIP_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,

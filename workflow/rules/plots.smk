@@ -1,4 +1,4 @@
-# Plots stage: metrics CSVs -> results/plots/*.png (one class_mapping confusion matrix per RUNS
+# Plots stage: metrics CSVs -> results/plots/*.png (one class_mapping confusion matrix per MODEL_RUNS
 # entry).
 # `snakemake results/plots/speed.png` runs this rule, which draws every figure (seconds).
 
@@ -53,7 +53,7 @@ rule plots:
                 subcategory=model,
                 labels={"model": model, "variant": variant},
             )
-            for model, variant in RUNS
+            for model, variant in MODEL_RUNS
         ],
     log:
         "logs/plots/plots.log",
@@ -61,7 +61,7 @@ rule plots:
     conda:
         "../envs/benchmark.yaml"
     params:
-        runs=[[model, variant] for model, variant in RUNS],
+        runs=[[model, variant] for model, variant in MODEL_RUNS],
     script:
         "../scripts/plots.py"
 

@@ -1,19 +1,24 @@
 # Linear-probe stage (config linear_probe): for each run in PROBE_RUNS (common.smk), the
 # penultimate features of the training set -> results/features/{model}/{variant}/train.parquet
 # (one job per model and variant, on the inference rule's fast path and GPU resource), then a
-# probe fitted on them and scored on the test features the inference job wrote ->
-# results/probe/{model}/{variant}.parquet, and the fitted probe kept beside it ({variant}.fit.npz).
-# Probe settings are params of the probe alone, so changing them refits without running any
-# model; the class mapping is no input here. The rule shifted_probe applies the kept probe to
-# each shifted test set's features: the probe is fitted on CIFAR-10's training features only.
+# probe fitted on them and scored on CIFAR-10's test features ->
+# results/probe/cifar10/{model}/{variant}.parquet, the fitted probe kept as
+# results/probe/{model}/{variant}.fit.npz (cifar_zeroshot.core.paths). Probe settings are params
+# of the probe alone, so changing them refits without running any model; the class mapping is no
+# input here. The rule probe_scores applies the kept probe to every other test set's features:
+# the probe is fitted on CIFAR-10's training features only.
+
+# The pattern of a probed run's files; CIFAR-10's, which the probe is fitted beside.
+PROBED = {"model": "{model}", "variant": "{variant}"}
+PROBED_CIFAR10 = {"test_set": REFERENCE} | PROBED
 
 
 use rule inference as train_features with:
     input:
-        train_set=f"data/{config['dataset']}/train_set.npz",
+        train_set=train_images_path(config["dataset"]),
     output:
-        features="results/features/{model}/{variant}/train.parquet",
-        timing="results/features/{model}/{variant}/train_timing.parquet",
+        features=train_features_path(**PROBED),
+        timing=train_timing_path(**PROBED),
     log:
         "logs/train_features/{model}/{variant}.log",
     wildcard_constraints:
@@ -27,15 +32,15 @@ rule linear_probe:
     input:
         train_features=rules.train_features.output.features,
         train_timing=rules.train_features.output.timing,
-        test_features="results/features/{model}/{variant}/test.parquet",
+        test_features=test_features_path(**PROBED_CIFAR10),
         # Written with the test features, by the same job: the features must be its run's.
-        test_timing="results/timing/{model}/{variant}.parquet",
+        test_timing=timing_path(**PROBED_CIFAR10),
         # Its digest must be the one the training features record.
-        train_set=f"data/{config['dataset']}/train_set.npz",
+        train_set=train_images_path(config["dataset"]),
     output:
         # First: the few-shot rule (stats.smk) reads the scores as output[0].
-        scores="results/probe/{model}/{variant}.parquet",
-        fit="results/probe/{model}/{variant}.fit.npz",  # records.probe_fit.probe_fit_path
+        scores=probe_scores_path(**PROBED_CIFAR10),
+        fit=probe_fit_path(**PROBED),
     log:
         "logs/probe/{model}/{variant}.log",
     wildcard_constraints:
@@ -56,17 +61,17 @@ rule linear_probe:
         "../scripts/linear_probe.py"
 
 
-# The probe fitted above scores a shifted set's features (shifted_inference.smk writes them):
+# The probe fitted above scores every other test set's features (inference.smk writes them):
 # results/probe/{test_set}/{model}/{variant}.parquet. Its inputs are the kept probe and that
 # set's files alone, so editing the corruption list reruns this for CIFAR-10-C, never a fit.
-rule shifted_probe:
+rule probe_scores:
     input:
         probe_fit=rules.linear_probe.output.fit,
-        features="results/features/{test_set}/{model}/{variant}/test.parquet",
+        features=test_features_path(**RUN),
         # Written with the features, by the same job: the features must be its run's.
-        timing="results/timing/{test_set}/{model}/{variant}.parquet",
+        timing=timing_path(**RUN),
     output:
-        "results/probe/{test_set}/{model}/{variant}.parquet",
+        probe_scores_path(**RUN),
     log:
         "logs/probe/{test_set}/{model}/{variant}.log",
     wildcard_constraints:

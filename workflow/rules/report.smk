@@ -1,11 +1,8 @@
 # Report stage: what `snakemake --report results/report.html` shows beside the metrics and plots.
 
-from cifar_zeroshot.config.planning import run_output_path
-
-
 rule run_info:
     input:
-        outputs=[PLAN.run_output_path(model, variant) for model, variant in RUNS],
+        outputs=[PLAN.run_output_path(*run) for run in PLAN.runs],
         # Only after the metrics rule has verified every run file against the configuration,
         # so no run it refuses is reported here.
         verified="results/metrics.csv",

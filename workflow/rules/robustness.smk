@@ -17,7 +17,7 @@ rule robustness:
                     subcategory="Robustness",
                 )
             }
-            if CIFAR10_C in PLAN.shift.test_sets
+            if PLAN.test_sets.blocked
             else {}
         ),
         robustness=report(

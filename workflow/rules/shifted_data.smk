@@ -1,10 +1,13 @@
 # Shifted test sets' data: CIFAR-10.1's .npy pair and CIFAR-10-C's tar (downloaded, or synthetic
 # stand-ins in the same formats) -> data/{dataset}/cifar10.1/test_set.npz and, per corruption,
-# data/{dataset}/cifar10-c/{corruption}/severity{1..5}.npz. Only the corruptions the config
-# selects are extracted (one job each), so editing that list extracts only the new ones.
+# data/{dataset}/cifar10-c/{corruption}/severity{1..5}.npz, joined into the selection CIFAR-10-C's
+# runs score. Only the corruptions the config selects are extracted (one job each), so editing
+# that list extracts only the new ones. A registered set with a reader (data.test_sets) is built
+# from its sources by the rule registered_test_set.
 
-from cifar_zeroshot.core.choices import CORRUPTIONS, SEVERITIES
+from cifar_zeroshot.core.choices import CIFAR10_C, CORRUPTIONS, SEVERITIES
 from cifar_zeroshot.data import cifar10_1, cifar10_c
+from cifar_zeroshot.data.test_sets import generic_test_sets
 
 _SYNTHETIC_CIFAR10_1 = {
     "data": f"data/synthetic/{cifar10_1.DATA_NAME}",
@@ -148,3 +151,46 @@ rule cifar10_c_blocks:
         severities=list(SEVERITIES),
     script:
         "../scripts/prepare_shifted_set.py"
+
+
+if PLAN.test_sets.blocked:
+
+    # The selected blocks joined into one image set, and which of its rows hold which block: the
+    # blocked set's runs score it in one job each, so the model is loaded and compiled once.
+    rule cifar10_c_selection:
+        input:
+            blocks=[cifar10_c.block_path(config["dataset"], c, s) for c, s in PLAN.test_sets.blocks()],
+        output:
+            images=test_set_entry(CIFAR10_C).images_path(config["dataset"]),
+            blocks=blocks_table_path(config["dataset"], CIFAR10_C),
+        log:
+            "logs/data/cifar10-c_selection.log",
+        localrule: True
+        conda:
+            "../envs/benchmark.yaml"
+        params:
+            blocks=[[c, s] for c, s in PLAN.test_sets.blocks()],
+            limit=PLAN.test_sets.shift_limit,
+        script:
+            "../scripts/select_cifar10_c.py"
+
+
+# A registered test set with a reader: its source files, read once into the workflow's own image
+# set (the digest of what it was read from recorded in it).
+if generic_test_sets():
+
+    rule registered_test_set:
+        input:
+            unpack(lambda wc: test_set_entry(wc.test_set).sources(wc.dataset)),
+        output:
+            "data/{dataset}/{test_set}/test_set.npz",
+        log:
+            "logs/data/{test_set}_test_set_{dataset}.log",
+        wildcard_constraints:
+            dataset="cifar10|synthetic",
+            test_set="|".join(re.escape(entry.name) for entry in generic_test_sets()),
+        localrule: True
+        conda:
+            "../envs/benchmark.yaml"
+        script:
+            "../scripts/prepare_registered_set.py"

@@ -2,6 +2,7 @@
 # paired_tests.csv and reliability.csv), and with the linear probe the few-shot curves.
 
 
+
 rule paired_plot:
     input:
         metrics="results/metrics.csv",
@@ -49,12 +50,12 @@ rule few_shot:
     input:
         train_features=rules.train_features.output.features,
         train_timing=rules.train_features.output.timing,
-        test_features="results/features/{model}/{variant}/test.parquet",
-        test_timing="results/timing/{model}/{variant}.parquet",
-        train_set=f"data/{config['dataset']}/train_set.npz",
+        test_features=test_features_path(**PROBED_CIFAR10),
+        test_timing=timing_path(**PROBED_CIFAR10),
+        train_set=train_images_path(config["dataset"]),
         probe=rules.linear_probe.output[0],
     output:
-        "results/few_shot/{model}/{variant}.csv",
+        few_shot_path(**PROBED),
     log:
         "logs/few_shot/{model}/{variant}.log",
     wildcard_constraints:
@@ -76,7 +77,7 @@ rule few_shot:
 rule few_shot_plot:
     input:
         metrics="results/metrics.csv",
-        few_shot=[f"results/few_shot/{model}/{variant}.csv" for model, variant in PROBE_RUNS],
+        few_shot=[few_shot_path(*run) for run in PROBE_RUNS],
     output:
         report(
             "results/plots/few_shot.png",

@@ -1,5 +1,5 @@
 """The probe job's checks of its input files: each refusal names the file at fault; and the
-stored probe applied to a shifted set's features (the rule shifted_probe)."""
+stored probe applied to a shifted set's features (the rule probe_scores)."""
 
 import dataclasses
 import shutil
@@ -104,7 +104,7 @@ def test_training_features_of_another_run_are_still_named_as_such(inputs, tmp_pa
         run_probe(inputs, SETTINGS, tmp_path / "probe.parquet")
 
 
-# The stored probe (records.probe_fit) and the rule shifted_probe's job, which applies it.
+# The stored probe (records.probe_fit) and the rule probe_scores's job, which applies it.
 
 
 def _shifted_features(tmp_path, facts, rng) -> ShiftedProbeInputs:

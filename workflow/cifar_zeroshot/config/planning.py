@@ -13,20 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
-from cifar_zeroshot.config.shifted_sets import (
-    ShiftPlan,
-    shift_plan,
-    shifted_features_path,
-    shifted_output_path,
-)
+from cifar_zeroshot.config.test_set_plan import TestSetPlan, test_set_plan
 from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
+from cifar_zeroshot.core.paths import EMBEDDINGS, FEATURES, LOGITS, run_output_path, timing_path
 from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
-from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX, is_clip_slug
+from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX
 from cifar_zeroshot.models.feature_widths import feature_widths
 from cifar_zeroshot.models.timm.names import (
     check_timm_spec,
@@ -69,7 +65,7 @@ class ModelChoice:
 class WorkflowPlan:
     models: tuple[ModelChoice, ...]
     variants: tuple[Variant, ...]
-    image_count: int  # test images each run scores: the limit, or the whole test set
+    image_count: int  # CIFAR-10 images each run scores: the limit, or the whole test set
     # Models the linear probe reads features from (empty when it is off) and, for each model it
     # cannot read, why (their zero-shot runs still go ahead).
     probed_models: tuple[str, ...] = ()
@@ -82,24 +78,24 @@ class WorkflowPlan:
     prompts_sha256: str | None = None
     # The few-shot probes' k, draws and seed (None with the probe off).
     few_shot: FewShotSettings | None = None
-    # The test sets beside CIFAR-10 (config test_sets) and CIFAR-10-C's selection.
-    shift: ShiftPlan = dataclasses.field(default_factory=ShiftPlan)
+    # The test sets asked for (CIFAR-10 first), the blocked set's selection and the limits.
+    test_sets: TestSetPlan = dataclasses.field(default_factory=TestSetPlan)
 
     @property
-    def runs(self) -> list[tuple[str, str]]:
-        """Every (model, variant name) pair: one inference job each."""
+    def model_runs(self) -> list[tuple[str, str]]:
+        """Every (model, variant name) pair that runs: one inference job per test set each."""
         return [(m.name, v.name) for m in self.models for v in self.variants if m.runs_variant(v)]
 
     @property
-    def shifted_runs(self) -> list[tuple[str, str, str]]:
-        """Every (shifted test set, model, variant name): one inference job each."""
-        return [(t, m, v) for t in self.shift.test_sets for m, v in self.runs]
+    def runs(self) -> list[tuple[str, str, str]]:
+        """Every (test set, model, variant name): one inference job each."""
+        return [(t, m, v) for t in self.test_sets.test_sets for m, v in self.model_runs]
 
     @property
-    def shifted_probe_runs(self) -> list[tuple[str, str, str]]:
-        """Every (shifted test set, model, variant name) the linear probe scores: the probe
-        fitted on CIFAR-10 applied to that set's features."""
-        return [(t, m, v) for t in self.shift.test_sets for m, v in self.probe_runs]
+    def probe_score_runs(self) -> list[tuple[str, str, str]]:
+        """Every (test set, model, variant name) the linear probe scores: the probe fitted on
+        CIFAR-10's training features applied to that set's test features."""
+        return [(t, m, v) for t in self.test_sets.test_sets for m, v in self.probe_runs]
 
     @property
     def clip_models(self) -> list[str]:
@@ -125,24 +121,19 @@ class WorkflowPlan:
         """The models whose runs write test features, no logits (ModelChoice.probe_only)."""
         return [m.name for m in self.models if m.probe_only]
 
-    def run_output_path(self, model: str, variant: str) -> str:
-        """The per-image file of a run the metrics read: run_output_path's, or the test
-        features of a model the probe alone scores."""
+    def output_kind(self, model: str) -> str:
+        """What a model's runs write per image (core.paths.OUTPUT_KINDS)."""
         if model in self.probe_only_models:
-            return f"results/features/{model}/{variant}/test.parquet"
-        return run_output_path(model, variant)
+            return FEATURES
+        return EMBEDDINGS if model in self.clip_models else LOGITS
 
-    def shifted_output_path(self, test_set: str, model: str, variant: str) -> str:
-        """The per-image file of a shifted run the metrics read, as run_output_path's."""
-        if model in self.probe_only_models:
-            return shifted_features_path(test_set, model, variant)
-        return shifted_output_path(test_set, model, variant)
+    def run_output_path(self, test_set: str, model: str, variant: str) -> str:
+        """The per-image file of a run the metrics read."""
+        return run_output_path(self.output_kind(model), test_set, model, variant)
 
-
-def run_output_path(model: str, variant: str) -> str:
-    """The per-image file of a run: a classifier's logits, or a CLIP model's embeddings."""
-    kind = "embeddings" if is_clip_slug(model) else "logits"
-    return f"results/{kind}/{model}/{variant}.parquet"
+    def run_files(self, test_set: str, model: str, variant: str) -> tuple[str, str]:
+        """A run's per-image file and its timing file: what its inference job writes."""
+        return self.run_output_path(test_set, model, variant), timing_path(test_set, model, variant)
 
 
 def _as_list(value: Any) -> list[Any]:
@@ -242,11 +233,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     problems: list[str] = []
     choices = _model_choices(config, problems)
     limit, size = config["limit"], dataset_size(config)
-    if limit is not None and limit > size:
-        problems.append(
-            f"config key 'limit': {limit} is more than the {size} test images of dataset "
-            f"{config['dataset']!r}. Allowed: null or an integer from 1 to {size}."
-        )
+    test_sets = test_set_plan(config, problems)
     if (
         config["linear_probe"]
         and config["dataset"] == "synthetic"
@@ -260,7 +247,6 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     probe_request = _probe_request(config, problems)
     few_shot = _few_shot(config, problems)
     problems += _probe_only_problems(choices, config)
-    shift = shift_plan(config, problems)
     # Snakemake would keep using results/class_mapping.csv from the last mapping file.
     mapping = Path(config["class_mapping"])
     if not mapping.is_file():
@@ -284,7 +270,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         image_count,
         probe_request=probe_request,
         few_shot=few_shot,
-        shift=shift,
+        test_sets=test_sets,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:

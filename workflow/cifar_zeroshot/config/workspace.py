@@ -15,8 +15,18 @@ from pathlib import Path
 from cifar_zeroshot.config.planning import WorkflowPlan
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
+from cifar_zeroshot.core.paths import (
+    blocks_table_path,
+    clip_text_path,
+    probe_fit_path,
+    probe_scores_path,
+    test_features_path,
+    test_images_path,
+    train_features_path,
+    train_images_path,
+    train_timing_path,
+)
 from cifar_zeroshot.core.variants import Variant
-from cifar_zeroshot.records.probe_fit import probe_fit_path
 from cifar_zeroshot.runtimes.onnx_file import exported_inputs
 
 # Per image and run: the float32 logits, plus Parquet's per-row overhead (measured: 4,035 bytes).
@@ -27,24 +37,35 @@ def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
     """The files (README's outputs table) a finished run keeps besides its tables and plots.
 
     Rule all asks for each by name. Snakemake rebuilds a missing file only for a job it plans,
-    and finished metrics plan none: logits, timing or features deleted by hand, or by a
-    --forcerun job killed half-way, would otherwise stay missing. Not the archive: once the
-    image sets are built from it, it may be deleted (fetching it again would change nothing).
+    and finished metrics plan none: image sets, logits, timing or features deleted by hand, or
+    by a --forcerun job killed half-way, would otherwise stay missing. Not the archives: once
+    the image sets are built from them, they may be deleted (fetching them again would change
+    nothing).
     """
-    data = f"data/{dataset}"
-    files = [f"{data}/test_set.npz", "results/class_mapping.csv"]
-    files.append("results/class_mapping_summary.csv")
-    for model, variant in plan.runs:
+    files = [test_images_path(dataset, name) for name in plan.test_sets.test_sets]
+    files += [blocks_table_path(dataset, name) for name in plan.test_sets.blocked]
+    files += ["results/class_mapping.csv", "results/class_mapping_summary.csv"]
+    for model, variant in plan.model_runs:
         files += exported_inputs(model, Variant.parse(variant)).values()  # onnxruntime only
-        files += [plan.run_output_path(model, variant), f"results/timing/{model}/{variant}.parquet"]
+    for test_set, model, variant in plan.runs:
+        files += plan.run_files(test_set, model, variant)
     if plan.probe_runs:
-        files.append(f"{data}/train_set.npz")
+        files.append(train_images_path(dataset))
     for model, variant in plan.probe_runs:
-        features = f"results/features/{model}/{variant}"
-        files += [f"{features}/{name}.parquet" for name in ("test", "train", "train_timing")]
-        files += [f"results/probe/{model}/{variant}.parquet", probe_fit_path(model, variant)]
-    files += [f"results/clip_text/{model}.parquet" for model in plan.clip_models]
+        files += [train_features_path(model, variant), train_timing_path(model, variant)]
+        files.append(probe_fit_path(model, variant))
+    for test_set, model, variant in plan.probe_score_runs:
+        files += [
+            test_features_path(test_set, model, variant),
+            probe_scores_path(test_set, model, variant),
+        ]
+    files += [clip_text_path(model) for model in plan.clip_models]
     return list(dict.fromkeys(files))  # one export serves every onnxruntime variant of a model
+
+
+def scored_images(plan: WorkflowPlan) -> int:
+    """Images all runs together score, every test set counted: what their logits take."""
+    return sum(plan.test_sets.run_images(test_set) for test_set, _, _ in plan.runs)
 
 
 def check_output_folders(folders: Iterable[str | Path]) -> None:

@@ -24,12 +24,12 @@ CIFAR10_TRAIN_IMAGES = 50_000
 # run facts record.
 NONE_WEIGHTS = "none"
 
-# The test sets a run may score: CIFAR-10's own, and two distribution shifts of it (CIFAR-10.1, a
-# new sample of the same classes; CIFAR-10-C, CIFAR-10's test images corrupted).
+# The built-in test sets' names (the registry, data.test_sets, says what each is): CIFAR-10's own,
+# and two distribution shifts of it (CIFAR-10.1, a new sample of the same classes; CIFAR-10-C,
+# CIFAR-10's test images corrupted).
 REFERENCE_TEST_SET = "cifar10"
 CIFAR10_1 = "cifar10.1"
 CIFAR10_C = "cifar10-c"
-TEST_SETS: tuple[str, ...] = (REFERENCE_TEST_SET, CIFAR10_1, CIFAR10_C)
 # CIFAR-10-C's corruptions: the 15 of the benchmark (Hendrycks and Dietterich 2019), then the 4
 # extra ones it ships for validation; `corruptions: all` selects all 19.
 BENCHMARK_CORRUPTIONS: tuple[str, ...] = (

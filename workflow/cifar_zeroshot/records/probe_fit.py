@@ -36,10 +36,6 @@ class StoredProbe:
     record: ProbeRecord
 
 
-def probe_fit_path(model: str, variant: str) -> str:
-    return f"results/probe/{model}/{variant}.fit.npz"
-
-
 def write_probe_fit(path: str | Path, probe: StoredProbe) -> None:
     arrays = {name: np.asarray(getattr(probe, name), dtype=np.float32) for name in FIT_ARRAYS}
     with atomic_path(Path(path)) as temp, open(temp, "wb") as handle:
