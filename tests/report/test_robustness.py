@@ -1,5 +1,5 @@
-"""Tests for report.robustness (drops, effective robustness), report.robustness_plots and
-report.shifted_metrics' row selection, on small metrics tables."""
+"""Tests for analysis.robustness (drops, effective robustness), report.robustness_plots and
+analysis.shifted_metrics' row selection, on small metrics tables."""
 
 from statistics import NormalDist
 
@@ -8,18 +8,15 @@ import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
 
+from cifar_zeroshot.analysis.metrics_tables import METRICS_COLUMNS, read_metrics_csv
+from cifar_zeroshot.analysis.robustness import difference_interval, robustness_table
+from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.core.csv_output import write_csv
-from cifar_zeroshot.report.metrics_tables import METRICS_COLUMNS, read_metrics_csv
-from cifar_zeroshot.report.robustness import (
-    append_robustness_section,
-    difference_interval,
-    robustness_table,
-)
 from cifar_zeroshot.report.robustness_plots import (
     corruption_severity_figure,
     effective_robustness_figure,
 )
-from cifar_zeroshot.report.shifted_metrics import reference_rows
+from cifar_zeroshot.report.robustness_section import append_robustness_section
 
 # model -> (CIFAR-10 top-1, CIFAR-10.1 top-1, CIFAR-10-C top-1 per (corruption, severity))
 RUNS = {

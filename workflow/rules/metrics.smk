@@ -7,7 +7,7 @@
 # inputs for that, the requested runs, probe settings and prompts digest params), so a copied,
 # restored or edited file stops the metrics instead of being reported.
 
-from cifar_zeroshot.report.verification import requested_run
+from cifar_zeroshot.analysis.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size, run_output_path
 from cifar_zeroshot.config.shifted_sets import (
     selection_table_path,

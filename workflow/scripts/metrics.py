@@ -2,11 +2,22 @@
 
 Nothing is scored until the test set, the class mapping CSV, every run file and every scoring
 method's file are shown to be the ones the configuration asks for (test_set_checks,
-mapping.tables, report.verification, methods.interface.read_stored).
+mapping.tables, analysis.verification, methods.interface.read_stored).
 """
 
 from pathlib import Path
 
+from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
+from cifar_zeroshot.analysis.few_shot import read_few_shot
+from cifar_zeroshot.analysis.metrics_tables import imagenet_name_list, tables_from_results
+from cifar_zeroshot.analysis.paired_tests import paired_tests
+from cifar_zeroshot.analysis.reliability import reliability_table
+from cifar_zeroshot.analysis.shifted_metrics import (
+    methods_per_shifted_set,
+    reference_rows,
+    shifted_metrics_tables,
+)
+from cifar_zeroshot.analysis.verification import run_checks
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.data.checksums import read_md5_sidecar
@@ -16,21 +27,12 @@ from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_cs
 from cifar_zeroshot.mapping.yaml_file import load_mapping
 from cifar_zeroshot.methods.interface import MethodInputs
 from cifar_zeroshot.methods.registry import configured_methods
-from cifar_zeroshot.report.evaluation import read_runs, score_runs
-from cifar_zeroshot.report.few_shot import few_shot_summary_lines, read_few_shot
+from cifar_zeroshot.report.few_shot import few_shot_summary_lines
 from cifar_zeroshot.report.html_pages import sections_html, write_html
-from cifar_zeroshot.report.metrics_tables import imagenet_name_list, tables_from_results
-from cifar_zeroshot.report.paired_tests import paired_summary_lines, paired_tests
+from cifar_zeroshot.report.paired_section import paired_summary_lines
 from cifar_zeroshot.report.provenance import provenance_note
-from cifar_zeroshot.report.reliability import reliability_table
-from cifar_zeroshot.report.robustness import append_robustness_section
-from cifar_zeroshot.report.shifted_metrics import (
-    methods_per_shifted_set,
-    reference_rows,
-    shifted_metrics_tables,
-)
+from cifar_zeroshot.report.robustness_section import append_robustness_section
 from cifar_zeroshot.report.summary import write_summary_markdown
-from cifar_zeroshot.report.verification import run_checks
 
 with job_log(snakemake.log[0], snakemake.output):
     inputs, params = snakemake.input, snakemake.params

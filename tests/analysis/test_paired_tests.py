@@ -6,15 +6,15 @@ import numpy as np
 import pytest
 from run_files import GROUPS, one_hot_logits, write_run, write_three_runs
 
-from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.report.evaluation import read_run, read_runs, score_runs
-from cifar_zeroshot.report.paired_tests import (
+from cifar_zeroshot.analysis.evaluation import read_run, read_runs, score_runs
+from cifar_zeroshot.analysis.paired_tests import (
     IMAGE_COLUMNS,
     PAIRED_COLUMNS,
     images_key,
-    paired_summary_lines,
     paired_tests,
 )
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.report.paired_section import paired_summary_lines
 
 MAX_LOGIT = [ClassMappingMethod(GROUPS, "max_logit")]
 
