@@ -17,7 +17,6 @@ import numpy as np
 import pandas as pd
 
 from cifar_zeroshot.analysis.evaluation import MethodResult
-from cifar_zeroshot.analysis.metrics_tables import metrics_row
 from cifar_zeroshot.analysis.paired_statistics import (
     SIGNIFICANCE,
     PairedTable,
@@ -57,6 +56,33 @@ def images_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[column] for column in IMAGE_COLUMNS)
 
 
+@dataclass(frozen=True)
+class PairedResult:
+    """What the paired tests read of one result: whose it is, which images it scored (the
+    IMAGE_COLUMNS' values, the image indices and labels) and which of them it got right."""
+
+    key: tuple[str, str, str]  # model, variant, method
+    images: tuple[Any, ...]  # IMAGE_COLUMNS' values, as metrics.csv has them
+    image_index: np.ndarray
+    labels: np.ndarray
+    right: np.ndarray  # bool per image: top-1 equals the label
+
+
+def paired_result(result: MethodResult) -> PairedResult:
+    """The part of ``result`` the paired tests compare (metrics.csv's IMAGE_COLUMNS of its row)."""
+    outputs = result.run.outputs
+    images = (
+        result.run.facts.dataset,
+        result.test_set,
+        result.corruption,
+        result.severity,
+        len(result.predicted),
+    )
+    return PairedResult(
+        result.key, images, outputs.image_index, outputs.labels, result.predicted == outputs.labels
+    )
+
+
 def result_label(model: str, variant: str, method: str) -> str:
     return f"{model} {variant} ({method})"
 
@@ -79,20 +105,19 @@ def _test_set(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(key[IMAGE_COLUMNS.index(column)] for column in _TEST_SET_COLUMNS)
 
 
-def _same_images(first: MethodResult, second: MethodResult) -> bool:
-    ours, theirs = first.run.outputs, second.run.outputs
-    return np.array_equal(ours.image_index, theirs.image_index) and np.array_equal(
-        ours.labels, theirs.labels
+def _same_images(first: PairedResult, second: PairedResult) -> bool:
+    return np.array_equal(first.image_index, second.image_index) and np.array_equal(
+        first.labels, second.labels
     )
 
 
-def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], list[str]]:
+def _groups(results: Sequence[PairedResult]) -> tuple[list[list[PairedResult]], list[str]]:
     """The results in groups scored on the same images, and why the groups are kept apart: one
     sentence per group after the first (so a CIFAR-10-C block adds one line, not one per run)."""
-    groups: list[list[MethodResult]] = []
+    groups: list[list[PairedResult]] = []
     keys: list[tuple[Any, ...]] = []
     for result in results:
-        key = images_key(metrics_row(result))
+        key = result.images
         for group, group_key in zip(groups, keys, strict=True):
             if group_key == key and _same_images(group[0], result):
                 group.append(result)
@@ -119,9 +144,8 @@ def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], 
     return groups, reasons
 
 
-def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
-    labels = first.run.outputs.labels
-    right_a, right_b = first.predicted == labels, second.predicted == labels
+def _pair_row(first: PairedResult, second: PairedResult) -> dict[str, Any]:
+    right_a, right_b = first.right, second.right
     table = PairedTable(
         both_right=int((right_a & right_b).sum()),
         only_a_right=int((right_a & ~right_b).sum()),
@@ -132,7 +156,7 @@ def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for side, result in (("a", first), ("b", second)):
         row |= dict(zip((f"{c}_{side}" for c in _SIDE_COLUMNS), result.key, strict=True))
-    row |= dict(zip(IMAGE_COLUMNS, images_key(metrics_row(first)), strict=True))
+    row |= dict(zip(IMAGE_COLUMNS, first.images, strict=True))
     return row | {
         "both_right": table.both_right,
         "only_a_right": table.only_a_right,
@@ -152,6 +176,13 @@ def paired_tests(
 ) -> PairedTests:
     """Every pair of ``results`` (sorted as score_runs sorts them) on the same images; a pair
     is significant where its Holm-corrected p-value is below ``significance``."""
+    return paired_tests_of([paired_result(result) for result in results], significance)
+
+
+def paired_tests_of(
+    results: Sequence[PairedResult], significance: float = SIGNIFICANCE
+) -> PairedTests:
+    """paired_tests on what each result brings to them (paired_result)."""
     groups, reasons = _groups(results)
     rows = [
         _pair_row(first, second)
