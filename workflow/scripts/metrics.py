@@ -12,6 +12,7 @@ from cifar_zeroshot.analysis.few_shot import read_few_shot
 from cifar_zeroshot.analysis.metrics_tables import imagenet_name_list, tables_from_results
 from cifar_zeroshot.analysis.paired_tests import paired_tests
 from cifar_zeroshot.analysis.reliability import reliability_table
+from cifar_zeroshot.analysis.robustness import robustness_table
 from cifar_zeroshot.analysis.shifted_metrics import (
     methods_per_shifted_set,
     reference_rows,
@@ -31,7 +32,7 @@ from cifar_zeroshot.report.few_shot import few_shot_summary_lines
 from cifar_zeroshot.report.html_pages import sections_html, write_html
 from cifar_zeroshot.report.paired_section import paired_summary_lines
 from cifar_zeroshot.report.provenance import provenance_note
-from cifar_zeroshot.report.robustness_section import append_robustness_section
+from cifar_zeroshot.report.robustness_section import robustness_section_lines
 from cifar_zeroshot.report.summary import write_summary_markdown
 
 with job_log(snakemake.log[0], snakemake.output):
@@ -91,7 +92,9 @@ with job_log(snakemake.log[0], snakemake.output):
     if inputs.few_shot:
         few_shot = read_few_shot(inputs.few_shot)
         sections.append(few_shot_summary_lines(few_shot, reference))
-    write_summary_markdown(reference, out.summary, sections)
-    write_html(sections_html(sections, provenance_note(tables.metrics)), out.statistics)
     # With shifted test sets: the robustness table after CIFAR-10's summary.
-    append_robustness_section(tables.metrics, out.summary, provenance_note(tables.metrics))
+    robustness = robustness_section_lines(
+        robustness_table(tables.metrics), provenance_note(tables.metrics)
+    )
+    write_summary_markdown(reference, out.summary, sections, [robustness])
+    write_html(sections_html(sections, provenance_note(tables.metrics)), out.statistics)

@@ -5,8 +5,6 @@ from pathlib import Path
 
 import pandas as pd
 
-from cifar_zeroshot.analysis.robustness import robustness_table
-from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.csv_output import write_csv
 
 
@@ -18,11 +16,11 @@ def _interval(low: float, high: float) -> str:
     return f"[{_percent(low)}, {_percent(high)}]"
 
 
-def robustness_markdown(table: pd.DataFrame, note: str | None = None) -> str:
-    """The robustness section of summary.md (empty without shifted sets)."""
+def robustness_section_lines(table: pd.DataFrame, note: str | None = None) -> list[str]:
+    """The robustness section of summary.md, in lines (none without shifted sets)."""
     if table.empty:
-        return ""
-    lines = ["", "## Robustness to distribution shift", ""]
+        return []
+    lines = ["## Robustness to distribution shift", ""]
     if note:
         lines += [f"**{note}**", ""]
     lines += [
@@ -46,20 +44,8 @@ def robustness_markdown(table: pd.DataFrame, note: str | None = None) -> str:
             f"{_percent(row.shifted_top1)} {_interval(row.shifted_ci_low, row.shifted_ci_high)} | "
             f"{_percent(row.drop)} {_interval(row.drop_ci_low, row.drop_ci_high)} | {effective} |"
         )
-    return "\n".join(lines) + "\n"
+    return lines
 
 
 def write_robustness_csv(table: pd.DataFrame, path: str | Path) -> None:
     write_csv(table, path)
-
-
-def append_robustness_section(metrics: pd.DataFrame, path: str | Path, note: str | None) -> None:
-    """Add the robustness table to summary.md (written just before); nothing without shifted
-    sets, so a CIFAR-10-only summary stays as it was."""
-    text = robustness_markdown(robustness_table(metrics), note)
-    if not text:
-        return
-    path = Path(path)
-    existing = path.read_text(encoding="utf-8")
-    with atomic_path(path) as temp:
-        temp.write_text(existing + text, encoding="utf-8")
