@@ -4,9 +4,9 @@ import pytest
 import yaml
 from workflow_runner import REPO
 
+from cifar_zeroshot.analysis.verification import requested_run
 from cifar_zeroshot.config.planning import plan_workflow
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.report.verification import requested_run
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 

@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
@@ -20,7 +21,6 @@ from cifar_zeroshot.methods.probe.settings import ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.probe_fit import read_probe_fit
 from cifar_zeroshot.records.probe_scores import read_probe_scores
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 
 pytestmark = pytest.mark.e2e
 

@@ -6,12 +6,12 @@ import pandas as pd
 import pytest
 from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
 from cifar_zeroshot.mapping.tables import read_mapping_csv
 from cifar_zeroshot.methods.scoring import pool
 from cifar_zeroshot.records.logits import read_logits, read_timing
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 
 pytestmark = pytest.mark.e2e
 

@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 from run_files import cpu_request
 
+from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.data.image_set import ImageSet
@@ -25,7 +26,6 @@ from cifar_zeroshot.methods.probe.method import LinearProbeMethod
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.logits import read_timing
-from cifar_zeroshot.report.evaluation import read_runs, score_runs
 
 SLUG = "timm-mobilenetv3_large_100.miil_in21k"
 TEST, TRAIN = 10, 30

@@ -1,5 +1,5 @@
-"""Tests for report.robustness (drops, effective robustness), report.robustness_plots and
-report.shifted_metrics' row selection, on small metrics tables."""
+"""Tests for analysis.robustness (drops, effective robustness), report.robustness_plots and
+analysis.shifted_metrics' row selection, on small metrics tables."""
 
 from statistics import NormalDist
 
@@ -8,18 +8,17 @@ import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
 
+from cifar_zeroshot.analysis.metrics_tables import METRICS_COLUMNS, read_metrics_csv
+from cifar_zeroshot.analysis.robustness import difference_interval, robustness_table
+from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.core.csv_output import write_csv
-from cifar_zeroshot.report.metrics_tables import METRICS_COLUMNS, read_metrics_csv
-from cifar_zeroshot.report.robustness import (
-    append_robustness_section,
-    difference_interval,
-    robustness_table,
-)
+from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.robustness_plots import (
     corruption_severity_figure,
     effective_robustness_figure,
 )
-from cifar_zeroshot.report.shifted_metrics import reference_rows
+from cifar_zeroshot.report.robustness_section import robustness_section_lines
+from cifar_zeroshot.report.summary import summary_markdown, write_summary_markdown
 
 # model -> (CIFAR-10 top-1, CIFAR-10.1 top-1, CIFAR-10-C top-1 per (corruption, severity))
 RUNS = {
@@ -123,18 +122,58 @@ def test_difference_interval_contains_the_drop_and_widens_with_either_interval()
     assert wider[0] < low and wider[1] > high
 
 
-def test_summary_gains_the_table_only_with_shifted_sets(tmp_path):
-    summary = tmp_path / "summary.md"
-    summary.write_text("# Summary\n")
-    cifar10_only = _metrics()
-    cifar10_only = cifar10_only[cifar10_only["test_set"] == "cifar10"]
-    append_robustness_section(cifar10_only, summary, None)
-    assert summary.read_text() == "# Summary\n"
-    append_robustness_section(_metrics(), summary, "synthetic images, not CIFAR-10.")
-    text = summary.read_text()
-    assert "## Robustness to distribution shift" in text
-    assert "**synthetic images, not CIFAR-10.**" in text
-    assert "| vgg16 | fp32 | class_mapping | cifar10.1 | 55.0 [53.0, 57.0] | 50.0" in text
+ROBUSTNESS_TAIL = (
+    "\n"
+    "## Robustness to distribution shift\n"
+    "\n"
+    "**synthetic images, not CIFAR-10. These figures check the workflow, not the "
+    "models.**\n"
+    "\n"
+    "Top-1 in percent with 95% intervals; drop = CIFAR-10 minus the shifted set, in "
+    "points. CIFAR-10-C: the mean over the selected corruptions and severities. "
+    "Effective robustness: points above the probit-space fit across models "
+    "(results/robustness.csv; docs/robustness.md).\n"
+    "\n"
+    "| model | variant | method | test set | CIFAR-10 | shifted | drop | eff. "
+    "robustness |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+    "| alexnet | fp32 | class_mapping | cifar10.1 | 40.0 [38.0, 42.0] | 33.0 [31.0, "
+    "35.1] | 7.0 [4.1, 9.8] | -0.8 |\n"
+    "| resnet50 | fp32 | class_mapping | cifar10.1 | 70.0 [68.0, 72.0] | 62.0 [59.9, "
+    "64.1] | 8.0 [5.1, 10.9] | -1.2 |\n"
+    "| vgg16 | fp32 | class_mapping | cifar10.1 | 55.0 [53.0, 57.0] | 50.0 [47.8, "
+    "52.2] | 5.0 [2.0, 8.0] | +2.0 |\n"
+    "| vit_b_16 | fp32 | class_mapping | cifar10.1 | 85.0 [83.0, 87.0] | 80.0 [78.2, "
+    "81.7] | 5.0 [2.4, 7.7] | +0.1 |\n"
+    "| alexnet | fp32 | class_mapping | cifar10-c | 40.0 [38.0, 42.0] | 30.0 [29.1, "
+    "30.9] | 10.0 [7.8, 12.2] | +0.6 |\n"
+    "| resnet50 | fp32 | class_mapping | cifar10-c | 70.0 [68.0, 72.0] | 57.0 [56.0, "
+    "58.0] | 13.0 [10.8, 15.2] | -2.4 |\n"
+    "| vgg16 | fp32 | class_mapping | cifar10-c | 55.0 [53.0, 57.0] | 44.0 [43.0, "
+    "45.0] | 11.0 [8.8, 13.2] | +0.4 |\n"
+    "| vit_b_16 | fp32 | class_mapping | cifar10-c | 85.0 [83.0, 87.0] | 78.3 [77.5, "
+    "79.1] | 6.7 [4.5, 8.8] | +1.0 |\n"
+)
+
+
+def test_the_summary_ends_with_the_robustness_table_only_with_shifted_sets(tmp_path):
+    metrics = _metrics()
+    metrics["dataset"] = "synthetic"  # a note in the summary and in the robustness section
+    reference = reference_rows(metrics)
+    sections = [["## Paired comparisons", "", "a line"]]
+    robustness = robustness_section_lines(robustness_table(metrics), provenance_note(metrics))
+    path = tmp_path / "summary.md"
+    write_summary_markdown(reference, path, sections, [robustness])
+    # The summary, its note, then the robustness section (ROBUSTNESS_TAIL: as summary.md had
+    # it when the section was appended to the written file).
+    assert path.read_text(encoding="utf-8") == summary_markdown(reference, sections) + (
+        ROBUSTNESS_TAIL
+    )
+    assert "**Note: synthetic images" in summary_markdown(reference, sections)
+    cifar10_only = metrics[metrics["test_set"] == "cifar10"]
+    assert robustness_section_lines(robustness_table(cifar10_only), "note") == []
+    write_summary_markdown(reference, path, sections, [[]])
+    assert path.read_text(encoding="utf-8") == summary_markdown(reference, sections)
 
 
 def test_reference_rows_are_cifar10s_and_old_tables_pass_unchanged():

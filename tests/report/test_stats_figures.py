@@ -7,13 +7,15 @@ import pandas as pd
 import pytest
 from run_files import GROUPS, write_three_runs
 
+from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
+from cifar_zeroshot.analysis.few_shot import worth
+from cifar_zeroshot.analysis.metrics_tables import tables_from_results
+from cifar_zeroshot.analysis.paired_tests import paired_tests
+from cifar_zeroshot.analysis.reliability import reliability_table
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.report.evaluation import read_runs, score_runs
-from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines, worth
-from cifar_zeroshot.report.metrics_tables import tables_from_results
+from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines
 from cifar_zeroshot.report.paired_plot import paired_differences_figure
-from cifar_zeroshot.report.paired_tests import paired_tests
-from cifar_zeroshot.report.reliability import reliability_figure, reliability_table
+from cifar_zeroshot.report.reliability import reliability_figure
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 import pytest
 from run_files import GROUPS, NAMES, FirstMemberMethod, write_three_runs
 
+from cifar_zeroshot.analysis.metrics_tables import build_tables
 from cifar_zeroshot.methods import registry
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.report.metrics_tables import build_tables
 from cifar_zeroshot.report.summary import summary_markdown, write_summary_markdown
 
 

@@ -7,7 +7,7 @@
 # inputs for that, the requested runs, probe settings and prompts digest params), so a copied,
 # restored or edited file stops the metrics instead of being reported.
 
-from cifar_zeroshot.report.verification import requested_run
+from cifar_zeroshot.analysis.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size
 
 rule metrics:
@@ -77,7 +77,7 @@ rule metrics:
         "../envs/benchmark.yaml"
     params:
         pooling=config["pooling"],
-        # The ECE's bins and the paired tests' significance level (report/paired_tests.py).
+        # The ECE's bins and the paired tests' significance level (analysis/paired_tests.py).
         calibration_bins=config["calibration_bins"],
         paired_significance=config["paired_significance"],
         dataset=config["dataset"],

@@ -2,8 +2,8 @@
 
 import pandas as pd
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
 from cifar_zeroshot.core.job_log import job_log
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.paired_plot import paired_differences_figure
 from cifar_zeroshot.report.plot_parts import save_figure
 from cifar_zeroshot.report.provenance import provenance_note

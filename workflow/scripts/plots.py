@@ -4,13 +4,13 @@ from pathlib import Path
 
 import pandas as pd
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
+from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.plot_parts import remove_stale_pngs, save_figure, zero_shot_method
 from cifar_zeroshot.report.provenance import provenance_note
-from cifar_zeroshot.report.shifted_metrics import reference_rows
 
 with job_log(snakemake.log[0], snakemake.output):
     # The per-run figures describe CIFAR-10 (robustness_plots draws the shifted sets).

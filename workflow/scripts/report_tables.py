@@ -1,10 +1,10 @@
 """Snakemake adapter: results/metrics.csv -> the summary and metrics tables as HTML pages that the
 report shows inside itself."""
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
+from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.html_pages import metrics_html, summary_html, write_html
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
-from cifar_zeroshot.report.shifted_metrics import reference_rows
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)

@@ -1,14 +1,15 @@
 """Snakemake adapter: metrics.csv -> results/robustness.csv and the two robustness figures."""
 
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
+from cifar_zeroshot.analysis.robustness import robustness_table
 from cifar_zeroshot.core.job_log import job_log
-from cifar_zeroshot.report.metrics_tables import read_metrics_csv
 from cifar_zeroshot.report.plot_parts import save_figure
 from cifar_zeroshot.report.provenance import images_name, provenance_note
-from cifar_zeroshot.report.robustness import robustness_table, write_robustness_csv
 from cifar_zeroshot.report.robustness_plots import (
     corruption_severity_figure,
     effective_robustness_figure,
 )
+from cifar_zeroshot.report.robustness_section import write_robustness_csv
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)

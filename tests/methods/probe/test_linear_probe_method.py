@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from run_files import GROUPS, make_facts
 
+from cifar_zeroshot.analysis.shifted_metrics import methods_per_shifted_set
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.interface import MethodInputs, RunOutputs
 from cifar_zeroshot.methods.probe.method import LinearProbeMethod
@@ -19,7 +20,6 @@ from cifar_zeroshot.records.probe_scores import (
     write_probe_scores,
 )
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
-from cifar_zeroshot.report.shifted_metrics import methods_per_shifted_set
 
 N = 20
 RECORD = ProbeRecord(
@@ -106,7 +106,7 @@ def test_a_probe_of_another_run_is_refused(probe_file):
 
 
 def test_a_cifar10_c_block_of_the_run_gets_the_probes_scores_of_its_own_images(probe_file):
-    # report.shifted_metrics scores CIFAR-10-C one block at a time: the run's rows of a block.
+    # analysis.shifted_metrics scores CIFAR-10-C one block at a time: the run's rows of a block.
     path, labels, scores = probe_file
     run = _run(labels)
     rows = np.arange(5, 15)

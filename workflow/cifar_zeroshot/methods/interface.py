@@ -14,7 +14,7 @@ anything else (``read_stored``), as the run files themselves are checked before 
 To add a method: write a class that satisfies ``ScoringMethod``, list it in
 ``cifar_zeroshot.methods.registry.METHODS`` (which fixes its columns in metrics.csv) and, if it
 needs more than ``MethodInputs`` holds, add a field there and fill it in
-workflow/scripts/metrics.py. Tables, plots and the summary need no change.
+cifar_zeroshot.analysis.metrics_job. Tables, plots and the summary need no change.
 """
 
 from collections.abc import Callable, Mapping, Sequence

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 
+from cifar_zeroshot.analysis.paired_tests import result_label
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
-from cifar_zeroshot.report.paired_tests import result_label
 
 
 def _labels(table: pd.DataFrame) -> list[str]:

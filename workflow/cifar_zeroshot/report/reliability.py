@@ -1,50 +1,16 @@
-"""results/reliability.csv and results/plots/reliability.png: how far each method's confidence
-matches its accuracy, in the 15 bins of the ECE (methods/calibration.py).
+"""results/plots/reliability.png: how far each method's confidence matches its accuracy, in the
+15 bins of the ECE (methods/calibration.py; the bins: analysis/reliability.py).
 
 The diagram has one row of panels per scoring method and one panel per model; each variant of a
 model is one line. A calibrated method's points lie on the diagonal; points below it are
 over-confident (right less often than the top probability says).
 """
 
-from collections.abc import Sequence
-from typing import Any
-
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cifar_zeroshot.report.evaluation import MethodResult
+from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.report.plot_parts import COLOURS
-from cifar_zeroshot.report.shifted_metrics import reference_rows
-
-RELIABILITY_COLUMNS = (
-    "model",
-    "variant",
-    "method",
-    "bin",
-    "bin_low",
-    "bin_high",
-    "images",
-    "mean_confidence",
-    "accuracy",
-)
-
-
-def reliability_table(results: Sequence[MethodResult]) -> pd.DataFrame:
-    """Every bin of every result, empty bins too (their confidence and accuracy empty)."""
-    rows: list[dict[str, Any]] = []
-    for result in results:
-        bins = result.reliability
-        for m, images in enumerate(bins.images):
-            rows.append(
-                dict(zip(("model", "variant", "method"), result.key, strict=True))
-                | {"bin": m, "bin_low": bins.edges[m], "bin_high": bins.edges[m + 1]}
-                | {
-                    "images": int(images),
-                    "mean_confidence": bins.confidence_sum[m] / images if images else None,
-                    "accuracy": bins.correct[m] / images if images else None,
-                }
-            )
-    return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
 
 
 def reliability_figure(frame: pd.DataFrame, metrics: pd.DataFrame) -> Figure:

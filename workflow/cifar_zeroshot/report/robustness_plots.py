@@ -14,9 +14,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
+from cifar_zeroshot.analysis.robustness import CHANCE, SHIFTED_SETS, ProbitFit, fits, probit
 from cifar_zeroshot.core.choices import CIFAR10_C, REFERENCE_TEST_SET
 from cifar_zeroshot.report.plot_parts import COLOURS
-from cifar_zeroshot.report.robustness import CHANCE, SHIFTED_SETS, ProbitFit, fits, probit
 
 _TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
 _TITLES = {"cifar10.1": "CIFAR-10.1", "cifar10-c": "CIFAR-10-C (mean over blocks)"}

@@ -131,9 +131,14 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
     return SummaryTable(header, columns, rows, provenance_note(metrics))
 
 
-def summary_markdown(metrics: pd.DataFrame, sections: Sequence[Sequence[str]] = ()) -> str:
+def summary_markdown(
+    metrics: pd.DataFrame,
+    sections: Sequence[Sequence[str]] = (),
+    closing_sections: Sequence[Sequence[str]] = (),
+) -> str:
     """The summary as Markdown (results/summary.md, and the README's results table); each of
-    ``sections`` (lines: the paired comparisons, the few-shot probes) follows the table."""
+    ``sections`` (lines: the paired comparisons, the few-shot probes) follows the table, each
+    of ``closing_sections`` (the robustness table, which carries its own note) the note."""
     if metrics.empty:
         return "No runs.\n"
     table = summary_table(metrics)
@@ -149,12 +154,18 @@ def summary_markdown(metrics: pd.DataFrame, sections: Sequence[Sequence[str]] = 
         lines += ["", *section]
     if table.note:  # a summary copied without its figures must not pass for real results either
         lines += ["", f"**Note: {table.note}**"]
+    for section in closing_sections:
+        if section:
+            lines += ["", *section]
     return "\n".join(lines) + "\n"
 
 
 def write_summary_markdown(
-    metrics: pd.DataFrame, path: str | Path, sections: Sequence[Sequence[str]] = ()
+    metrics: pd.DataFrame,
+    path: str | Path,
+    sections: Sequence[Sequence[str]] = (),
+    closing_sections: Sequence[Sequence[str]] = (),
 ) -> None:
     with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
-        handle.write(summary_markdown(metrics, sections))
+        handle.write(summary_markdown(metrics, sections, closing_sections))
     log.info("wrote the summary of %d result rows to %s", len(metrics), path)

@@ -19,6 +19,15 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cifar_zeroshot.analysis.evaluation import (
+    MethodResult,
+    StoredRun,
+    read_runs,
+    score_run,
+    with_agreement,
+)
+from cifar_zeroshot.analysis.metrics_tables import MetricsTables, metrics_row
+from cifar_zeroshot.analysis.verification import run_checks
 from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C, REFERENCE_TEST_SET
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
@@ -27,15 +36,6 @@ from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.calibration import ECE_BINS
 from cifar_zeroshot.methods.interface import MethodInputs, ScoringMethod
 from cifar_zeroshot.methods.registry import configured_methods
-from cifar_zeroshot.report.evaluation import (
-    MethodResult,
-    StoredRun,
-    read_runs,
-    score_run,
-    with_agreement,
-)
-from cifar_zeroshot.report.metrics_tables import MetricsTables, metrics_row
-from cifar_zeroshot.report.verification import run_checks
 
 log = logging.getLogger(__name__)
 

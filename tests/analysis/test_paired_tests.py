@@ -6,15 +6,19 @@ import numpy as np
 import pytest
 from run_files import GROUPS, one_hot_logits, write_run, write_three_runs
 
-from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.report.evaluation import read_run, read_runs, score_runs
-from cifar_zeroshot.report.paired_tests import (
+from cifar_zeroshot.analysis.evaluation import read_run, read_runs, score_runs
+from cifar_zeroshot.analysis.metrics_tables import metrics_row
+from cifar_zeroshot.analysis.paired_tests import (
     IMAGE_COLUMNS,
     PAIRED_COLUMNS,
+    PairedResult,
     images_key,
-    paired_summary_lines,
+    paired_result,
     paired_tests,
+    paired_tests_of,
 )
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.report.paired_section import paired_summary_lines
 
 MAX_LOGIT = [ClassMappingMethod(GROUPS, "max_logit")]
 
@@ -105,3 +109,27 @@ def test_other_test_sets_pair_among_themselves_without_a_reason_each(tmp_path):
     lines = "\n".join(paired_summary_lines(paired.table, paired.unpaired))
     assert "Pairs form within each test set (and each CIFAR-10-C corruption and severity)." in lines
     assert "on cifar10.1, **resnet fp32 (class_mapping)** is right more often" in lines
+
+
+def test_pairs_need_only_each_results_right_images_and_image_columns():
+    images = ("synthetic", "cifar10", "", None, 4)
+    index, labels = np.arange(4), np.array([0, 1, 2, 3])
+    right_a = np.array([True, True, True, False])
+    right_b = np.array([True, False, False, False])
+    paired = paired_tests_of(
+        [
+            PairedResult(("a", "fp32", "max_logit"), images, index, labels, right_a),
+            PairedResult(("b", "fp32", "max_logit"), images, index, labels, right_b),
+        ]
+    )
+    row = paired.table.iloc[0]
+    assert (row["both_right"], row["only_a_right"], row["only_b_right"]) == (1, 2, 0)
+    assert (row["top1_a"], row["top1_b"]) == (0.75, 0.25)
+    assert tuple(row[list(IMAGE_COLUMNS)]) == ("synthetic", "cifar10", "", None, 4)
+
+
+def test_a_results_paired_part_is_its_metrics_rows_image_columns(tmp_path):
+    result = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)[0]
+    part = paired_result(result)
+    assert part.images == images_key(metrics_row(result))
+    assert part.right.tolist() == (result.predicted == result.run.outputs.labels).tolist()

@@ -2,7 +2,7 @@
 
 Any two results (models, variants, methods) on the same images form a pair: their 2x2 table of
 right and wrong, the difference in top-1 with Newcombe's 95 % interval, McNemar's exact p-value
-and its Holm-corrected value across all pairs (report/paired_statistics.py). Variant pairs of one
+and its Holm-corrected value across all pairs (analysis/paired_statistics.py). Variant pairs of one
 model (fp32 against bf16, torch against ONNX Runtime) are the agreement check read as a test.
 
 Runs on other images are never paired: they get no row, and the summary says why.
@@ -16,9 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cifar_zeroshot.report.evaluation import MethodResult
-from cifar_zeroshot.report.metrics_tables import metrics_row
-from cifar_zeroshot.report.paired_statistics import (
+from cifar_zeroshot.analysis.evaluation import MethodResult
+from cifar_zeroshot.analysis.paired_statistics import (
     SIGNIFICANCE,
     PairedTable,
     holm,
@@ -57,6 +56,33 @@ def images_key(row: Mapping[str, Any]) -> tuple[Any, ...]:
     return tuple(row[column] for column in IMAGE_COLUMNS)
 
 
+@dataclass(frozen=True)
+class PairedResult:
+    """What the paired tests read of one result: whose it is, which images it scored (the
+    IMAGE_COLUMNS' values, the image indices and labels) and which of them it got right."""
+
+    key: tuple[str, str, str]  # model, variant, method
+    images: tuple[Any, ...]  # IMAGE_COLUMNS' values, as metrics.csv has them
+    image_index: np.ndarray
+    labels: np.ndarray
+    right: np.ndarray  # bool per image: top-1 equals the label
+
+
+def paired_result(result: MethodResult) -> PairedResult:
+    """The part of ``result`` the paired tests compare (metrics.csv's IMAGE_COLUMNS of its row)."""
+    outputs = result.run.outputs
+    images = (
+        result.run.facts.dataset,
+        result.test_set,
+        result.corruption,
+        result.severity,
+        len(result.predicted),
+    )
+    return PairedResult(
+        result.key, images, outputs.image_index, outputs.labels, result.predicted == outputs.labels
+    )
+
+
 def result_label(model: str, variant: str, method: str) -> str:
     return f"{model} {variant} ({method})"
 
@@ -79,20 +105,19 @@ def _test_set(key: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(key[IMAGE_COLUMNS.index(column)] for column in _TEST_SET_COLUMNS)
 
 
-def _same_images(first: MethodResult, second: MethodResult) -> bool:
-    ours, theirs = first.run.outputs, second.run.outputs
-    return np.array_equal(ours.image_index, theirs.image_index) and np.array_equal(
-        ours.labels, theirs.labels
+def _same_images(first: PairedResult, second: PairedResult) -> bool:
+    return np.array_equal(first.image_index, second.image_index) and np.array_equal(
+        first.labels, second.labels
     )
 
 
-def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], list[str]]:
+def _groups(results: Sequence[PairedResult]) -> tuple[list[list[PairedResult]], list[str]]:
     """The results in groups scored on the same images, and why the groups are kept apart: one
     sentence per group after the first (so a CIFAR-10-C block adds one line, not one per run)."""
-    groups: list[list[MethodResult]] = []
+    groups: list[list[PairedResult]] = []
     keys: list[tuple[Any, ...]] = []
     for result in results:
-        key = images_key(metrics_row(result))
+        key = result.images
         for group, group_key in zip(groups, keys, strict=True):
             if group_key == key and _same_images(group[0], result):
                 group.append(result)
@@ -119,9 +144,8 @@ def _groups(results: Sequence[MethodResult]) -> tuple[list[list[MethodResult]], 
     return groups, reasons
 
 
-def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
-    labels = first.run.outputs.labels
-    right_a, right_b = first.predicted == labels, second.predicted == labels
+def _pair_row(first: PairedResult, second: PairedResult) -> dict[str, Any]:
+    right_a, right_b = first.right, second.right
     table = PairedTable(
         both_right=int((right_a & right_b).sum()),
         only_a_right=int((right_a & ~right_b).sum()),
@@ -132,7 +156,7 @@ def _pair_row(first: MethodResult, second: MethodResult) -> dict[str, Any]:
     row: dict[str, Any] = {}
     for side, result in (("a", first), ("b", second)):
         row |= dict(zip((f"{c}_{side}" for c in _SIDE_COLUMNS), result.key, strict=True))
-    row |= dict(zip(IMAGE_COLUMNS, images_key(metrics_row(first)), strict=True))
+    row |= dict(zip(IMAGE_COLUMNS, first.images, strict=True))
     return row | {
         "both_right": table.both_right,
         "only_a_right": table.only_a_right,
@@ -152,6 +176,13 @@ def paired_tests(
 ) -> PairedTests:
     """Every pair of ``results`` (sorted as score_runs sorts them) on the same images; a pair
     is significant where its Holm-corrected p-value is below ``significance``."""
+    return paired_tests_of([paired_result(result) for result in results], significance)
+
+
+def paired_tests_of(
+    results: Sequence[PairedResult], significance: float = SIGNIFICANCE
+) -> PairedTests:
+    """paired_tests on what each result brings to them (paired_result)."""
     groups, reasons = _groups(results)
     rows = [
         _pair_row(first, second)
@@ -164,62 +195,3 @@ def paired_tests(
         row["significant"] = bool(p < significance)
         row["significance_level"] = significance
     return PairedTests(pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)), reasons, significance)
-
-
-def _points(value: float) -> str:
-    return f"{100 * value:+.1f}"
-
-
-def paired_summary_lines(
-    table: pd.DataFrame, unpaired: Sequence[str], significance: float = SIGNIFICANCE
-) -> list[str]:
-    """The summary's paragraph on the pairs, in words (Markdown)."""
-    lines = ["## Paired comparisons", ""]
-    if table.empty:
-        lines.append("No two runs were scored on the same images, so no pair was compared.")
-    else:
-        significant = table[table["significant"].astype(bool)]
-        lines.append(
-            f"{len(table)} pairs of runs scored on the same images (results/paired_tests.csv): "
-            "McNemar's exact test on the images only one of the two got right, Holm-corrected "
-            f"across the {len(table)} pairs at {100 * significance:g} %; differences in top-1 "
-            "percentage points with Newcombe's 95 % interval for paired proportions."
-            + (
-                " Pairs form within each test set (and each CIFAR-10-C corruption and severity)."
-                if table["test_set"].nunique() > 1 or table["corruption"].fillna("").ne("").any()
-                else ""
-            )
-        )
-        lines.append("")
-        if significant.empty:
-            lines.append("**No difference is significant after correction.**")
-        # CIFAR-10-C's blocks (one group per corruption and severity) as counts, not pair by pair.
-        blocks = significant["corruption"].fillna("").astype(str) != ""
-        if blocks.any():
-            lines.append(
-                f"- On CIFAR-10-C's corruption and severity blocks, {int(blocks.sum())} of "
-                f"{int((table['corruption'].fillna('').astype(str) != '').sum())} pairs differ "
-                "significantly (each listed in results/paired_tests.csv)."
-            )
-        several_sets = table["test_set"].nunique() > 1
-        for _, row in significant[~blocks].iterrows():
-            first = result_label(row["model_a"], row["variant_a"], row["method_a"])
-            second = result_label(row["model_b"], row["variant_b"], row["method_b"])
-            difference, low, high = (
-                row[c] for c in ("difference", "difference_ci_low", "difference_ci_high")
-            )
-            better, worse = first, second
-            if difference < 0:  # said from the better one's side
-                better, worse, difference, low, high = second, first, -difference, -high, -low
-            on = f"on {row['test_set']}, " if several_sets else ""
-            lines.append(
-                f"- {on}**{better}** is right more often than **{worse}**: by "
-                f"{100 * difference:.1f} percentage points [95 % CI {_points(low)}, "
-                f"{_points(high)}], Holm-corrected p = {row['holm_p']:.2g}."
-            )
-        if len(significant) < len(table):
-            lines.append(
-                f"- The other {len(table) - len(significant)} pairs do not differ significantly."
-            )
-    lines += [f"- Not compared: {reason}" for reason in unpaired]
-    return lines

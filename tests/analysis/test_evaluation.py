@@ -1,4 +1,4 @@
-"""Tests for cifar_zeroshot.report.evaluation: reading runs, refusing runs that do not compare."""
+"""Tests for cifar_zeroshot.analysis.evaluation: reading runs, refusing runs that do not compare."""
 
 import dataclasses
 import math
@@ -15,15 +15,15 @@ from run_files import (
     write_three_runs,
 )
 
-from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
-from cifar_zeroshot.records.logits import LogitsWriter, write_timing
-from cifar_zeroshot.report.evaluation import (
+from cifar_zeroshot.analysis.evaluation import (
     check_paired_facts,
     read_run,
     read_runs,
     score_runs,
 )
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
+from cifar_zeroshot.records.logits import LogitsWriter, write_timing
 
 MAX_LOGIT = [ClassMappingMethod(GROUPS, "max_logit")]
 

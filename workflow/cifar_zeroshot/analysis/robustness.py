@@ -7,20 +7,17 @@ Effective robustness: per shifted set and method, a line fitted across the model
 space, probit(shifted) = slope * probit(CIFAR-10) + intercept; a run's effective robustness is
 its shifted accuracy minus the fit's prediction at its CIFAR-10 accuracy, in points. The fit
 needs at least MIN_FIT_MODELS models whose CIFAR-10 accuracy is not at chance; otherwise
-results/robustness.csv says why there is none.
+results/robustness.csv says why there is none. Its Markdown and CSV: report/robustness_section.py.
 """
 
 import math
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C, REFERENCE_TEST_SET
-from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.methods.scoring import wilson_interval
 
@@ -180,61 +177,6 @@ def _with_effective_robustness(table: pd.DataFrame) -> pd.DataFrame:
             group["fit_models"], group["no_fit_reason"] = group["model"].nunique(), reason
         parts.append(group)
     return pd.concat(parts, ignore_index=True)
-
-
-def _percent(value: float) -> str:
-    return "-" if pd.isna(value) else f"{100 * value:.1f}"
-
-
-def _interval(low: float, high: float) -> str:
-    return f"[{_percent(low)}, {_percent(high)}]"
-
-
-def robustness_markdown(table: pd.DataFrame, note: str | None = None) -> str:
-    """The robustness section of summary.md (empty without shifted sets)."""
-    if table.empty:
-        return ""
-    lines = ["", "## Robustness to distribution shift", ""]
-    if note:
-        lines += [f"**{note}**", ""]
-    lines += [
-        "Top-1 in percent with 95% intervals; drop = CIFAR-10 minus the shifted set, in points. "
-        "CIFAR-10-C: the mean over the selected corruptions and severities. Effective "
-        "robustness: points above the probit-space fit across models (results/robustness.csv; "
-        "docs/robustness.md).",
-        "",
-        "| model | variant | method | test set | CIFAR-10 | shifted | drop | eff. robustness |",
-        "|---|---|---|---|---|---|---|---|",
-    ]
-    for row in table.itertuples(index=False):
-        effective = (
-            f"{row.effective_robustness:+.1f}"
-            if not pd.isna(row.effective_robustness)
-            else f"no fit: {row.no_fit_reason}"
-        )
-        lines.append(
-            f"| {row.model} | {row.variant} | {row.method} | {row.test_set} | "
-            f"{_percent(row.cifar10_top1)} {_interval(row.cifar10_ci_low, row.cifar10_ci_high)} | "
-            f"{_percent(row.shifted_top1)} {_interval(row.shifted_ci_low, row.shifted_ci_high)} | "
-            f"{_percent(row.drop)} {_interval(row.drop_ci_low, row.drop_ci_high)} | {effective} |"
-        )
-    return "\n".join(lines) + "\n"
-
-
-def write_robustness_csv(table: pd.DataFrame, path: str | Path) -> None:
-    write_csv(table, path)
-
-
-def append_robustness_section(metrics: pd.DataFrame, path: str | Path, note: str | None) -> None:
-    """Add the robustness table to summary.md (written just before); nothing without shifted
-    sets, so a CIFAR-10-only summary stays as it was."""
-    text = robustness_markdown(robustness_table(metrics), note)
-    if not text:
-        return
-    path = Path(path)
-    existing = path.read_text(encoding="utf-8")
-    with atomic_path(path) as temp:
-        temp.write_text(existing + text, encoding="utf-8")
 
 
 def fits(table: pd.DataFrame) -> dict[tuple[str, str], ProbitFit | str]:

@@ -1,4 +1,4 @@
-"""Tests for cifar_zeroshot.report.metrics_tables: the metrics CSVs built from stored runs."""
+"""Tests for cifar_zeroshot.analysis.metrics_tables: the metrics CSVs built from stored runs."""
 
 import dataclasses
 import math
@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from run_files import GROUPS, NAMES, FirstMemberMethod, one_hot_logits, write_run, write_three_runs
 
+from cifar_zeroshot.analysis import metrics_tables as t
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.scoring import wilson_interval
 from cifar_zeroshot.records.logits import read_timing, write_timing
-from cifar_zeroshot.report import metrics_tables as t
 
 # The columns of metrics.csv before the method axis, which must keep their names and order.
 OLD_METRICS_COLUMNS = [

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from cifar_zeroshot.analysis.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.methods.interface import ScoringMethod
@@ -27,7 +28,6 @@ from cifar_zeroshot.methods.scoring import (
     wilson_interval,
 )
 from cifar_zeroshot.records.timing import images_per_joule
-from cifar_zeroshot.report.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "weights",
     "dataset",
     # Which test set the row scores (cifar10, cifar10.1, cifar10-c), and for CIFAR-10-C which
-    # corruption at which severity (empty elsewhere): report/shifted_metrics.py.
+    # corruption at which severity (empty elsewhere): analysis/shifted_metrics.py.
     "test_set",
     "corruption",
     "severity",

@@ -5,7 +5,7 @@ import itertools
 import pytest
 from scipy.stats import binomtest
 
-from cifar_zeroshot.report.paired_statistics import (
+from cifar_zeroshot.analysis.paired_statistics import (
     PairedTable,
     holm,
     mcnemar_exact,

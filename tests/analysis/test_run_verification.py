@@ -1,4 +1,4 @@
-"""Tests for cifar_zeroshot.report.verification: each run file is the run the config asks for."""
+"""Tests for cifar_zeroshot.analysis.verification: each run file is the run the config asks for."""
 
 import dataclasses
 import shutil
@@ -9,12 +9,12 @@ import pyarrow.parquet as pq
 import pytest
 from run_files import GROUPS, make_facts, one_hot_logits, write_run
 
+from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
+from cifar_zeroshot.analysis.verification import RequestedRun, RunCheck, requested_run, run_checks
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.methods.interface import RunOutputs
-from cifar_zeroshot.report.evaluation import read_runs, score_runs
-from cifar_zeroshot.report.verification import RequestedRun, RunCheck, requested_run, run_checks
 
 LABELS = np.arange(30) % 10
 DIGEST = make_facts().test_set_sha256

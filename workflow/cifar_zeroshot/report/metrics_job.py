@@ -1,0 +1,30 @@
+"""The metrics job's files from its results (analysis/metrics_job.py): the metrics CSVs, the
+paired tests and reliability bins, results/summary.md (written once, every section in it) and
+the statistics page."""
+
+from typing import Any
+
+from cifar_zeroshot.analysis.metrics_job import MetricsResults
+from cifar_zeroshot.core.csv_output import write_csv
+from cifar_zeroshot.report.few_shot import few_shot_summary_lines
+from cifar_zeroshot.report.html_pages import sections_html, write_html
+from cifar_zeroshot.report.paired_section import paired_summary_lines
+from cifar_zeroshot.report.provenance import provenance_note
+from cifar_zeroshot.report.robustness_section import robustness_section_lines
+from cifar_zeroshot.report.summary import write_summary_markdown
+
+
+def write_metrics_outputs(results: MetricsResults, out: Any) -> None:
+    """Every file of the metrics rule's output (anything with its names as attributes)."""
+    tables, paired = results.tables, results.paired
+    tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
+    write_csv(paired.table, out.paired_tests)
+    write_csv(results.reliability, out.reliability)
+    sections = [paired_summary_lines(paired.table, paired.unpaired, paired.significance)]
+    if results.few_shot is not None:
+        sections.append(few_shot_summary_lines(results.few_shot, results.reference))
+    note = provenance_note(tables.metrics)
+    # With shifted test sets: the robustness table after CIFAR-10's summary and its note.
+    robustness = robustness_section_lines(results.robustness, note)
+    write_summary_markdown(results.reference, out.summary, sections, [robustness])
+    write_html(sections_html(sections, note), out.statistics)
