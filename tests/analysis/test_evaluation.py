@@ -48,7 +48,7 @@ def test_read_run_sorts_rows_by_image_index(three_runs):
 def test_evaluate_scores_and_agreement(three_runs):
     _, runs = three_runs
     results = score_runs(read_runs(runs), MAX_LOGIT)
-    assert [r.key for r in results] == [
+    assert [r.run_key for r in results] == [
         ("resnet", "bf16", "class_mapping"),
         ("resnet", "fp32", "class_mapping"),
         ("vit", "fp32", "class_mapping"),

@@ -97,8 +97,11 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
         "parameters",
         "gflops_per_image",
     ]
-    assert t.PER_CLASS_COLUMNS[:3] == ("model", "variant", "method")
-    assert t.CONFUSION_COLUMNS[:3] == ("model", "variant", "method")
+    # Every per-run table says which images (test set, corruption, severity) a row describes.
+    scope_and_run = ("test_set", "corruption", "severity", "model", "variant", "method")
+    assert t.PER_CLASS_COLUMNS[:6] == scope_and_run
+    assert t.CONFUSION_COLUMNS[:6] == scope_and_run
+    assert t.TOP_CONFUSION_COLUMNS[:5] == scope_and_run[:5]
     assert "method" not in t.TOP_CONFUSION_COLUMNS
 
 

@@ -164,7 +164,9 @@ TIMM_SLUG = "timm-test_vit.r160_in1k"
 def test_a_timm_model_is_exported_and_runs_on_onnxruntime_beside_torch(own_copy):
     """The export rule takes a timm slug and builds it as the inference job does."""
     write_config(own_copy, {**CONFIG, "models": [MODEL, TIMM]})
-    logits = [f"results/logits/cifar10/{TIMM_SLUG}/{v}.parquet" for v in ("fp32", "fp32-onnxruntime")]
+    logits = [
+        f"results/logits/cifar10/{TIMM_SLUG}/{v}.parquet" for v in ("fp32", "fp32-onnxruntime")
+    ]
     snakemake(own_copy, *logits)
     record = check_intact(own_copy / f"results/onnx/{TIMM_SLUG}.onnx")
     assert (record.model, record.weights) == (TIMM_SLUG, "none")

@@ -54,7 +54,13 @@ def _in_mount_namespace(workdir: Path, script: str) -> subprocess.CompletedProce
 
 
 @pytest.mark.parametrize(
-    "folder", ["results", f"results/logits/cifar10/{MODEL}", f"results/timing/cifar10/{MODEL}", "results/plots"]
+    "folder",
+    [
+        "results",
+        f"results/logits/cifar10/{MODEL}",
+        f"results/timing/cifar10/{MODEL}",
+        "results/plots",
+    ],
 )
 def test_a_read_only_output_folder_is_refused_before_any_job(finished_small_run, folder):
     workdir = finished_small_run

@@ -111,7 +111,7 @@ def test_the_metrics_score_it_by_the_probe_not_the_class_mapping(probed) -> None
     )
     assert probe_method is not None
     results = score_runs(stored, [ClassMappingMethod(groups, "max_logit"), probe_method])
-    assert [result.key for result in results] == [(SLUG, "fp32", "linear_probe")]
+    assert [result.run_key for result in results] == [(SLUG, "fp32", "linear_probe")]
     assert 0 <= results[0].correct[1] <= TEST
 
 

@@ -1,5 +1,5 @@
 """Tests for analysis.robustness (drops, effective robustness), report.robustness_plots and
-analysis.shifted_metrics' row selection, on small metrics tables."""
+analysis.test_set_results' row selection, on small metrics tables."""
 
 from statistics import NormalDist
 
@@ -8,9 +8,8 @@ import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
 
-from cifar_zeroshot.analysis.metrics_tables import METRICS_COLUMNS, read_metrics_csv
+from cifar_zeroshot.analysis.metrics_tables import METRICS_COLUMNS, read_metrics_csv, reference_rows
 from cifar_zeroshot.analysis.robustness import difference_interval, robustness_table
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.robustness_plots import (

@@ -10,6 +10,7 @@
 from cifar_zeroshot.analysis.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size
 
+
 rule metrics:
     input:
         unpack(lambda wildcards: TEST_SET_CHECK_INPUT[config["dataset"]]),

@@ -1,5 +1,6 @@
 # Report stage: what `snakemake --report results/report.html` shows beside the metrics and plots.
 
+
 rule run_info:
     input:
         outputs=[PLAN.run_output_path(*run) for run in PLAN.runs],

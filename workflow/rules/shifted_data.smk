@@ -159,7 +159,9 @@ if PLAN.test_sets.blocked:
     # blocked set's runs score it in one job each, so the model is loaded and compiled once.
     rule cifar10_c_selection:
         input:
-            blocks=[cifar10_c.block_path(config["dataset"], c, s) for c, s in PLAN.test_sets.blocks()],
+            blocks=[
+                cifar10_c.block_path(config["dataset"], c, s) for c, s in PLAN.test_sets.blocks()
+            ],
         output:
             images=test_set_entry(CIFAR10_C).images_path(config["dataset"]),
             blocks=blocks_table_path(config["dataset"], CIFAR10_C),

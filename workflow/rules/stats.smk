@@ -2,7 +2,6 @@
 # paired_tests.csv and reliability.csv), and with the linear probe the few-shot curves.
 
 
-
 rule paired_plot:
     input:
         metrics="results/metrics.csv",

@@ -1,8 +1,7 @@
 """Snakemake adapter: the few-shot CSVs and metrics.csv -> results/plots/few_shot.png."""
 
 from cifar_zeroshot.analysis.few_shot import read_few_shot
-from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv, reference_rows
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.few_shot import few_shot_figure
 from cifar_zeroshot.report.plot_parts import save_figure

@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-import pandas as pd
-
-from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
+from cifar_zeroshot.analysis.metrics_tables import (
+    read_metrics_csv,
+    read_reference_rows,
+    reference_rows,
+)
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
@@ -22,9 +23,9 @@ with job_log(snakemake.log[0], snakemake.output):
     save_figure(plots.accuracy_figure(metrics), out.accuracy, note)
     save_figure(plots.accuracy_vs_speed_figure(metrics), out.accuracy_vs_speed, note)
     save_figure(accuracy_vs_gflops_figure(metrics), out.accuracy_vs_gflops, note)
-    per_class = plots.per_class_figure(pd.read_csv(snakemake.input.per_class))
+    per_class = plots.per_class_figure(read_reference_rows(snakemake.input.per_class))
     save_figure(per_class, out.per_class, note)
-    confusion = pd.read_csv(snakemake.input.confusion)
+    confusion = read_reference_rows(snakemake.input.confusion)
     # One matrix per run (plots.smk lists these files), for the run's zero-shot method.
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
         method = zero_shot_method(confusion, model, variant)

@@ -1,7 +1,6 @@
 """Snakemake adapter: metrics.csv -> results/plots/probe_vs_zero_shot.png."""
 
-from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv, reference_rows
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.plot_parts import save_figure
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure

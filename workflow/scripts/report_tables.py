@@ -1,8 +1,7 @@
 """Snakemake adapter: results/metrics.csv -> the summary and metrics tables as HTML pages that the
 report shows inside itself."""
 
-from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
+from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv, reference_rows
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.html_pages import metrics_html, summary_html, write_html
 

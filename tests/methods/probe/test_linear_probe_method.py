@@ -8,7 +8,7 @@ import pyarrow.parquet as pq
 import pytest
 from run_files import GROUPS, make_facts
 
-from cifar_zeroshot.analysis.shifted_metrics import methods_per_shifted_set
+from cifar_zeroshot.analysis.test_set_results import methods_for_test_set
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.interface import MethodInputs, RunOutputs
 from cifar_zeroshot.methods.probe.method import LinearProbeMethod
@@ -106,7 +106,7 @@ def test_a_probe_of_another_run_is_refused(probe_file):
 
 
 def test_a_cifar10_c_block_of_the_run_gets_the_probes_scores_of_its_own_images(probe_file):
-    # analysis.shifted_metrics scores CIFAR-10-C one block at a time: the run's rows of a block.
+    # analysis.test_set_results scores CIFAR-10-C one block at a time: the run's rows of a block.
     path, labels, scores = probe_file
     run = _run(labels)
     rows = np.arange(5, 15)
@@ -123,11 +123,13 @@ def test_a_cifar10_c_block_of_the_run_gets_the_probes_scores_of_its_own_images(p
 def test_each_shifted_set_is_scored_from_its_own_probe_files(probe_file, tmp_path):
     path = probe_file[0]
     inputs = MethodInputs(GROUPS, "max_logit", probe_request=REQUEST)
-    methods = methods_per_shifted_set(
-        inputs, ["cifar10.1", "cifar10-c"], [(("cifar10.1", "resnet", "fp32"), str(path))]
-    )
+    files = [(("cifar10.1", "resnet", "fp32"), str(path))]
+    methods = {
+        name: methods_for_test_set(inputs, name, files) for name in ("cifar10.1", "cifar10-c")
+    }
     probes = [m for m in methods["cifar10.1"] if m.name == "linear_probe"]
     assert len(probes) == 1 and probes[0].probes[("resnet", "fp32")][0] == path
+    # Another set's probe file is never handed to a set's method.
     assert "linear_probe" not in [m.name for m in methods["cifar10-c"]]
 
 

@@ -72,8 +72,19 @@ class MethodResult:
     severity: int | None = None
 
     @property
-    def key(self) -> tuple[str, str, str]:
+    def scope(self) -> tuple[str, str, int | None]:
+        """Which images were scored: (test set, corruption, severity), SCOPE_COLUMNS' values."""
+        return self.test_set, self.corruption, self.severity
+
+    @property
+    def run_key(self) -> tuple[str, str, str]:
+        """Whose result it is: (model, variant, method)."""
         return self.run.facts.model, self.run.facts.variant, self.method
+
+    @property
+    def key(self) -> tuple[str, str, int | None, str, str, str]:
+        """The result's identity: its scope, then model, variant and method."""
+        return *self.scope, *self.run_key
 
 
 class RunCheck(Protocol):
@@ -218,9 +229,9 @@ def with_agreement(results: Sequence[MethodResult]) -> list[MethodResult]:
     by_key = {result.key: result for result in results}
     updated = []
     for result in results:
-        model, variant, method = result.key
+        model, variant, method = result.run_key
         reference = Variant.parse(variant).reference.name
-        baseline = by_key.get((model, reference, method))
+        baseline = by_key.get((*result.scope, model, reference, method))
         # The reference itself stays empty: agreeing with itself says nothing.
         if baseline is not None and reference != variant:
             share = agreement(result.predicted, baseline.predicted)

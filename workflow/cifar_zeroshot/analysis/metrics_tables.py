@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from cifar_zeroshot.analysis.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
 from cifar_zeroshot.methods.interface import ScoringMethod
@@ -59,6 +60,9 @@ _MEMORY_COLUMNS = {
 _ACCURACY_COLUMNS = tuple(
     column for k in TOP_K for column in (f"top{k}", f"top{k}_ci_low", f"top{k}_ci_high")
 )
+# Which images a row describes (a result's scope): the test set, and for a set in blocks
+# (CIFAR-10-C) the corruption and severity; empty elsewhere. A column of every per-run table.
+SCOPE_COLUMNS: tuple[str, ...] = ("test_set", "corruption", "severity")
 METRICS_COLUMNS: tuple[str, ...] = (
     "model",
     "variant",
@@ -66,7 +70,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "weights",
     "dataset",
     # Which test set the row scores (cifar10, cifar10.1, cifar10-c), and for CIFAR-10-C which
-    # corruption at which severity (empty elsewhere): analysis/shifted_metrics.py.
+    # corruption at which severity (empty elsewhere): analysis/test_set_results.py.
     "test_set",
     "corruption",
     "severity",
@@ -86,6 +90,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "gflops_per_image",
 )
 PER_CLASS_COLUMNS = (
+    *SCOPE_COLUMNS,
     "model",
     "variant",
     "method",
@@ -96,8 +101,17 @@ PER_CLASS_COLUMNS = (
     "ci_low",
     "ci_high",
 )
-CONFUSION_COLUMNS = ("model", "variant", "method", "true_class", "predicted_class", "count")
+CONFUSION_COLUMNS = (
+    *SCOPE_COLUMNS,
+    "model",
+    "variant",
+    "method",
+    "true_class",
+    "predicted_class",
+    "count",
+)
 TOP_CONFUSION_COLUMNS = (
+    *SCOPE_COLUMNS,
     "model",
     "variant",
     "cifar_class",
@@ -137,6 +151,13 @@ def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     return pd.read_csv(path, dtype={column: str for column in text_columns})
 
 
+def read_reference_rows(path: str | Path) -> pd.DataFrame:
+    """CIFAR-10's rows of a per-run CSV other than metrics.csv (per_class, confusion,
+    reliability): the identifying columns read as text."""
+    text = {column: str for column in ("test_set", "corruption", "model", "variant", "method")}
+    return reference_rows(pd.read_csv(path, dtype=text))
+
+
 def metrics_row(result: MethodResult) -> dict[str, Any]:
     """One row of metrics.csv; the columns of other methods are left out (empty)."""
     facts, summary, n = result.run.facts, result.run.summary, len(result.predicted)
@@ -174,7 +195,6 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
 
 def per_class_rows(result: MethodResult) -> list[dict[str, Any]]:
     """Top-1 accuracy of each CIFAR-10 class with its Wilson interval."""
-    model, variant, method = result.key
     labels = result.run.outputs.labels
     rows = []
     for k, name in enumerate(CIFAR10_CLASSES):
@@ -182,7 +202,8 @@ def per_class_rows(result: MethodResult) -> list[dict[str, Any]]:
         images, correct = int(members.sum()), int((result.predicted[members] == k).sum())
         low, high = wilson_interval(correct, images)
         rows.append(
-            {"model": model, "variant": variant, "method": method, "cifar_class": name}
+            dict(zip((*SCOPE_COLUMNS, "model", "variant", "method"), result.key, strict=True))
+            | {"cifar_class": name}
             | {"images": images, "correct": correct, "accuracy": share(correct, images)}
             | {"ci_low": low, "ci_high": high}
         )
@@ -199,7 +220,9 @@ def confusion_rows(result: MethodResult) -> list[tuple[str, str, str, str, str, 
     ]
 
 
-def top_confusion_rows(run: StoredRun, imagenet_names: Sequence[str]) -> list[dict[str, Any]]:
+def top_confusion_rows(
+    scope: tuple[str, str, int | None], run: StoredRun, imagenet_names: Sequence[str]
+) -> list[dict[str, Any]]:
     """Per CIFAR-10 class: the ImageNet classes its images are most often predicted as."""
     outputs = run.outputs
     if outputs.logits is None:  # a CLIP run predicts no ImageNet classes
@@ -213,7 +236,8 @@ def top_confusion_rows(run: StoredRun, imagenet_names: Sequence[str]) -> list[di
         best = np.argsort(-counts, kind="stable")[:TOP_CONFUSIONS]
         for rank, index in enumerate(best[counts[best] > 0], start=1):
             rows.append(
-                {
+                dict(zip(SCOPE_COLUMNS, scope, strict=True))
+                | {
                     "model": run.facts.model,
                     "variant": run.facts.variant,
                     "cifar_class": name,
@@ -239,23 +263,26 @@ def imagenet_name_list(imagenet_names: Mapping[int, str] | Sequence[str]) -> lis
 def tables_from_results(
     results: Sequence[MethodResult], imagenet_names: Sequence[str]
 ) -> MetricsTables:
-    """The four tables; ``results`` sorted by model, variant and method (as evaluate gives)."""
-    runs = list({id(r.run): r.run for r in results}.values())  # each run once, in result order
+    """The four tables; ``results`` in scope order, each scope's sorted by model, variant and
+    method (as score_runs gives)."""
+    # Each run of each scope once, in result order.
+    runs = list({(r.scope, id(r.run)): (r.scope, r.run) for r in results}.values())
+    # Whole numbers, empty where there are none (as float, %.6g would round them).
+    whole = {"severity": "Int64"}
     tables = MetricsTables(
-        # A count as a whole number, empty where not counted (as float, %.6g would round it).
-        metrics=pd.DataFrame(
-            [metrics_row(r) for r in results], columns=list(METRICS_COLUMNS)
-        ).astype({"parameters": "Int64"}),
+        metrics=pd.DataFrame([metrics_row(r) for r in results], columns=list(METRICS_COLUMNS))
+        .astype({"parameters": "Int64"})
+        .astype(whole),
         per_class=pd.DataFrame(
             [row for r in results for row in per_class_rows(r)], columns=list(PER_CLASS_COLUMNS)
-        ),
+        ).astype(whole),
         confusion=pd.DataFrame(
             [row for r in results for row in confusion_rows(r)], columns=list(CONFUSION_COLUMNS)
-        ),
+        ).astype(whole),
         top_confusions=pd.DataFrame(
-            [row for run in runs for row in top_confusion_rows(run, imagenet_names)],
+            [row for scope, run in runs for row in top_confusion_rows(scope, run, imagenet_names)],
             columns=list(TOP_CONFUSION_COLUMNS),
-        ),
+        ).astype(whole),
     )
     log.info("computed metrics for %d model/variant/method combinations", len(results))
     return tables
@@ -282,3 +309,12 @@ def build_tables(
 ) -> MetricsTables:
     """Every metrics table from (outputs_path, timing_path) pairs, one pair per model+variant."""
     return tables_for_runs(read_runs(runs), methods, imagenet_names)
+
+
+def reference_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """CIFAR-10's rows of a per-run table (metrics.csv, per_class.csv, ...): what the per-run
+    plots, tables and summary describe."""
+    if "test_set" not in table.columns:
+        return table
+    keep = table["test_set"].isin([REFERENCE_TEST_SET]) | table["test_set"].isna()
+    return table[keep].reset_index(drop=True)

@@ -79,7 +79,11 @@ def paired_result(result: MethodResult) -> PairedResult:
         len(result.predicted),
     )
     return PairedResult(
-        result.key, images, outputs.image_index, outputs.labels, result.predicted == outputs.labels
+        result.run_key,
+        images,
+        outputs.image_index,
+        outputs.labels,
+        result.predicted == outputs.labels,
     )
 
 

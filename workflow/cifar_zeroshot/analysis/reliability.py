@@ -8,8 +8,10 @@ from typing import Any
 import pandas as pd
 
 from cifar_zeroshot.analysis.evaluation import MethodResult
+from cifar_zeroshot.analysis.metrics_tables import SCOPE_COLUMNS
 
 RELIABILITY_COLUMNS = (
+    *SCOPE_COLUMNS,
     "model",
     "variant",
     "method",
@@ -29,7 +31,7 @@ def reliability_table(results: Sequence[MethodResult]) -> pd.DataFrame:
         bins = result.reliability
         for m, images in enumerate(bins.images):
             rows.append(
-                dict(zip(("model", "variant", "method"), result.key, strict=True))
+                dict(zip((*SCOPE_COLUMNS, "model", "variant", "method"), result.key, strict=True))
                 | {"bin": m, "bin_low": bins.edges[m], "bin_high": bins.edges[m + 1]}
                 | {
                     "images": int(images),
@@ -37,4 +39,4 @@ def reliability_table(results: Sequence[MethodResult]) -> pd.DataFrame:
                     "accuracy": bins.correct[m] / images if images else None,
                 }
             )
-    return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS))
+    return pd.DataFrame(rows, columns=list(RELIABILITY_COLUMNS)).astype({"severity": "Int64"})

@@ -76,9 +76,7 @@ def test_set(name: str) -> TestSet:
     try:
         return TEST_SETS[name]
     except KeyError:
-        raise UserError(
-            f"unknown test set {name!r}. Allowed: {', '.join(TEST_SETS)}."
-        ) from None
+        raise UserError(f"unknown test set {name!r}. Allowed: {', '.join(TEST_SETS)}.") from None
 
 
 def build_registered_set(name: str, sources: Mapping[str, Path], output: str | Path) -> None:

@@ -9,7 +9,7 @@ over-confident (right less often than the top probability says).
 import pandas as pd
 from matplotlib.figure import Figure
 
-from cifar_zeroshot.analysis.shifted_metrics import reference_rows
+from cifar_zeroshot.analysis.metrics_tables import reference_rows
 from cifar_zeroshot.report.plot_parts import COLOURS
 
 

@@ -1,0 +1,139 @@
+"""The results of one test set's runs: every run verified against that set's image set, then
+scored by the methods configured for that set, per block where the set has blocks.
+
+Every test set is handled alike, CIFAR-10 among them. A run file is verified
+(verification.run_checks) against its own test set: the image set after the limit its job was
+given. The class mapping and CLIP prompts score each set's logits or embeddings; the linear
+probe, fitted on CIFAR-10's training features only, scores each set from that set's own probe
+file (results/probe/<test_set>/...), checked as every method file is. A method's files are
+looked up per test set (methods_for_test_set), so no method is handed another set's files.
+"""
+
+import dataclasses
+import logging
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from cifar_zeroshot.analysis.evaluation import (
+    MethodResult,
+    StoredRun,
+    read_runs,
+    score_run,
+    with_agreement,
+)
+from cifar_zeroshot.analysis.verification import run_checks
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data.image_set import ImageSet, load_image_set
+from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
+from cifar_zeroshot.data.test_set import first_images, images_digest
+from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
+from cifar_zeroshot.methods.calibration import ECE_BINS
+from cifar_zeroshot.methods.interface import MethodInputs, ScoringMethod
+from cifar_zeroshot.methods.registry import configured_methods
+
+log = logging.getLogger(__name__)
+
+
+def methods_for_test_set(
+    inputs: MethodInputs,
+    test_set: str,
+    probe_files: Sequence[tuple[tuple[str, str, str], str | Path]],
+) -> list[ScoringMethod]:
+    """The configured methods that score ``test_set``: ``inputs`` with that set's probe files
+    alone (``probe_files``: (test set, model, variant) -> the CIFAR-10 probe's scores of that
+    set's features), each file checked as every method file is (methods.interface)."""
+    return configured_methods(
+        dataclasses.replace(
+            inputs,
+            probe_files={
+                (model, variant): Path(path)
+                for (probed_set, model, variant), path in probe_files
+                if probed_set == test_set
+            },
+        )
+    )
+
+
+def load_test_set(path: str | Path, limit: int | None) -> ConfiguredTestSet:
+    """The image set a run with ``limit`` scores (its file is checked as it loads)."""
+    path = Path(path)
+    images, labels = first_images(*load_image_set(path, ImageSet.TEST), limit, path)
+    return ConfiguredTestSet(path, labels, images_digest(images, labels))
+
+
+def _block_run(run: StoredRun, rows: np.ndarray) -> StoredRun:
+    """``run`` restricted to ``rows`` (one CIFAR-10-C block), so every figure is the block's."""
+    outputs = run.outputs
+    sliced = dataclasses.replace(
+        outputs,
+        image_index=outputs.image_index[rows],
+        labels=outputs.labels[rows],
+        logits=None if outputs.logits is None else outputs.logits[rows],
+        embeddings=None if outputs.embeddings is None else outputs.embeddings[rows],
+    )
+    return dataclasses.replace(run, outputs=sliced)
+
+
+def _blocks(run: StoredRun, blocks: pd.DataFrame | None) -> list[tuple[str, int | None, StoredRun]]:
+    """(corruption, severity, the run's rows of that block); the whole run without blocks."""
+    if blocks is None:
+        return [("", None, run)]
+    corruption, severity = block_of_rows(blocks, run.outputs.image_index)
+    return [
+        (c, int(s), _block_run(run, np.flatnonzero((corruption == c) & (severity == s))))
+        for c, s in zip(blocks["corruption"], blocks["severity"], strict=True)
+    ]
+
+
+def scope_results(
+    test_set: str,
+    stored: Sequence[StoredRun],
+    methods: Sequence[ScoringMethod],
+    blocks: pd.DataFrame | None = None,
+    bins: int = ECE_BINS,
+) -> list[MethodResult]:
+    """Every run scored by every method that applies, per block of ``blocks`` (CIFAR-10-C), each
+    scope's results sorted by model, variant and method, with their agreement with the fp32 run
+    on the same images (calibration over ``bins`` bins)."""
+    if not methods:
+        raise UserError("No scoring methods to evaluate the runs with.")
+    by_block: dict[tuple[str, int | None], list[MethodResult]] = {}
+    for run in stored:
+        for corruption, severity, part in _blocks(run, blocks):
+            by_block.setdefault((corruption, severity), []).extend(
+                dataclasses.replace(
+                    score_run(part, method, bins),
+                    test_set=test_set,
+                    corruption=corruption,
+                    severity=severity,
+                )
+                for method in methods
+                if method.applies_to(part.outputs)
+            )
+    return [
+        result
+        for results in by_block.values()
+        for result in sorted(with_agreement(results), key=lambda result: result.key)
+    ]
+
+
+def test_set_results(
+    test_set: str,
+    configured: ConfiguredTestSet,
+    runs: Sequence[tuple[str | Path, str | Path]],
+    requested: Sequence[Mapping[str, Any]],
+    methods: Sequence[ScoringMethod],
+    blocks_path: str | Path | None = None,
+    bins: int = ECE_BINS,
+) -> list[MethodResult]:
+    """The results of one test set's runs ((outputs, timing) pairs, with what each job was
+    asked in ``requested``), each verified against ``configured`` before it is scored."""
+    stored = read_runs(runs, run_checks(list(runs), list(requested), configured))
+    blocks = None if blocks_path is None else read_selection_table(blocks_path)
+    results = scope_results(test_set, stored, methods, blocks, bins)
+    log.info("scored %d runs on %s: %d results", len(stored), test_set, len(results))
+    return results
