@@ -45,7 +45,8 @@ from PIL import Image
 from torch.utils.data import DataLoader, Dataset
 from torchvision import transforms
 
-from cifar_zeroshot.core.choices import DEVICES, ONNXRUNTIME_PRECISIONS, PRECISIONS
+from cifar_zeroshot.core.choices import DEVICES, PRECISIONS
+from cifar_zeroshot.core.runtime_table import ONNXRUNTIME
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import InferenceRequest
@@ -126,8 +127,8 @@ def _forward(
 ) -> tuple[Forward, torch.dtype, bool]:
     """The forward that b times, loaded as the job loads it; its input's dtype and layout."""
     if kind is ForwardKind.ONNXRUNTIME:  # the exported graph is fp32 whatever the precision
-        precision = bench.precision if bench.precision in ONNXRUNTIME_PRECISIONS else "fp32"
-        variant = Variant(precision, runtime="onnxruntime")
+        precision = bench.precision if ONNXRUNTIME.runs(bench.precision) else "fp32"
+        variant = Variant(precision, runtime=ONNXRUNTIME.name)
     else:
         variant = Variant(bench.precision, compile=kind is ForwardKind.COMPILE)
     dtype, project_layout = set_precision(variant, bench.device)
@@ -275,8 +276,8 @@ def measure_model(
     test_set = bench.out / f"{model_name}_test_set.npz"
     np.savez(test_set, images=images, labels=labels)
     exported, export_seconds = None, None
-    runtimes = {variant.runtime for variant in args.variants}
-    if ForwardKind.ONNXRUNTIME in args.forwards or "onnxruntime" in runtimes:
+    reads_export = any(variant.runtime_spec.reads_export for variant in args.variants)
+    if ForwardKind.ONNXRUNTIME in args.forwards or reads_export:
         exported = bench.out / "onnx" / f"{model_name}.onnx"
         begin = time.perf_counter()
         export_onnx(model_name, "none", exported)

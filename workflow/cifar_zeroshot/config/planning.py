@@ -18,6 +18,7 @@ from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGE
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.paths import EMBEDDINGS, FEATURES, LOGITS, run_output_path, timing_path
+from cifar_zeroshot.core.runtime_table import RUNTIMES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
@@ -57,8 +58,9 @@ class ModelChoice:
         torchvision and timm models run every variant (the export job builds both); a model
         the probe alone scores, the probe's (torch) variants."""
         if self.probe_only:
-            return variant.runtime == "torch"
-        return not self.is_clip or (variant.runtime == "torch" and variant.preprocess == "weights")
+            return variant.runtime_spec.writes_features
+        no_export = not variant.runtime_spec.reads_export  # CLIP models are not exported
+        return not self.is_clip or (no_export and variant.preprocess == "weights")
 
 
 @dataclass(frozen=True)
@@ -105,7 +107,7 @@ class WorkflowPlan:
     @property
     def probe_variants(self) -> list[str]:
         """The variants the probe runs on: the torch runtime's (exports hold only logits)."""
-        return [v.name for v in self.variants if v.runtime == "torch"]
+        return [v.name for v in self.variants if v.runtime_spec.writes_features]
 
     @property
     def probe_runs(self) -> list[tuple[str, str]]:
@@ -307,14 +309,16 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | Non
 
 
 def _probe_only_problems(choices: list[ModelChoice], config: Mapping[str, Any]) -> list[str]:
-    """A model the probe alone could score, with the probe off or without a torch variant."""
+    """A model the probe alone could score, with the probe off or no runtime writing features."""
     problems = []
     for choice in (c for c in choices if c.probe_only):
         spec = parse_timm_name(choice.config_name)
         assert spec is not None  # only timm names are probe-only
         if not config["linear_probe"]:
             problems.append(f"config key 'models': {head_refusal(spec, linear_probe=False)}")
-        elif "torch" not in _as_list(config["runtime"]):
+        elif not any(
+            r.writes_features for name, r in RUNTIMES.items() if name in _as_list(config["runtime"])
+        ):
             problems.append(
                 f"config key 'models': {choice.config_name} is scored by the linear probe alone "
                 "(its head is not ImageNet-1k's), which reads the torch runtime's features, and "

@@ -4,17 +4,20 @@ The code imports these; tests/config/test_planning.py checks that the config sch
 (workflow/schemas/config.schema.yaml, which holds every default) allows exactly these values.
 """
 
+from cifar_zeroshot.core import runtime_table
+
 DATASETS: tuple[str, ...] = ("cifar10", "synthetic")
 DEVICES: tuple[str, ...] = ("auto", "cuda", "cpu")  # auto: CUDA when present, else the CPU
-PRECISIONS: tuple[str, ...] = ("fp32", "tf32", "bf16")  # fp32 (TF32 off) is the reference
+# Every precision some runtime runs (core.runtime_table); fp32 (TF32 off) is the reference.
+PRECISIONS: tuple[str, ...] = tuple(
+    dict.fromkeys(p for runtime in runtime_table.RUNTIMES.values() for p in runtime.precisions)
+)
 REFERENCE_PRECISION = "fp32"
 PREPROCESSINGS: tuple[str, ...] = ("weights", "labreport")
 POOLINGS: tuple[str, ...] = ("max_logit", "mean_prob", "sum_prob")
-# What runs the forward pass: torch (the reference) or ONNX Runtime on a torch.onnx.export file.
-RUNTIMES: tuple[str, ...] = ("torch", "onnxruntime")
-REFERENCE_RUNTIME = "torch"
-# The precisions ONNX Runtime runs: the exported graph is fp32 (tf32 differs only on CUDA).
-ONNXRUNTIME_PRECISIONS: tuple[str, ...] = ("fp32", "tf32")
+# What runs the forward pass: the runtime table's names (core.runtime_table holds their facts).
+RUNTIMES: tuple[str, ...] = tuple(runtime_table.RUNTIMES)
+REFERENCE_RUNTIME = runtime_table.REFERENCE_RUNTIME
 
 # Images in CIFAR-10's test batch (the archive's test_batch.bin).
 CIFAR10_TEST_IMAGES = 10_000

@@ -10,8 +10,8 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from cifar_zeroshot.core import runtime_table
 from cifar_zeroshot.core.choices import (
-    ONNXRUNTIME_PRECISIONS,
     PRECISIONS,
     PREPROCESSINGS,
     REFERENCE_PRECISION,
@@ -19,11 +19,24 @@ from cifar_zeroshot.core.choices import (
     RUNTIMES,
 )
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.runtime_table import Runtime
 
+# The name's middle part: compile, or a runtime other than the reference (which is not named).
+_MIDDLES = "|-".join(["compile", *(name for name in RUNTIMES if name != REFERENCE_RUNTIME)])
 _NAME_SYNTAX = (
-    "expected <precision>[-compile|-onnxruntime][-labreport], for example 'fp32', "
+    f"expected <precision>[-{_MIDDLES}][-labreport], for example 'fp32', "
     "'bf16-compile', 'fp32-onnxruntime' or 'fp32-labreport'"
 )
+
+
+def _unknown(key: str, value: str, allowed: Iterable[str]) -> str:
+    return f"Unknown {key} {value!r}: use one of {', '.join(allowed)}."
+
+
+def _runtime(name: str) -> Runtime:
+    if name not in RUNTIMES:
+        raise UserError(_unknown("runtime", name, RUNTIMES))
+    return runtime_table.RUNTIMES[name]
 
 
 @dataclass(frozen=True)
@@ -37,22 +50,27 @@ class Variant:
         for key, value, allowed in (
             ("precision", self.precision, PRECISIONS),
             ("preprocess", self.preprocess, PREPROCESSINGS),
-            ("runtime", self.runtime, RUNTIMES),
         ):
             if value not in allowed:
-                raise UserError(f"Unknown {key} {value!r}: use one of {', '.join(allowed)}.")
-        if self.runtime == "onnxruntime":
-            if self.compile:
-                raise UserError(
-                    "torch.compile applies to the torch runtime only, not to onnxruntime: drop "
-                    "compile from this variant."
-                )
-            if self.precision not in ONNXRUNTIME_PRECISIONS:
-                raise UserError(
-                    f"The onnxruntime runtime runs precision {' or '.join(ONNXRUNTIME_PRECISIONS)}"
-                    f" (the exported graph is fp32), not {self.precision}: use the torch "
-                    f"runtime for {self.precision}."
-                )
+                raise UserError(_unknown(key, value, allowed))
+        spec = _runtime(self.runtime)
+        if self.compile and not spec.compiles:
+            raise UserError(
+                f"torch.compile applies to the {REFERENCE_RUNTIME} runtime only, not to "
+                f"{self.runtime}: drop compile from this variant."
+            )
+        if not spec.runs(self.precision):
+            graph = " (the exported graph is fp32)" if spec.reads_export else ""
+            raise UserError(
+                f"The {self.runtime} runtime runs precision {' or '.join(spec.precisions)}"
+                f"{graph}, not {self.precision}: use the {REFERENCE_RUNTIME} "
+                f"runtime for {self.precision}."
+            )
+
+    @property
+    def runtime_spec(self) -> Runtime:
+        """What the runtime table says about this variant's runtime."""
+        return runtime_table.RUNTIMES[self.runtime]
 
     @property
     def name(self) -> str:
@@ -111,23 +129,25 @@ def variants_from_config(
 ) -> list[Variant]:
     """Every combination the configuration asks for, in a stable order, without repeats.
 
-    torch.compile is a torch setting, so onnxruntime runs once whatever `compile` lists; the
-    precisions onnxruntime cannot run stay torch-only. A runtime left with no variant is an error.
+    torch.compile is a torch setting, so a runtime that does not compile (onnxruntime) runs once
+    whatever `compile` lists; the precisions a runtime cannot run are left out for it. A runtime
+    left with no variant is an error.
     """
     precisions, runtimes = list(precisions), list(runtimes)
     seen: dict[str, Variant] = {}
     combinations = itertools.product(preprocessings, precisions, runtimes, compiles)
     for preprocess, precision, runtime, compile_ in combinations:
-        if runtime == "onnxruntime" and precision not in ONNXRUNTIME_PRECISIONS:
+        spec = _runtime(runtime)
+        if precision in PRECISIONS and not spec.runs(precision):
             continue
-        compiled = bool(compile_) and runtime != "onnxruntime"
+        compiled = bool(compile_) and spec.compiles
         variant = Variant(precision, compiled, preprocess, runtime)
         seen.setdefault(variant.name, variant)
     for runtime in runtimes:
         if not any(v.runtime == runtime for v in seen.values()):
+            runs = " or ".join(_runtime(runtime).precisions)
             raise UserError(
-                f"config key 'runtime': {runtime} runs precision "
-                f"{' or '.join(ONNXRUNTIME_PRECISIONS)} only, and precision lists "
+                f"config key 'runtime': {runtime} runs precision {runs} only, and precision lists "
                 f"{', '.join(precisions)}. Add fp32 to precision, or drop {runtime} from runtime."
             )
     return list(seen.values())

@@ -46,7 +46,7 @@ def set_precision(variant: Variant, device: torch.device) -> tuple[torch.dtype, 
         # Every batch has one shape, so autotuning once (during warm-up) pays off.
         torch.backends.cudnn.benchmark = True
     dtype = torch.bfloat16 if variant.precision == "bf16" else torch.float32
-    if variant.runtime != "torch":
+    if variant.runtime_spec.reads_export:
         return dtype, False
     return dtype, device.type == "cpu" or dtype == torch.bfloat16
 

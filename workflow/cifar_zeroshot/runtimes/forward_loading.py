@@ -1,7 +1,8 @@
 """What runs a variant's forward pass: the torch model, or its export on ONNX Runtime.
 
-Both come back as a callable from a preprocessed batch to its logits, so the batch loop, the
-timing and the output files are the same for every runtime. The two loaders share that
+Each runtime of core.runtime_table has its loader here (FORWARD_LOADERS, by name). Every
+forward pass comes back as a callable from a preprocessed batch to its logits, so the batch loop,
+the timing and the output files are the same for every runtime. The loaders share that
 signature, not their logic: the torch one builds the model through ``model_loader`` (which reads
 the weights, models.torchvision_models) and moves it to the job's device, dtype and memory
 format; the ONNX Runtime one opens a session on the checked export, which holds its weights as
@@ -26,6 +27,10 @@ ModelLoader = Callable[[str, WeightsEnum | None], torch.nn.Module]
 ForwardLoader = Callable[[str, WeightsEnum | None, torch.device, torch.dtype, bool], Forward]
 
 
+# (variant, its checked export or None, threads, model loader, weights label) -> the loader.
+RuntimeLoader = Callable[[Variant, Path | None, int, ModelLoader, str | None], ForwardLoader]
+
+
 def forward_loader(
     variant: Variant,
     exported_model: Path | None,
@@ -34,34 +39,27 @@ def forward_loader(
     *,
     label: str | None = None,
 ) -> ForwardLoader:
-    """How to load ``variant``'s forward pass; the onnxruntime runtime needs ``exported_model``.
+    """How to load ``variant``'s forward pass; a runtime that reads the export needs
+    ``exported_model``.
 
     ``label``: the weights as the export's record names them, where torchvision's weights do not
     (a timm model's: 'timm/<name>').
     """
-    if variant.runtime == "onnxruntime":
-        if exported_model is None:
-            raise UserError(
-                f"Variant {variant.name} runs the exported ONNX model, and none was given. Run "
-                "it through snakemake, which exports the model first (rule export_onnx)."
-            )
+    if variant.runtime_spec.reads_export and exported_model is None:
+        raise UserError(
+            f"Variant {variant.name} runs the exported ONNX model, and none was given. Run "
+            "it through snakemake, which exports the model first (rule export_onnx)."
+        )
+    return FORWARD_LOADERS[variant.runtime](variant, exported_model, threads, model_loader, label)
 
-        def load_exported(
-            name: str,
-            weights: WeightsEnum | None,
-            device: torch.device,
-            dtype: torch.dtype,
-            channels_last: bool,
-        ) -> Forward:
-            from cifar_zeroshot.runtimes.onnx_forward import (
-                onnx_forward,  # onnxruntime: only when used
-            )
 
-            what = (name, label or weights_label(weights))
-            return onnx_forward(exported_model, what, device, variant.precision, threads)
-
-        return load_exported
-
+def _torch_loader(
+    variant: Variant,
+    exported_model: Path | None,
+    threads: int,
+    model_loader: ModelLoader,
+    label: str | None,
+) -> ForwardLoader:
     def load_torch(
         name: str,
         weights: WeightsEnum | None,
@@ -76,3 +74,36 @@ def forward_loader(
         return model
 
     return load_torch
+
+
+def _onnxruntime_loader(
+    variant: Variant,
+    exported_model: Path | None,
+    threads: int,
+    model_loader: ModelLoader,
+    label: str | None,
+) -> ForwardLoader:
+    assert exported_model is not None  # forward_loader checks it for runtimes that read one
+
+    def load_exported(
+        name: str,
+        weights: WeightsEnum | None,
+        device: torch.device,
+        dtype: torch.dtype,
+        channels_last: bool,
+    ) -> Forward:
+        from cifar_zeroshot.runtimes.onnx_forward import (
+            onnx_forward,  # onnxruntime: only when used
+        )
+
+        what = (name, label or weights_label(weights))
+        return onnx_forward(exported_model, what, device, variant.precision, threads)
+
+    return load_exported
+
+
+# Each runtime of core.runtime_table, by name: how its forward pass is loaded.
+FORWARD_LOADERS: dict[str, RuntimeLoader] = {
+    "torch": _torch_loader,
+    "onnxruntime": _onnxruntime_loader,
+}

@@ -42,8 +42,9 @@ def record_path(onnx_path: Path) -> Path:
 
 
 def exported_inputs(model: str, variant: Variant) -> dict[str, str]:
-    """The inputs an inference job takes from the export rule: none for the torch runtime."""
-    if variant.runtime != "onnxruntime":
+    """The inputs an inference job takes from the export rule: none for a runtime that runs
+    the torch model."""
+    if not variant.runtime_spec.reads_export:
         return {}
     path = Path(EXPORT_PATH.format(model=model))
     return {"onnx": str(path), "onnx_record": str(record_path(path))}
