@@ -35,7 +35,7 @@ from cifar_zeroshot.models.timm.names import (
     parse_timm_name,
 )
 from cifar_zeroshot.models.timm.slugs import TIMM_PREFIX
-from cifar_zeroshot.models.torchvision_catalog import weights_member
+from cifar_zeroshot.models.torchvision.catalog import weights_member
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ from cifar_zeroshot.models.clip.slugs import is_clip_slug
 from cifar_zeroshot.models.penultimate import WithFeatures
 from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
 from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_models import resolve_weights, weights_label
+from cifar_zeroshot.models.torchvision.classifiers import resolve_weights, weights_label
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 
 

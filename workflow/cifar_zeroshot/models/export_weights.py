@@ -8,7 +8,7 @@ export job reads as the config's value would be read.
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.models.timm.names import spec_from_slug, untrained_weights
 from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.models.torchvision.catalog import resolved_weights_label
 
 
 def export_weights(model: str, weights: str) -> str:

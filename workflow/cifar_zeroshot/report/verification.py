@@ -24,7 +24,7 @@ from cifar_zeroshot.models.clip.names import clip_weights_label, spec_from_slug
 from cifar_zeroshot.models.clip.slugs import is_clip_slug
 from cifar_zeroshot.models.timm import names as timm_names
 from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.models.torchvision.catalog import resolved_weights_label
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 
