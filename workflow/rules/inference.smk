@@ -6,8 +6,7 @@
 # (and, for onnxruntime variants, the model's ONNX export: checked_export_inputs, common.smk) is
 # an input: editing the class mapping, the probe's settings or the metrics never reruns a model.
 
-from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
-from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
+from cifar_zeroshot.models.family_registry import EMBEDDINGS_SLUG_PATTERN, LOGITS_SLUG_PATTERN
 from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 
 
@@ -21,8 +20,8 @@ rule inference:
     log:
         "logs/inference/{model}/{variant}.log",
     wildcard_constraints:
-        # torchvision names, or timm models' slugs (timm-resnet50.a1_in1k)
-        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
+        # the slugs of the families whose runs write logits (torchvision, timm)
+        model=LOGITS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,
     conda:
         "../envs/benchmark.yaml"
@@ -89,5 +88,5 @@ use rule inference as clip_inference with:
         embeddings="results/embeddings/{model}/{variant}.parquet",
         timing="results/timing/{model}/{variant}.parquet",
     wildcard_constraints:
-        model=CLIP_SLUG_PATTERN,
+        model=EMBEDDINGS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,

@@ -65,7 +65,7 @@ use rule inference as shifted_inference with:
         "logs/inference/{test_set}/{model}/{variant}.log",
     wildcard_constraints:
         test_set=SHIFTED_SET_PATTERN,
-        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
+        model=LOGITS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,
     params:
         # CIFAR-10-C's selection is already cut to shift_limit per block.
@@ -111,5 +111,5 @@ use rule shifted_inference as shifted_clip_inference with:
         timing="results/timing/{test_set}/{model}/{variant}.parquet",
     wildcard_constraints:
         test_set=SHIFTED_SET_PATTERN,
-        model=CLIP_SLUG_PATTERN,
+        model=EMBEDDINGS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,

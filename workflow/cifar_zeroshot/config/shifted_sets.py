@@ -25,7 +25,7 @@ from cifar_zeroshot.core.choices import (
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.data import cifar10_1
 from cifar_zeroshot.data.cifar10_c import block_path
-from cifar_zeroshot.models.clip.slugs import is_clip_slug
+from cifar_zeroshot.models.family_registry import family_of_slug
 
 
 @dataclass(frozen=True)
@@ -60,7 +60,7 @@ def shifted_block_paths(dataset: str, plan: ShiftPlan) -> list[str]:
 
 def shifted_output_path(test_set: str, model: str, variant: str) -> str:
     """A shifted run's per-image file: beside CIFAR-10's, one folder per test set deeper."""
-    kind = "embeddings" if is_clip_slug(model) else "logits"
+    kind = family_of_slug(model).output_kind
     return f"results/{kind}/{test_set}/{model}/{variant}.parquet"
 
 
