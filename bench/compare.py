@@ -51,7 +51,7 @@ from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import InferenceRequest
 from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.records.logits import LogitsWriter
 from cifar_zeroshot.records.run_facts import RunFacts
 from cifar_zeroshot.runtimes.device_setup import (

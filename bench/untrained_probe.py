@@ -34,7 +34,7 @@ from cifar_zeroshot.data.synthetic import write_synthetic_archive  # noqa: E402
 from cifar_zeroshot.methods.probe.fit import fit_probe, probe_scores  # noqa: E402
 from cifar_zeroshot.methods.probe.settings import ProbeSettings  # noqa: E402
 from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for  # noqa: E402
-from cifar_zeroshot.models.torchvision_models import load_model  # noqa: E402
+from cifar_zeroshot.models.torchvision.classifiers import load_model  # noqa: E402
 
 # The final nn.Linear of each model: the probe's features are its input.
 FINAL_LINEAR = {

@@ -16,7 +16,7 @@ from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.batch_loop import PassSetup, batch_input, run_pass
 from cifar_zeroshot.inference.clock import BatchClock
 from cifar_zeroshot.models.preprocess import preprocess_batch, spec_for
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.records.logits import TIMING_COLUMNS
 from cifar_zeroshot.runtimes.device_setup import set_precision
 from cifar_zeroshot.runtimes.gpu_energy import EnergyMeter

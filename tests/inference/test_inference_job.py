@@ -19,7 +19,7 @@ from cifar_zeroshot.inference import host_memory, job
 from cifar_zeroshot.inference.host_memory import traced_bytes_per_image
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import InferenceRequest
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.records.logits import read_logits, read_timing
 
 MODEL = "mobilenet_v3_small"  # small and fast on a CPU; untrained (weights none)

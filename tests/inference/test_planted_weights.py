@@ -1,7 +1,7 @@
 """Every job that reads torchvision weights refuses a pickle planted as the published file.
 
 The logits job, a features job (the probe's) and the ONNX export all load the model through
-models.torchvision_models.load_model; each must refuse the file before it is unpickled, in one
+models.torchvision.classifiers.load_model; each must refuse the file before it is unpickled, in one
 line, and write nothing.
 """
 
@@ -15,7 +15,7 @@ from run_files import cpu_request
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.inference.job import run_inference
-from cifar_zeroshot.models.torchvision_models import cached_weights_path, resolve_weights
+from cifar_zeroshot.models.torchvision.classifiers import cached_weights_path, resolve_weights
 from cifar_zeroshot.runtimes.onnx_export import export_onnx
 
 MODEL = "squeezenet1_1"

@@ -21,7 +21,7 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import InferenceRequest
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.records.logits import read_logits, read_timing
 from cifar_zeroshot.runtimes import onnx_file
 from cifar_zeroshot.runtimes.forward_loading import forward_loader

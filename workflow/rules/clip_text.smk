@@ -11,7 +11,7 @@ rule clip_text:
     log:
         "logs/clip_text/{model}.log",
     wildcard_constraints:
-        model=CLIP_SLUG_PATTERN,
+        model=EMBEDDINGS_SLUG_PATTERN,
     conda:
         "../envs/benchmark.yaml"
     threads: config["threads"]

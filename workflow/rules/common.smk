@@ -53,8 +53,6 @@ from cifar_zeroshot.core.paths import (
     train_timing_path,
 )
 from cifar_zeroshot.data.test_sets import TEST_SETS, test_set as test_set_entry
-from cifar_zeroshot.models.clip.slugs import CLIP_SLUG_PATTERN
-from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 
 SCHEMA = Path(workflow.basedir) / "workflow/schemas/config.schema.yaml"
 
@@ -95,8 +93,6 @@ TEST_SET_PATTERN = "|".join(map(re.escape, PLAN.test_sets.test_sets))
 REFERENCE = REFERENCE_TEST_SET
 # Every registered set beside CIFAR-10: the probe fitted on CIFAR-10 scores their features.
 SHIFTED_SET_PATTERN = "|".join(re.escape(name) for name in TEST_SETS if name != REFERENCE)
-# torchvision names, or timm models' slugs (timm-resnet50.a1_in1k): the models with logits.
-CLASSIFIER_PATTERN = rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}"
 # Exactly the probed models and variants, as wildcard constraints (names are plain identifiers
 # and variant names, so no escaping is needed beyond re.escape's).
 PROBED_MODEL_PATTERN = "|".join(map(re.escape, PLAN.probed_models))

@@ -4,7 +4,7 @@
 # wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
 
 from cifar_zeroshot.models.export_weights import export_weights
-from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
+from cifar_zeroshot.models.family_registry import EXPORT_SLUG_PATTERN
 from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH
 
 # A damaged export is deleted while the jobs that read it are planned (checked_export_inputs,
@@ -18,8 +18,8 @@ rule export_onnx:
     log:
         "logs/export/{model}.log",
     wildcard_constraints:
-        # torchvision names, or timm models' slugs (timm-resnet50.a1_in1k)
-        model=rf"[a-z0-9_]+|{TIMM_SLUG_PATTERN}",
+        # the slugs of the families exported to ONNX (torchvision, timm)
+        model=EXPORT_SLUG_PATTERN,
     conda:
         "../envs/benchmark.yaml"
     threads: config["threads"]

@@ -10,6 +10,7 @@
 # probe's settings or the metrics never reruns a model; editing CIFAR-10-C's corruption list
 # changes its image set alone.
 
+from cifar_zeroshot.models.family_registry import EMBEDDINGS_SLUG_PATTERN, LOGITS_SLUG_PATTERN
 from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 
 # Wildcard patterns of the rule's outputs, named once.
@@ -32,7 +33,8 @@ rule inference:
         inference_log_path(**RUN),
     wildcard_constraints:
         test_set=TEST_SET_PATTERN,
-        model=CLASSIFIER_PATTERN,
+        # the slugs of the families whose runs write logits (torchvision, timm)
+        model=LOGITS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,
     conda:
         "../envs/benchmark.yaml"
@@ -104,5 +106,5 @@ use rule inference as clip_inference with:
         timing=timing_path(**RUN),
     wildcard_constraints:
         test_set=TEST_SET_PATTERN,
-        model=CLIP_SLUG_PATTERN,
+        model=EMBEDDINGS_SLUG_PATTERN,
         variant=VARIANT_NAME_PATTERN,

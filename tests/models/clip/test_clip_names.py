@@ -15,7 +15,7 @@ from cifar_zeroshot.models.clip.names import (
     spec_from_slug,
     untrained_weights,
 )
-from cifar_zeroshot.models.torchvision_catalog import classification_model_names
+from cifar_zeroshot.models.torchvision.catalog import classification_model_names
 
 PRETRAINED = open_clip.list_pretrained()
 

@@ -12,13 +12,13 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.timm import catalog as catalog_module
 from cifar_zeroshot.models.timm.catalog import timm_catalog
 from cifar_zeroshot.models.timm.names import (
+    TIMM_SLUG_PATTERN,
     TimmSpec,
     check_timm_spec,
     parse_timm_name,
     spec_from_slug,
     timm_weights_label,
 )
-from cifar_zeroshot.models.timm.slugs import TIMM_SLUG_PATTERN
 
 
 @pytest.fixture

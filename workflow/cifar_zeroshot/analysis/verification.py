@@ -20,11 +20,7 @@ import numpy as np
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.interface import RunOutputs
-from cifar_zeroshot.models.clip.names import clip_weights_label, spec_from_slug
-from cifar_zeroshot.models.clip.slugs import is_clip_slug
-from cifar_zeroshot.models.timm import names as timm_names
-from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.models.family_registry import family_of_slug
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 
@@ -46,12 +42,7 @@ def requested_run(
     model: str, weights: str, variant: str, dataset: str, limit: int | None
 ) -> RequestedRun:
     """The job for a model as configured (``weights`` as written: DEFAULT, a member, none)."""
-    if is_clip_slug(model):
-        label = clip_weights_label(spec_from_slug(model), weights)
-    elif is_timm_slug(model):
-        label = timm_names.timm_weights_label(timm_names.spec_from_slug(model), weights)
-    else:
-        label = resolved_weights_label(model, weights)
+    label = family_of_slug(model).weights_label(model, weights)
     return RequestedRun(model, label, variant, dataset, limit)
 
 

@@ -22,17 +22,11 @@ from cifar_zeroshot.core.runtime_table import RUNTIMES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
-from cifar_zeroshot.models.clip.names import check_clip_spec, parse_clip_name
-from cifar_zeroshot.models.clip.slugs import CLIP_PREFIX
+from cifar_zeroshot.models.family import ModelFamily
+from cifar_zeroshot.models.family_registry import family_of_config_name
 from cifar_zeroshot.models.feature_widths import feature_widths
-from cifar_zeroshot.models.timm.names import (
-    check_timm_spec,
-    head_refusal,
-    imagenet1k_head,
-    parse_timm_name,
-)
-from cifar_zeroshot.models.timm.slugs import TIMM_PREFIX
-from cifar_zeroshot.models.torchvision_catalog import weights_member
+from cifar_zeroshot.models.timm.names import head_refusal, parse_timm_name
+from cifar_zeroshot.models.torchvision.catalog import weights_member
 
 
 @dataclass(frozen=True)
@@ -46,12 +40,8 @@ class ModelChoice:
     probe_only: bool = False
 
     @property
-    def is_clip(self) -> bool:
-        return self.config_name.startswith(CLIP_PREFIX)
-
-    @property
-    def is_timm(self) -> bool:
-        return self.config_name.startswith(TIMM_PREFIX)
+    def family(self) -> ModelFamily:
+        return family_of_config_name(self.config_name)
 
     def runs_variant(self, variant: Variant) -> bool:
         """CLIP models run on torch with their own preprocessing (no export, no lab protocol);
@@ -59,8 +49,7 @@ class ModelChoice:
         the probe alone scores, the probe's (torch) variants."""
         if self.probe_only:
             return variant.runtime_spec.writes_features
-        no_export = not variant.runtime_spec.reads_export  # CLIP models are not exported
-        return not self.is_clip or (no_export and variant.preprocess == "weights")
+        return self.family.runs_variant(variant)
 
 
 @dataclass(frozen=True)
@@ -102,7 +91,7 @@ class WorkflowPlan:
     @property
     def clip_models(self) -> list[str]:
         """The CLIP models' names (slugs): they are scored by prompt similarity."""
-        return [m.name for m in self.models if m.is_clip]
+        return [m.name for m in self.models if m.family.output_kind == "embeddings"]
 
     @property
     def probe_variants(self) -> list[str]:
@@ -144,22 +133,12 @@ def _as_list(value: Any) -> list[Any]:
 
 def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
     name = entry["name"] if isinstance(entry, Mapping) else entry
-    if name.lower().startswith(CLIP_PREFIX):
-        spec = parse_clip_name(name)
+    parse = family_of_config_name(name).parse
+    if parse is not None:
         weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
-        choice = ModelChoice(spec.slug, weights or default_weights, spec.config_name)
-        check_clip_spec(spec, choice.weights)
-        return choice
-    if name.lower().startswith(TIMM_PREFIX):
-        timm_spec = parse_timm_name(name)
-        weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
-        # Its head is checked against the linear probe's setting (plan_workflow).
-        check_timm_spec(timm_spec, weights or default_weights, logits=False)
+        parsed = parse(name, weights or default_weights)
         return ModelChoice(
-            timm_spec.slug,
-            weights or default_weights,
-            timm_spec.config_name,
-            probe_only=not imagenet1k_head(timm_spec),
+            parsed.slug, weights or default_weights, parsed.config_name, parsed.probe_only
         )
     if isinstance(entry, Mapping):
         return ModelChoice(entry["name"], entry.get("weights", default_weights))
@@ -291,7 +270,7 @@ def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | Non
 
     Returns the prompts' digest, None without CLIP models.
     """
-    clip = [m for m in plan.models if m.is_clip]
+    clip = [m for m in plan.models if m.family.output_kind == "embeddings"]
     if not clip:
         return None
     if not any(clip[0].runs_variant(v) for v in plan.variants):
@@ -343,8 +322,12 @@ def _probe_ready_models(
     """The models whose penultimate features the probe can read, and why each other one not.
     CLIP models are scored by prompt similarity: no probe, by design (docs/clip.md). timm
     exposes every model's pre-logits features (models.timm.classifier)."""
-    names = [choice.name for choice in choices if not choice.config_name]
+    names = [choice.name for choice in choices if choice.family.features == "measured"]
     widths = feature_widths(names)  # from the per-version cache: no torch import once cached
-    probed = tuple(c.name for c in choices if c.is_timm or isinstance(widths.get(c.name), int))
+    probed = tuple(
+        c.name
+        for c in choices
+        if c.family.features == "every" or isinstance(widths.get(c.name), int)
+    )
     reasons = tuple(str(widths[name]) for name in names if not isinstance(widths[name], int))
     return probed, reasons

@@ -11,7 +11,7 @@ from pathlib import Path
 from cifar_zeroshot.inference.model_source import classifier_source
 from cifar_zeroshot.inference.request import JobKind
 from cifar_zeroshot.models.preprocess import DEFAULT_CROP
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 from cifar_zeroshot.runtimes.onnx_export import export_module
 from cifar_zeroshot.runtimes.onnx_file import ExportRecord

@@ -34,7 +34,7 @@ from cifar_zeroshot.inference.outputs import output_writers
 from cifar_zeroshot.inference.request import InferenceRequest, JobKind, check_request
 from cifar_zeroshot.models.complexity import try_count_complexity
 from cifar_zeroshot.models.preprocess import output_shape
-from cifar_zeroshot.models.torchvision_models import load_model
+from cifar_zeroshot.models.torchvision.classifiers import load_model
 from cifar_zeroshot.records.logits import write_timing
 from cifar_zeroshot.records.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.records.timing import summarise_batches

@@ -16,11 +16,11 @@ import torchvision
 from torchvision.models import WeightsEnum
 
 from cifar_zeroshot.inference.request import InferenceRequest, JobKind
-from cifar_zeroshot.models.clip.slugs import is_clip_slug
+from cifar_zeroshot.models.family import ModelFamily
+from cifar_zeroshot.models.family_registry import CLIP, TIMM, TORCHVISION, family_of_slug
 from cifar_zeroshot.models.penultimate import WithFeatures
 from cifar_zeroshot.models.preprocess import PreprocessSpec, spec_for
-from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_models import resolve_weights, weights_label
+from cifar_zeroshot.models.torchvision.classifiers import resolve_weights, weights_label
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 
 
@@ -46,7 +46,10 @@ def _with_features(model_loader: ModelLoader, *, logits: bool) -> ModelLoader:
     return load
 
 
-def _clip_source(request: InferenceRequest) -> ModelSource:
+def _clip_source(
+    model: str, weights: str, preprocess: str, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
+    """A CLIP model's image tower, preprocessed as its weights expect (its only variant)."""
     from cifar_zeroshot.models.clip.names import (
         clip_weights_label,
         spec_from_slug,
@@ -55,15 +58,15 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     from cifar_zeroshot.models.clip.tower import ImageTower  # open_clip: when used
     from cifar_zeroshot.models.clip.weights import load_clip_model
 
-    clip = spec_from_slug(request.model)
-    untrained = untrained_weights(clip, request.weights)
+    clip = spec_from_slug(model)
+    untrained = untrained_weights(clip, weights)
 
     def load(name: str, weights: WeightsEnum | None) -> torch.nn.Module:
         return ImageTower(load_clip_model(clip, untrained))
 
     return ModelSource(
         None,
-        clip_weights_label(clip, request.weights),
+        clip_weights_label(clip, weights),
         None,
         load,
         None,
@@ -71,7 +74,9 @@ def _clip_source(request: InferenceRequest) -> ModelSource:
     )
 
 
-def _timm_source(model: str, weights: str, preprocess: str, kind: JobKind) -> ModelSource:
+def _timm_source(
+    model: str, weights: str, preprocess: str, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
     from cifar_zeroshot.models.timm.classifier import TimmClassifier  # timm: when used
     from cifar_zeroshot.models.timm.names import (
         spec_from_slug,
@@ -107,24 +112,9 @@ def _timm_source(model: str, weights: str, preprocess: str, kind: JobKind) -> Mo
     )
 
 
-def model_source(
-    request: InferenceRequest, kind: JobKind, model_loader: ModelLoader
-) -> ModelSource:
-    """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
-    if is_clip_slug(request.model):
-        return _clip_source(request)
-    return classifier_source(
-        request.model, request.weights, request.variant.preprocess, kind, model_loader
-    )
-
-
-def classifier_source(
+def _torchvision_source(
     model: str, weights: str, preprocess: str, kind: JobKind, model_loader: ModelLoader
 ) -> ModelSource:
-    """A torchvision or timm classifier with ``weights`` as the config names them, preprocessed
-    as ``preprocess`` says: for an inference job, and for the ONNX export of its model."""
-    if is_timm_slug(model):
-        return _timm_source(model, weights, preprocess, kind)
     resolved = resolve_weights(model, weights)  # checks the model name too
     if "features" in kind.outputs:
         model_loader = _with_features(model_loader, logits="logits" in kind.outputs)
@@ -136,3 +126,30 @@ def classifier_source(
         meta_build=lambda: torchvision.models.get_model(model, weights=None),
         plain_build=lambda: torchvision.models.get_model(model, weights=None),
     )
+
+
+# How each family's models load: (slug, weights as the config names them, preprocessing, job
+# kind, the torchvision loader) -> ModelSource.
+_SOURCES: dict[ModelFamily, Callable[[str, str, str, JobKind, ModelLoader], ModelSource]] = {
+    TORCHVISION: _torchvision_source,
+    TIMM: _timm_source,
+    CLIP: _clip_source,
+}
+
+
+def model_source(
+    request: InferenceRequest, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
+    """The model of ``request``; ``model_loader`` builds a torchvision model (tests wrap it)."""
+    return classifier_source(
+        request.model, request.weights, request.variant.preprocess, kind, model_loader
+    )
+
+
+def classifier_source(
+    model: str, weights: str, preprocess: str, kind: JobKind, model_loader: ModelLoader
+) -> ModelSource:
+    """A model (a classifier, or a CLIP image tower) with ``weights`` as the config names them,
+    preprocessed as ``preprocess`` says: for an inference job, and for the ONNX export of its
+    model."""
+    return _SOURCES[family_of_slug(model)](model, weights, preprocess, kind, model_loader)

@@ -5,15 +5,13 @@ becomes the weights' own name ('ResNet50_Weights.IMAGENET1K_V2'; a timm model's 
 export job reads as the config's value would be read.
 """
 
-from cifar_zeroshot.core.choices import NONE_WEIGHTS
-from cifar_zeroshot.models.timm.names import spec_from_slug, untrained_weights
-from cifar_zeroshot.models.timm.slugs import is_timm_slug
-from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.family_registry import family_of_slug
 
 
 def export_weights(model: str, weights: str) -> str:
     """``weights`` of ``model`` (a torchvision name or a timm slug) as the export job takes them."""
-    if is_timm_slug(model):
-        spec = spec_from_slug(model)
-        return NONE_WEIGHTS if untrained_weights(spec, weights) else spec.tag
-    return resolved_weights_label(model, weights)
+    family = family_of_slug(model)
+    if family.export_weights is None:
+        raise UserError(f"{model!r} is a {family.name} model, which is never exported to ONNX.")
+    return family.export_weights(model, weights)

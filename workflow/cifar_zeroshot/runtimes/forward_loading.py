@@ -4,7 +4,7 @@ Each runtime of core.runtime_table has its loader here (FORWARD_LOADERS, by name
 forward pass comes back as a callable from a preprocessed batch to its logits, so the batch loop,
 the timing and the output files are the same for every runtime. The loaders share that
 signature, not their logic: the torch one builds the model through ``model_loader`` (which reads
-the weights, models.torchvision_models) and moves it to the job's device, dtype and memory
+the weights, models.torchvision.classifiers) and moves it to the job's device, dtype and memory
 format; the ONNX Runtime one opens a session on the checked export, which holds its weights as
 protobuf (nothing is unpickled), with the variant's precision and the job's threads, and has no
 use for the model loader, the dtype or the memory format.
@@ -18,7 +18,7 @@ from torchvision.models import WeightsEnum
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
-from cifar_zeroshot.models.torchvision_models import weights_label
+from cifar_zeroshot.models.torchvision.classifiers import weights_label
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 # (model name, weights) -> the torch model: tests pass one that injects NaN or out-of-memory.

@@ -22,7 +22,7 @@ from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.file_digests import file_sha256
 from cifar_zeroshot.models.preprocess import DEFAULT_CROP, spec_for
-from cifar_zeroshot.models.torchvision_models import load_model, resolve_weights, weights_label
+from cifar_zeroshot.models.torchvision.classifiers import load_model, resolve_weights, weights_label
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 from cifar_zeroshot.runtimes.onnx_file import ExportRecord, record_path, write_record
 

@@ -17,20 +17,12 @@ Weights rule: a CLIP model's weights are named by its tag. The project's `weight
 the tag itself (the tag's weights); any other value is refused.
 """
 
-import difflib
 import importlib.util
-import re
-from dataclasses import dataclass
 
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip.catalog import ClipCatalog, clip_catalog
-from cifar_zeroshot.models.clip.slugs import (
-    ARCHITECTURE_PATTERN,
-    CLIP_PREFIX,
-    CLIP_SLUG_PATTERN,
-    TAG_PATTERN,
-)
+from cifar_zeroshot.models.hub_names import HubSpec, did_you_mean, strip_prefix
 
 __all__ = [
     "CLIP_PREFIX",
@@ -43,52 +35,45 @@ __all__ = [
     "untrained_weights",
 ]
 
-_ARCHITECTURE = ARCHITECTURE_PATTERN
-_TAG = TAG_PATTERN
-_SLUG = re.compile(rf"clip-(?P<architecture>{_ARCHITECTURE})\.(?P<tag>{_TAG})")
+CLIP_PREFIX = "clip:"
 _SYNTAX = "write clip:<architecture>/<pretrained tag>, for example clip:ViT-B-32/openai"
 _LIST_HINT = (
     "See every architecture and tag with: python -c 'import open_clip; "
     "print(open_clip.list_pretrained())'"
 )
-_DEFAULT_WEIGHTS = "DEFAULT"
 
 
-@dataclass(frozen=True)
-class ClipSpec:
+class ClipSpec(HubSpec):
     """One open_clip architecture with one of its pretrained tags, e.g. ViT-B-32 + openai."""
 
-    architecture: str
-    tag: str
+    KIND = "CLIP"
+    CONFIG_PREFIX = CLIP_PREFIX
+    CONFIG_SEPARATOR = "/"
+    SLUG_PREFIX = "clip-"
+    ARCHITECTURE_PATTERN = r"[A-Za-z0-9_-]+"
+    TAG_PATTERN = r"[A-Za-z0-9_]+"
+    ARCHITECTURE_WORD = "architecture"
+    ALLOWED = (
+        "letters, digits, '_' and '-' (it names a results folder)",
+        "letters, digits and '_' (it names a results folder)",
+    )
+    SYNTAX = _SYNTAX
+    SLUG_EXAMPLE = "clip-ViT-B-32.openai"
 
-    def __post_init__(self) -> None:
-        # Both parts become a results folder name: only safe characters may get there.
-        for part, value, pattern, allowed in (
-            ("architecture", self.architecture, _ARCHITECTURE, "letters, digits, '_' and '-'"),
-            ("tag", self.tag, _TAG, "letters, digits and '_'"),
-        ):
-            if not isinstance(value, str) or not re.fullmatch(pattern, value):
-                raise UserError(
-                    f"CLIP model {CLIP_PREFIX}{self.architecture}/{self.tag}: the {part} "
-                    f"{value!r} may hold only {allowed} (it names a results folder); {_SYNTAX}."
-                )
+    def other_tags_hint(self) -> str:
+        return f", <tag> one of {', '.join(_names(self).tags(self.architecture))}"
 
-    @property
-    def config_name(self) -> str:
-        """How the config names it: 'clip:ViT-B-32/openai'."""
-        return f"{CLIP_PREFIX}{self.architecture}/{self.tag}"
 
-    @property
-    def slug(self) -> str:
-        """Its results folder name: 'clip-ViT-B-32.openai'."""
-        return f"clip-{self.architecture}.{self.tag}"
+# A Snakemake wildcard constraint: matches exactly the slugs of ClipSpec.
+CLIP_SLUG_PATTERN = ClipSpec.slug_pattern()
 
 
 def parse_clip_name(text: str) -> ClipSpec | None:
     """The ClipSpec of a config name 'clip:<architecture>/<tag>'; None for any other model name."""
-    if not isinstance(text, str) or text[: len(CLIP_PREFIX)].lower() != CLIP_PREFIX:
+    rest = strip_prefix(text, CLIP_PREFIX)
+    if rest is None:
         return None
-    architecture, separator, tag = text[len(CLIP_PREFIX) :].strip().partition("/")
+    architecture, separator, tag = rest.partition("/")
     if not separator or not architecture or not tag:
         raise UserError(
             f"CLIP model {text!r} names no architecture and pretrained tag; {_SYNTAX}. {_LIST_HINT}"
@@ -98,25 +83,9 @@ def parse_clip_name(text: str) -> ClipSpec | None:
 
 def spec_from_slug(slug: str) -> ClipSpec:
     """The ClipSpec whose slug is ``slug`` (a results folder name such as 'clip-RN50.openai')."""
-    match = _SLUG.fullmatch(slug) if isinstance(slug, str) else None
-    if match is None:
-        raise UserError(
-            f"{slug!r} is not the folder name of a CLIP model: expected clip-<architecture>.<tag>, "
-            "for example clip-ViT-B-32.openai. Rename the folder or rerun the workflow."
-        )
-    return ClipSpec(match["architecture"], match["tag"])
-
-
-def _close_matches(word: str, choices: list[str]) -> list[str]:
-    """difflib's close matches, ignoring case (users write 'vit-b-32' for 'ViT-B-32')."""
-    by_lower = {choice.lower(): choice for choice in choices}
-    found = difflib.get_close_matches(word.lower(), list(by_lower), n=5, cutoff=0.6)
-    return [by_lower[match] for match in found]
-
-
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = _close_matches(word, choices)
-    return f" Did you mean {', '.join(close)}?" if close else ""
+    spec = ClipSpec.from_slug(slug)
+    assert isinstance(spec, ClipSpec)
+    return spec
 
 
 def _names(spec: ClipSpec) -> ClipCatalog:
@@ -135,11 +104,11 @@ def _check_architecture(spec: ClipSpec) -> None:
         raise UserError(
             f"CLIP model {spec.config_name}: open_clip can build {spec.architecture} but "
             "publishes no pretrained weights for it, so it has no tag. Choose an architecture "
-            f"with weights.{_did_you_mean(spec.architecture, with_weights)} {_LIST_HINT}"
+            f"with weights.{did_you_mean(spec.architecture, with_weights)} {_LIST_HINT}"
         )
     raise UserError(
         f"CLIP model {spec.config_name}: unknown architecture {spec.architecture!r}."
-        f"{_did_you_mean(spec.architecture, with_weights)} {_LIST_HINT}"
+        f"{did_you_mean(spec.architecture, with_weights)} {_LIST_HINT}"
     )
 
 
@@ -149,7 +118,7 @@ def _check_tag(spec: ClipSpec) -> None:
         return
     # open_clip itself would accept 'OpenAI' or 'laion2b-s34b-b79k'; one spelling keeps one slug.
     spelled = spec.tag.lower().replace("-", "_")
-    hint = f" Write it as {spelled!r}." if spelled in tags else _did_you_mean(spec.tag, tags)
+    hint = f" Write it as {spelled!r}." if spelled in tags else did_you_mean(spec.tag, tags)
     raise UserError(
         f"CLIP model {spec.config_name}: {spec.architecture} has no pretrained tag "
         f"{spec.tag!r}.{hint} Its tags: {', '.join(tags)}."
@@ -174,19 +143,7 @@ def _check_tokenizer(spec: ClipSpec) -> None:
 
 def untrained_weights(spec: ClipSpec, weights: str) -> bool:
     """Whether the weights setting means an untrained model: 'none' yes; 'DEFAULT' or the tag no."""
-    text = str(weights).strip()
-    if text.lower() == NONE_WEIGHTS:
-        return True
-    if text in (_DEFAULT_WEIGHTS, spec.tag):
-        return False
-    tags = _names(spec).tags(spec.architecture)
-    raise UserError(
-        f"Weights {weights!r} do not fit CLIP model {spec.config_name}: a CLIP model's weights "
-        f"are named by its tag. Use {_DEFAULT_WEIGHTS} (or {spec.tag}) for the {spec.tag} "
-        f"weights or {NONE_WEIGHTS} for an untrained model; for other weights, name another "
-        f"tag in the model: {CLIP_PREFIX}{spec.architecture}/<tag>, <tag> one of "
-        f"{', '.join(tags)}."
-    )
+    return spec.untrained(weights)
 
 
 def clip_weights_label(spec: ClipSpec, weights: str) -> str:

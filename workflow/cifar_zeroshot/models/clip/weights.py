@@ -27,7 +27,7 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip.names import ClipSpec, check_clip_spec
 from cifar_zeroshot.models.hub_cache import cache_folder, cached_file, offline_advice
 from cifar_zeroshot.models.load_failures import load_failure
-from cifar_zeroshot.models.torchvision_models import UNTRAINED_SEED
+from cifar_zeroshot.models.torchvision.classifiers import UNTRAINED_SEED
 
 log = logging.getLogger(__name__)
 

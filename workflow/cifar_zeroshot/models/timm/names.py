@@ -4,7 +4,10 @@ A name is checked before anything runs: it must be among the weights timm publis
 (``timm.list_pretrained()``, read through models.timm.catalog, which spares planning the import
 of timm), so that a typo is reported with close matches instead of failing inside an inference
 job. A name without a tag takes the tag timm itself takes for it. The name's slug,
-`timm-<architecture>.<tag>`, is the model's folder under results/ (models.timm.slugs).
+`timm-<architecture>.<tag>`, is the model's folder under results/. timm's pretrained names are
+lowercase letters, digits and '_' around one '.' (tests/models/timm/test_timm_names.py checks
+this against the installed timm), so a slug never holds ':' or '/', never equals a torchvision
+name (no '-') and never a CLIP slug.
 
 Only a head with ImageNet-1k's 1000 classes in ImageNet-1k's order can be scored by the class
 mapping; another head (an in21k or in22k tag, an embedding model) is refused for it, naming a tag
@@ -15,52 +18,40 @@ Weights rule, as for CLIP models: 'none' (untrained, from a fixed seed; the tag 
 it and picks its preprocessing), 'DEFAULT' or the tag itself (the tag's weights).
 """
 
-import difflib
-import re
-from dataclasses import dataclass
-
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.hub_names import HubSpec, did_you_mean, strip_prefix
 from cifar_zeroshot.models.timm.catalog import SUPPORTED_CROP_MODES, TimmCatalog, timm_catalog
-from cifar_zeroshot.models.timm.slugs import PART_PATTERN, TIMM_PREFIX, TIMM_SLUG_PREFIX
 
-_SLUG = re.compile(rf"{TIMM_SLUG_PREFIX}(?P<architecture>{PART_PATTERN})\.(?P<tag>{PART_PATTERN})")
+TIMM_PREFIX = "timm:"
+_PART = r"[a-z0-9_]+"
 _SYNTAX = "write timm:<model name>.<pretrained tag>, for example timm:resnet50.a1_in1k"
 _LIST_HINT = "See every name with: python -c 'import timm; print(timm.list_pretrained())'"
-_DEFAULT_WEIGHTS = "DEFAULT"
+_ALLOWED = "lowercase letters, digits and '_' (as timm's names do; it names a results folder)"
 
 
-@dataclass(frozen=True)
-class TimmSpec:
+class TimmSpec(HubSpec):
     """One timm architecture with one of its pretrained tags, e.g. resnet50 + a1_in1k."""
 
-    architecture: str
-    tag: str
-
-    def __post_init__(self) -> None:
-        # Both parts become a results folder name: only safe characters may get there.
-        for part, value in (("model name", self.architecture), ("tag", self.tag)):
-            if not isinstance(value, str) or not re.fullmatch(PART_PATTERN, value):
-                raise UserError(
-                    f"timm model {TIMM_PREFIX}{self.architecture}.{self.tag}: the {part} "
-                    f"{value!r} may hold only lowercase letters, digits and '_' (as timm's "
-                    f"names do; it names a results folder); {_SYNTAX}."
-                )
+    KIND = "timm"
+    CONFIG_PREFIX = TIMM_PREFIX
+    CONFIG_SEPARATOR = "."
+    SLUG_PREFIX = "timm-"
+    ARCHITECTURE_PATTERN = _PART
+    TAG_PATTERN = _PART
+    ARCHITECTURE_WORD = "model name"
+    ALLOWED = (_ALLOWED, _ALLOWED)
+    SYNTAX = _SYNTAX
+    SLUG_EXAMPLE = "timm-resnet50.a1_in1k"
 
     @property
     def name(self) -> str:
         """timm's own name: 'resnet50.a1_in1k'."""
         return f"{self.architecture}.{self.tag}"
 
-    @property
-    def config_name(self) -> str:
-        """How the config names it: 'timm:resnet50.a1_in1k'."""
-        return f"{TIMM_PREFIX}{self.name}"
 
-    @property
-    def slug(self) -> str:
-        """Its results folder name: 'timm-resnet50.a1_in1k'."""
-        return f"{TIMM_SLUG_PREFIX}{self.name}"
+# A Snakemake wildcard constraint: matches exactly the slugs of TimmSpec.
+TIMM_SLUG_PATTERN = TimmSpec.slug_pattern()
 
 
 def _known(name: str) -> TimmCatalog:
@@ -70,19 +61,14 @@ def _known(name: str) -> TimmCatalog:
     return known if known.has(name) or name in known.defaults else timm_catalog(fresh=True)
 
 
-def _did_you_mean(word: str, choices: list[str]) -> str:
-    close = difflib.get_close_matches(word.lower(), choices, n=5, cutoff=0.6)
-    return f" Did you mean {', '.join(close)}?" if close else ""
-
-
 def parse_timm_name(text: str) -> TimmSpec | None:
     """The TimmSpec of a config name 'timm:<architecture>[.<tag>]'; None for any other name.
 
     A name without a tag takes timm's default tag for the architecture.
     """
-    if not isinstance(text, str) or text[: len(TIMM_PREFIX)].lower() != TIMM_PREFIX:
+    name = strip_prefix(text, TIMM_PREFIX)
+    if name is None:
         return None
-    name = text[len(TIMM_PREFIX) :].strip()
     if not name:
         raise UserError(f"timm model {text!r} names no model; {_SYNTAX}. {_LIST_HINT}")
     architecture, separator, tag = name.partition(".")
@@ -92,21 +78,16 @@ def parse_timm_name(text: str) -> TimmSpec | None:
     if architecture not in known.defaults:
         raise UserError(
             f"timm model {text!r}: timm publishes no pretrained weights for a model called "
-            f"{architecture!r}.{_did_you_mean(architecture, list(known.defaults))} {_LIST_HINT}"
+            f"{architecture!r}.{did_you_mean(architecture, list(known.defaults))} {_LIST_HINT}"
         )
     return TimmSpec(architecture, known.defaults[architecture])
 
 
 def spec_from_slug(slug: str) -> TimmSpec:
     """The TimmSpec whose slug (results folder name) is ``slug``: 'timm-resnet50.a1_in1k'."""
-    match = _SLUG.fullmatch(slug) if isinstance(slug, str) else None
-    if match is None:
-        raise UserError(
-            f"{slug!r} is not the folder name of a timm model: expected "
-            "timm-<model name>.<tag>, for example timm-resnet50.a1_in1k. Rename the folder or "
-            "rerun the workflow."
-        )
-    return TimmSpec(match["architecture"], match["tag"])
+    spec = TimmSpec.from_slug(slug)
+    assert isinstance(spec, TimmSpec)
+    return spec
 
 
 def _check_name(spec: TimmSpec) -> TimmCatalog:
@@ -117,11 +98,11 @@ def _check_name(spec: TimmSpec) -> TimmCatalog:
         tags = known.tags(spec.architecture)
         raise UserError(
             f"timm model {spec.config_name}: {spec.architecture} has no pretrained tag "
-            f"{spec.tag!r}.{_did_you_mean(spec.tag, tags)} Its tags: {', '.join(tags)}."
+            f"{spec.tag!r}.{did_you_mean(spec.tag, tags)} Its tags: {', '.join(tags)}."
         )
     raise UserError(
         f"timm model {spec.config_name}: timm publishes no pretrained weights named "
-        f"{spec.name!r}.{_did_you_mean(spec.name, list(known.classes))} {_LIST_HINT}"
+        f"{spec.name!r}.{did_you_mean(spec.name, list(known.classes))} {_LIST_HINT}"
     )
 
 
@@ -181,17 +162,7 @@ def _check_preprocessing(spec: TimmSpec, known: TimmCatalog) -> None:
 
 def untrained_weights(spec: TimmSpec, weights: str) -> bool:
     """Whether the weights setting means an untrained model: 'none' yes; 'DEFAULT' or the tag no."""
-    text = str(weights).strip()
-    if text.lower() == NONE_WEIGHTS:
-        return True
-    if text in (_DEFAULT_WEIGHTS, spec.tag):
-        return False
-    raise UserError(
-        f"Weights {weights!r} do not fit timm model {spec.config_name}: a timm model's weights "
-        f"are named by its tag. Use {_DEFAULT_WEIGHTS} (or {spec.tag}) for the {spec.tag} "
-        f"weights or {NONE_WEIGHTS} for an untrained model; for other weights, name another "
-        f"tag in the model: {TIMM_PREFIX}{spec.architecture}.<tag>."
-    )
+    return spec.untrained(weights)
 
 
 def timm_weights_label(spec: TimmSpec, weights: str) -> str:

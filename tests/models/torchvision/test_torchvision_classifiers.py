@@ -10,11 +10,11 @@ from planted_files import offline_torch_hub, plant_payload, publish_under_own_ha
 from torchvision.models import AlexNet_Weights, ResNet50_Weights, SqueezeNet1_1_Weights
 
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.torchvision_catalog import (
+from cifar_zeroshot.models.torchvision.catalog import (
     check_model_name,
     classification_model_names,
 )
-from cifar_zeroshot.models.torchvision_models import (
+from cifar_zeroshot.models.torchvision.classifiers import (
     cached_weights_path,
     load_model,
     resolve_weights,
@@ -173,7 +173,7 @@ def test_untrained_model_needs_no_file_and_is_repeatable(hub_dir: Path) -> None:
     "weights", ["DEFAULT", "IMAGENET1K_V1", "ResNet50_Weights.IMAGENET1K_V2", "none", "NONE"]
 )
 def test_the_catalog_resolves_weights_as_torchvision_does(weights: str) -> None:
-    from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label
+    from cifar_zeroshot.models.torchvision.catalog import resolved_weights_label
 
     expected = weights_label(resolve_weights("resnet50", weights))
     assert resolved_weights_label("resnet50", weights) == expected
@@ -185,7 +185,7 @@ def test_planning_reads_names_from_the_cache_without_importing_torch(tmp_path: P
 
     check = (
         "import sys; "
-        "from cifar_zeroshot.models.torchvision_catalog import resolved_weights_label as label; "
+        "from cifar_zeroshot.models.torchvision.catalog import resolved_weights_label as label; "
         "print(label('resnet50', 'DEFAULT'), 'torch' in sys.modules)"
     )
     env = {**os.environ, "CIFAR_ZEROSHOT_CACHE": str(tmp_path)}

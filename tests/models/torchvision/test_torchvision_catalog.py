@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from cifar_zeroshot.models import torchvision_catalog
-from cifar_zeroshot.models.torchvision_catalog import (
+from cifar_zeroshot.models.torchvision import catalog as torchvision_catalog
+from cifar_zeroshot.models.torchvision.catalog import (
     check_model_name,
     resolved_weights_label,
     weights_member,

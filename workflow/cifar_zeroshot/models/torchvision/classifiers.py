@@ -1,6 +1,6 @@
 """Torchvision classifiers by name: weights, and loading with clear errors.
 
-Names are checked by torchvision_catalog.py (without importing torch); this module loads.
+Names are checked by catalog.py (without importing torch); this module loads.
 
 Weights come from torch's hub cache (``torch.hub.get_dir()/checkpoints``), downloaded there once
 with their hash checked. Anyone who can write to that folder could put a pickle there that runs
@@ -25,7 +25,7 @@ from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.file_digests import file_sha256
 from cifar_zeroshot.models.load_failures import load_failure
-from cifar_zeroshot.models.torchvision_catalog import check_model_name, weights_member
+from cifar_zeroshot.models.torchvision.catalog import check_model_name, weights_member
 
 UNTRAINED_SEED = 0
 

@@ -1,0 +1,45 @@
+"""timm's classifiers as a model family: `timm:<model name>.<tag>`, slug `timm-<name>.<tag>`."""
+
+from cifar_zeroshot.core.choices import NONE_WEIGHTS
+from cifar_zeroshot.models.family import ModelFamily, ParsedName
+from cifar_zeroshot.models.timm.names import (
+    TIMM_PREFIX,
+    TIMM_SLUG_PATTERN,
+    TimmSpec,
+    check_timm_spec,
+    imagenet1k_head,
+    parse_timm_name,
+    spec_from_slug,
+    timm_weights_label,
+    untrained_weights,
+)
+
+
+def _parse(name: str, weights: str) -> ParsedName:
+    spec = parse_timm_name(name)
+    assert spec is not None  # the registry hands it timm names only
+    # Its head is checked against the linear probe's setting (planning.plan_workflow).
+    check_timm_spec(spec, weights, logits=False)
+    return ParsedName(spec.slug, spec.config_name, probe_only=not imagenet1k_head(spec))
+
+
+def _export_weights(slug: str, weights: str) -> str:
+    """The tag (or 'none'): 'DEFAULT' and the tag itself name the same weights."""
+    spec = spec_from_slug(slug)
+    return NONE_WEIGHTS if untrained_weights(spec, weights) else spec.tag
+
+
+TIMM = ModelFamily(
+    name="timm",
+    config_prefix=TIMM_PREFIX,
+    slug_prefix=TimmSpec.SLUG_PREFIX,
+    slug_pattern=TIMM_SLUG_PATTERN,
+    output_kind="logits",
+    exports_onnx=True,
+    only_runtime=None,
+    only_preprocess=None,
+    features="every",  # timm's pre-logits path (models.timm.classifier)
+    parse=_parse,
+    weights_label=lambda slug, weights: timm_weights_label(spec_from_slug(slug), weights),
+    export_weights=_export_weights,
+)

@@ -1,0 +1,1 @@
+"""torchvision classifiers: names and weights from their per-version catalog, and loading."""
