@@ -17,13 +17,15 @@ import numpy as np
 import pandas as pd
 from scipy.stats import norm
 
-from cifar_zeroshot.core.choices import CIFAR10_1, CIFAR10_C, REFERENCE_TEST_SET
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
+from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.methods.scoring import wilson_interval
 
 MIN_FIT_MODELS = 3
 CHANCE = 1.0 / NUM_CIFAR10_CLASSES
-SHIFTED_SETS = (CIFAR10_1, CIFAR10_C)
+# Every registered set beside CIFAR-10, in registry order.
+SHIFTED_SETS = tuple(name for name, entry in TEST_SETS.items() if not entry.reference)
 RUN_KEY = ["model", "variant", "method"]
 ROBUSTNESS_COLUMNS = (
     "model",

@@ -15,11 +15,17 @@ from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
 from cifar_zeroshot.analysis.robustness import CHANCE, SHIFTED_SETS, ProbitFit, fits, probit
-from cifar_zeroshot.core.choices import CIFAR10_C, REFERENCE_TEST_SET
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
+from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.report.plot_parts import COLOURS
 
 _TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
-_TITLES = {"cifar10.1": "CIFAR-10.1", "cifar10-c": "CIFAR-10-C (mean over blocks)"}
+
+
+def _title(test_set: str) -> str:
+    """A panel's title: the set's, and for a set in blocks that its figure is their mean."""
+    entry = TEST_SETS[test_set]
+    return f"{entry.title} (mean over blocks)" if entry.blocks else entry.title
 
 
 def _label(model: str, variant: str, method: str, several_methods: bool) -> str:
@@ -28,7 +34,8 @@ def _label(model: str, variant: str, method: str, several_methods: bool) -> str:
 
 def corruption_severity_figure(metrics: pd.DataFrame, images: str) -> Figure:
     """Top-1 (%) against severity per corruption; CIFAR-10's top-1 at severity 0."""
-    shifted = metrics[metrics["test_set"] == CIFAR10_C]
+    blocked = [name for name, entry in TEST_SETS.items() if entry.blocks]
+    shifted = metrics[metrics["test_set"].isin(blocked)]
     reference = metrics[metrics["test_set"] == REFERENCE_TEST_SET]
     corruptions = list(dict.fromkeys(shifted["corruption"]))
     columns = min(5, max(1, len(corruptions)))
@@ -145,8 +152,8 @@ def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure
         )
         _probit_axes(ax, low, high)
         ax.set_xlabel("CIFAR-10 top-1 (%, probit scale)")
-        ax.set_ylabel(f"{_TITLES[test_set]} top-1 (%, probit scale)")
-        ax.set_title(f"{_TITLES[test_set]} against CIFAR-10")
+        ax.set_ylabel(f"{_title(test_set)} top-1 (%, probit scale)")
+        ax.set_title(f"{_title(test_set)} against CIFAR-10")
         ax.grid(alpha=0.3)
         if reasons:
             ax.text(

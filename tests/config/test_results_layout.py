@@ -1,0 +1,54 @@
+"""cifar_zeroshot.config.results_layout: a results folder of the layout without a test-set
+folder for CIFAR-10 is moved to today's paths, its files' times kept, and the user told once."""
+
+import os
+
+from cifar_zeroshot.config.results_layout import move_previous_layout
+
+SETS = {"cifar10", "cifar10.1", "cifar10-c"}
+OLD = (
+    "logits/alexnet/fp32.parquet",
+    "timing/alexnet/fp32.parquet",
+    "embeddings/clip-ViT-B-32.openai/fp32.parquet",
+    "features/alexnet/fp32/test.parquet",
+    "probe/alexnet/fp32.parquet",
+)
+# Files whose paths are today's: never moved.
+KEPT = (
+    "features/alexnet/fp32/train.parquet",
+    "probe/alexnet/fp32.fit.npz",
+    "logits/cifar10.1/alexnet/fp32.parquet",
+)
+
+
+def _write(results, names):
+    for number, name in enumerate(names):
+        path = results / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(name)
+        os.utime(path, (1_000_000 + number, 1_000_000 + number))
+
+
+def test_cifar10_run_files_move_under_cifar10_with_their_times(tmp_path):
+    results = tmp_path / "results"
+    _write(results, OLD + KEPT)
+    [message] = move_previous_layout(results, SETS, dry_run=False)
+    assert message.startswith("5 CIFAR-10 run file(s) of the previous results layout were moved")
+    for number, name in enumerate(OLD):
+        kind, rest = name.split("/", 1)
+        moved = results / kind / "cifar10" / rest
+        assert moved.read_text() == name and not (results / name).exists()
+        assert moved.stat().st_mtime == 1_000_000 + number  # not stale: nothing reruns
+    assert all((results / name).exists() for name in KEPT)
+    assert move_previous_layout(results, SETS, dry_run=False) == []  # told once
+
+
+def test_a_dry_run_moves_nothing_and_a_taken_place_is_named(tmp_path):
+    results = tmp_path / "results"
+    _write(results, (*OLD[:1], "logits/cifar10/alexnet/fp32.parquet", *OLD[1:2]))
+    dry = move_previous_layout(results, SETS, dry_run=True)
+    assert "would be moved" in dry[0] and (results / OLD[1]).exists()
+    moved, kept = move_previous_layout(results, SETS, dry_run=False)
+    assert "1 CIFAR-10 run file(s)" in moved
+    assert f"(e.g. {results / OLD[0]})" in kept and "Fix: delete them." in kept
+    assert (results / OLD[0]).exists()  # left, named: nothing reads it
