@@ -111,6 +111,11 @@ if workflow.is_main_process:
 _CHECKED_EXPORTS = set()
 
 
+def test_images(wildcards):
+    """The image set a run scores: its test set's, from the registry."""
+    return test_set_entry(wildcards.test_set).images_path(config["dataset"])
+
+
 def checked_export_inputs(wildcards):
     """An inference job's inputs from the export rule (none on torch), a damaged export dealt with.
 

@@ -17,11 +17,6 @@ from cifar_zeroshot.core.variants import VARIANT_NAME_PATTERN
 RUN = {"test_set": "{test_set}", "model": "{model}", "variant": "{variant}"}
 
 
-def test_images(wildcards):
-    """The image set a run scores: its test set's, from the registry."""
-    return test_set_entry(wildcards.test_set).images_path(config["dataset"])
-
-
 rule inference:
     input:
         unpack(checked_export_inputs),
