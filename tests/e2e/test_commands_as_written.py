@@ -65,7 +65,7 @@ def test_the_job_graph_command_writes_a_graph(finished_run_with_its_config):
 def test_a_failed_job_prints_its_error_once(finished_run_with_its_config):
     """./run.sh's profile: the job prints its one-line error; Snakemake does not repeat the log."""
     workdir = finished_run_with_its_config
-    logits = workdir / "results" / "logits" / "mobilenet_v3_small" / "fp32.parquet"
+    logits = workdir / "results" / "logits" / "cifar10" / "mobilenet_v3_small" / "fp32.parquet"
     logits.write_bytes(b"not parquet")  # newer than the metrics: the metrics job reruns, fails
     result = _typed(workdir, "snakemake --profile profiles/local results/metrics.csv")
     assert result.returncode != 0

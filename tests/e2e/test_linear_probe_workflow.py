@@ -169,7 +169,8 @@ def test_training_features_over_the_test_features_are_named_and_their_fix_works(
     # Issue 24: the probe job took them; the metrics blamed the probe file, and deleting it as
     # told gave the same error again.
     workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
-    shutil.copyfile(workdir / TEST_FEATURES.replace("test", "train"), workdir / TEST_FEATURES)
+    train = f"results/features/{MODEL}/fp32/train.parquet"
+    shutil.copyfile(workdir / train, workdir / TEST_FEATURES)
     metrics = (workdir / "results/metrics.csv").read_bytes()
     stderr = _refused(workdir)
     # Refused in the probe job: the metrics job never started, so its finished file stays.

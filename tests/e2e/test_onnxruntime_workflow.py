@@ -142,7 +142,7 @@ def test_a_missing_export_or_record_is_made_again_by_a_plain_rerun(own_copy, del
 
 def test_a_model_the_exporter_cannot_convert_stops_only_its_runtime(own_copy):
     (own_copy / "workflow/scripts/export_onnx.py").write_text(UNCONVERTIBLE_EXPORT)
-    onnx_log = f"logs/inference/{MODEL}/fp32-onnxruntime.log"
+    onnx_log = f"logs/inference/cifar10/{MODEL}/fp32-onnxruntime.log"
     for path in (TORCH_LOGITS, ONNX_LOGITS, EXPORT, onnx_log):
         (own_copy / path).unlink()
     result = snakemake(own_copy, TORCH_LOGITS, ONNX_LOGITS, "--keep-going", check=False)

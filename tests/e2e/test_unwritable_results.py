@@ -132,7 +132,7 @@ def test_a_disk_that_fills_during_a_job_names_the_folders_and_leaves_no_partial_
     assert (
         f"ERROR: No space left on device while writing into results/logits/cifar10/{MODEL}, "
         f"results/timing/cifar10/{MODEL}: free some space and rerun (details in "
-        f"logs/inference/{MODEL}/fp32.log)"
+        f"logs/inference/cifar10/{MODEL}/fp32.log)"
     ) in result.stderr
     assert "Traceback" not in result.stderr
     # Neither the cut logits, nor their temporary file, nor the timing of the failed job.
