@@ -89,9 +89,7 @@ def per_class_pooling_rows(result: MethodResult) -> list[dict[str, Any]]:
 
 def per_class_pooling_table(results: Sequence[MethodResult]) -> pd.DataFrame:
     rows = [row for result in results for row in per_class_pooling_rows(result)]
-    return pd.DataFrame(rows, columns=list(PER_CLASS_POOLING_COLUMNS)).astype(
-        {"severity": "Int64"}
-    )
+    return pd.DataFrame(rows, columns=list(PER_CLASS_POOLING_COLUMNS)).astype({"severity": "Int64"})
 
 
 def read_per_class_poolings(path: str) -> pd.DataFrame:

@@ -62,7 +62,13 @@ def per_class_balanced_figure(per_class_poolings: pd.DataFrame, images: str) -> 
                         for name in CIFAR10_CLASSES
                     ]
                 )
-                ax.bar(positions + (number - 1) * width, values, width, color=COLOURS[number], label=label)
+                ax.bar(
+                    positions + (number - 1) * width,
+                    values,
+                    width,
+                    color=COLOURS[number],
+                    label=label,
+                )
                 means.append(f"{np.nanmean(values):.0f}" if np.isfinite(values).any() else "-")
             ax.set_title(f"{model} · {variant} · {pooling}\nmean recall {' / '.join(means)} %")
             ax.set_xticks(positions, CIFAR10_CLASSES, rotation=45, ha="right", fontsize=8)
