@@ -106,15 +106,15 @@ def test_cross_fitting_never_uses_an_image_own_output():
     after = balance(changed, PRIOR, CROSS_FITTED)
     # The offsets applied to the odd half come from the even half: unchanged, and so is the
     # changed image's balanced output relative to its own new input.
-    applied_to_odd = [f for f in before.fits if f.applied_to == "odd positions"][0]
-    applied_to_odd_after = [f for f in after.fits if f.applied_to == "odd positions"][0]
+    applied_to_odd = next(f for f in before.fits if f.applied_to == "odd positions")
+    applied_to_odd_after = next(f for f in after.fits if f.applied_to == "odd positions")
     np.testing.assert_array_equal(applied_to_odd.fit.offsets, applied_to_odd_after.fit.offsets)
     np.testing.assert_allclose(
         after.log_probs[image], apply_offsets(changed[[image]], applied_to_odd.fit.offsets)[0]
     )
     # The other half's offsets were fitted on the changed image, so they move.
-    moved = [f for f in after.fits if f.applied_to == "even positions"][0].fit.offsets
-    original = [f for f in before.fits if f.applied_to == "even positions"][0].fit.offsets
+    moved = next(f for f in after.fits if f.applied_to == "even positions").fit.offsets
+    original = next(f for f in before.fits if f.applied_to == "even positions").fit.offsets
     assert not np.allclose(moved, original)
     # Fitted on all images, the same image moves its own offsets.
     assert not np.allclose(
