@@ -73,6 +73,7 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
     dataset_end = OLD_METRICS_COLUMNS.index("dataset") + 1
     figures_end = OLD_METRICS_COLUMNS.index("outside_mapped_share") + 1
     energy = OLD_METRICS_COLUMNS.index("compile_seconds") + 1
+    accuracy_end = OLD_METRICS_COLUMNS.index("top5_ci_high") + 1
     assert list(t.METRICS_COLUMNS) == [
         *OLD_METRICS_COLUMNS[:2],
         "method",
@@ -83,13 +84,20 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
         *OLD_METRICS_COLUMNS[dataset_end:settings_end],
         "probe_regularisation",
         "prompt_templates",
-        *OLD_METRICS_COLUMNS[settings_end:figures_end],
+        *OLD_METRICS_COLUMNS[settings_end:accuracy_end],
+        "balanced_accuracy",
+        "worst_class_recall",
+        "worst_class",
+        *OLD_METRICS_COLUMNS[accuracy_end:figures_end],
         "probe_validation_top1",
         "probe_train_images",
         "probe_fit_seconds",
         "probe_train_images_per_second",
         "probe_train_host_peak_rss_mb",
         "probe_train_torch_peak_allocated_mb",
+        "top1_max_logit_balanced",
+        "top1_mean_prob_balanced",
+        "top1_sum_prob_balanced",
         *OLD_METRICS_COLUMNS[figures_end:energy],
         "gpu_energy_joules",
         "images_per_joule",

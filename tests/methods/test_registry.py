@@ -78,12 +78,26 @@ def test_registry_names_and_columns():
     assert (
         *ClassMappingMethod.figure_columns,
         *LinearProbeMethod.figure_columns,
+        "top1_max_logit_balanced",
+        "top1_mean_prob_balanced",
+        "top1_sum_prob_balanced",
     ) == registry.FIGURE_COLUMNS
+    assert registry.method_class("class_mapping+balanced").base is ClassMappingMethod
+    assert registry.method_class("prompt_similarity+balanced_all").fit == "all"
+    assert "linear_probe+balanced" not in names  # fitted with labels: no balanced variant
 
 
 def test_the_registry_builds_the_methods_the_configuration_uses(tmp_path):
     only_mapping = registry.configured_methods(MethodInputs(GROUPS, "sum_prob"))
-    assert only_mapping == [ClassMappingMethod(GROUPS, "sum_prob")]
+    mapping = ClassMappingMethod(GROUPS, "sum_prob")
+    assert [m.name for m in only_mapping] == [
+        "class_mapping",
+        "class_mapping+balanced",
+        "class_mapping+balanced_all",
+    ]
+    assert only_mapping[0] == mapping and all(m.inner == mapping for m in only_mapping[1:])
+    unknown_prior = MethodInputs(GROUPS, "sum_prob", equal_class_prior=False)
+    assert registry.configured_methods(unknown_prior) == [mapping]
 
     probe, text = tmp_path / "probe.parquet", tmp_path / "text.parquet"
     record = ProbeRecord(0.1, 0.5, [0.1], [0.5], 0.2, 50, 0, 3, 1.0, 100, 8, None, 1, None)

@@ -64,6 +64,18 @@ rule metrics:
             caption="../report/reliability.rst",
             category="Result files",
         ),
+        # The balanced methods' offsets, and per-class recall under each pooling, balanced or
+        # not (methods/balanced.py).
+        balancing=report(
+            "results/balancing.csv",
+            caption="../report/balancing.rst",
+            category="Result files",
+        ),
+        per_class_poolings=report(
+            "results/per_class_poolings.csv",
+            caption="../report/per_class_poolings.rst",
+            category="Result files",
+        ),
         # The summary's paired comparisons and few-shot sentences, as a page of the report.
         statistics=report(
             "results/tables/statistics.html",

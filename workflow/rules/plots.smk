@@ -8,6 +8,7 @@ rule plots:
         metrics="results/metrics.csv",
         per_class="results/per_class.csv",
         confusion="results/confusion.csv",
+        per_class_poolings="results/per_class_poolings.csv",
     output:
         speed=report(
             "results/plots/speed.png",
@@ -30,6 +31,12 @@ rule plots:
         per_class=report(
             "results/plots/per_class.png",
             caption="../report/per_class_plot.rst",
+            category="Results",
+            subcategory="Accuracy",
+        ),
+        per_class_balanced=report(
+            "results/plots/per_class_balanced.png",
+            caption="../report/per_class_balanced.rst",
             category="Results",
             subcategory="Accuracy",
         ),

@@ -2,6 +2,7 @@
 
 from pathlib import Path
 
+from cifar_zeroshot.analysis.balancing_tables import read_per_class_poolings
 from cifar_zeroshot.analysis.metrics_tables import (
     read_metrics_csv,
     read_reference_rows,
@@ -9,9 +10,10 @@ from cifar_zeroshot.analysis.metrics_tables import (
 )
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.balanced_plot import per_class_balanced_figure
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.plot_parts import remove_stale_pngs, save_figure, zero_shot_method
-from cifar_zeroshot.report.provenance import provenance_note
+from cifar_zeroshot.report.provenance import images_name, provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
     # The per-run figures describe CIFAR-10 (robustness_plots draws the shifted sets).
@@ -25,6 +27,9 @@ with job_log(snakemake.log[0], snakemake.output):
     save_figure(accuracy_vs_gflops_figure(metrics), out.accuracy_vs_gflops, note)
     per_class = plots.per_class_figure(read_reference_rows(snakemake.input.per_class))
     save_figure(per_class, out.per_class, note)
+    per_class_poolings = reference_rows(read_per_class_poolings(snakemake.input.per_class_poolings))
+    balanced = per_class_balanced_figure(per_class_poolings, images_name(metrics))
+    save_figure(balanced, out.per_class_balanced, note)
     confusion = read_reference_rows(snakemake.input.confusion)
     # One matrix per run (plots.smk lists these files), for the run's zero-shot method.
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):

@@ -20,6 +20,7 @@ import numpy as np
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.methods.balancing import AppliedFit
 from cifar_zeroshot.methods.calibration import (
     ECE_BINS,
     ReliabilityBins,
@@ -66,6 +67,11 @@ class MethodResult:
     calibration: dict[str, float]  # ece, nll, brier of the method's probabilities
     reliability: ReliabilityBins  # the ECE's bins, for the reliability diagram
     agreement_with_fp32: float  # NaN for the reference run itself or without one
+    # Top-1 class per image under each of the method's alternatives (the class mapping's
+    # poolings, balanced or not), for results/per_class_poolings.csv.
+    alternative_predicted: dict[str, np.ndarray] = dataclasses.field(default_factory=dict)
+    # A balanced variant's fits (scores balanced, fit): for results/balancing.csv.
+    balancing: tuple[tuple[str, AppliedFit], ...] = ()
     # The images scored: the test set, and for CIFAR-10-C the corruption and severity block.
     test_set: str = REFERENCE_TEST_SET
     corruption: str = ""
@@ -221,6 +227,8 @@ def score_run(run: StoredRun, method: ScoringMethod, bins: int = ECE_BINS) -> Me
         calibration=calibration_figures(scored.probabilities, labels, bins),
         reliability=reliability_bins(scored.probabilities, labels, bins),
         agreement_with_fp32=math.nan,
+        alternative_predicted={name: top1(p) for name, p in scored.alternatives.items()},
+        balancing=tuple(scored.balancing),
     )
 
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import pandas as pd
 
+from cifar_zeroshot.analysis.balancing_tables import balancing_table, per_class_pooling_table
 from cifar_zeroshot.analysis.evaluation import MethodResult
 from cifar_zeroshot.analysis.few_shot import read_few_shot
 from cifar_zeroshot.analysis.metrics_tables import (
@@ -31,7 +32,7 @@ from cifar_zeroshot.analysis.test_set_results import (
 )
 from cifar_zeroshot.data.checksums import read_md5_sidecar
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet, load_configured_test_set
-from cifar_zeroshot.data.test_sets import TEST_SETS
+from cifar_zeroshot.data.test_sets import TEST_SETS, test_set
 from cifar_zeroshot.mapping.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_csv
 from cifar_zeroshot.mapping.yaml_file import load_mapping
@@ -48,6 +49,10 @@ class MetricsResults:
     reliability: pd.DataFrame  # every scope's calibration bins
     robustness: pd.DataFrame  # empty without shifted test sets
     few_shot: pd.DataFrame | None  # the few-shot probes' rows; None without them
+    balancing: pd.DataFrame  # the balanced methods' offsets (analysis/balancing_tables.py)
+    per_class_poolings: pd.DataFrame  # per-class recall under each pooling, balanced or not
+    # The test sets scored without balanced rows: their class prior is not known to be equal.
+    unbalanced_sets: tuple[str, ...] = ()
 
 
 def _configured_test_sets(inputs: Any, params: Any) -> dict[str, ConfiguredTestSet]:
@@ -116,4 +121,9 @@ def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
         reliability=reliability_table(results),
         robustness=robustness_table(tables.metrics),
         few_shot=read_few_shot(inputs.few_shot) if inputs.few_shot else None,
+        balancing=balancing_table(results),
+        per_class_poolings=per_class_pooling_table(results),
+        unbalanced_sets=tuple(
+            name for name in params.test_sets if not test_set(name).equal_class_prior
+        ),
     )

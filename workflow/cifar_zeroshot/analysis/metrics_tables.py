@@ -23,10 +23,13 @@ from cifar_zeroshot.methods.interface import ScoringMethod
 from cifar_zeroshot.methods.registry import FIGURE_COLUMNS, SETTING_COLUMNS
 from cifar_zeroshot.methods.scoring import (
     MIB,
+    balanced_accuracy,
+    class_recalls,
     confusion_matrix,
     share,
     table_figure,
     wilson_interval,
+    worst_class,
 )
 from cifar_zeroshot.records.timing import images_per_joule
 
@@ -60,6 +63,9 @@ _MEMORY_COLUMNS = {
 _ACCURACY_COLUMNS = tuple(
     column for k in TOP_K for column in (f"top{k}", f"top{k}_ci_low", f"top{k}_ci_high")
 )
+# Per-class honesty of the top-1: the mean recall over classes, and the class with the lowest
+# (a method that gives up on a class shows it here, whatever its top-1).
+PER_CLASS_SUMMARY_COLUMNS = ("balanced_accuracy", "worst_class_recall", "worst_class")
 # Which images a row describes (a result's scope): the test set, and for a set in blocks
 # (CIFAR-10-C) the corruption and severity; empty elsewhere. A column of every per-run table.
 SCOPE_COLUMNS: tuple[str, ...] = ("test_set", "corruption", "severity")
@@ -79,6 +85,7 @@ METRICS_COLUMNS: tuple[str, ...] = (
     "images",
     *SETTING_COLUMNS,
     *_ACCURACY_COLUMNS,
+    *PER_CLASS_SUMMARY_COLUMNS,
     *FIGURE_COLUMNS,
     "agreement_with_fp32",
     *CALIBRATION_COLUMNS,
@@ -147,7 +154,7 @@ def read_metrics_csv(path: str | Path) -> pd.DataFrame:
     """results/metrics.csv as the metrics job built it: the methods' settings stay text (a CSV
     reader would make "18" templates 18.0), the identifying columns too."""
     text_columns = ("model", "variant", "method", "weights", "dataset", *SETTING_COLUMNS)
-    text_columns += ("test_set", "corruption")
+    text_columns += ("test_set", "corruption", "worst_class")
     return pd.read_csv(path, dtype={column: str for column in text_columns})
 
 
@@ -178,6 +185,11 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
     for k, correct in result.correct.items():
         row[f"top{k}"] = share(correct, n)
         row[f"top{k}_ci_low"], row[f"top{k}_ci_high"] = wilson_interval(correct, n)
+    recalls = class_recalls(result.run.outputs.labels, result.predicted, len(CIFAR10_CLASSES))
+    worst, worst_recall = worst_class(recalls)
+    row["balanced_accuracy"] = balanced_accuracy(recalls)
+    row["worst_class_recall"] = worst_recall
+    row["worst_class"] = CIFAR10_CLASSES[worst] if worst >= 0 else None
     row.update(result.figures)
     row["agreement_with_fp32"] = result.agreement_with_fp32
     row.update(result.calibration)

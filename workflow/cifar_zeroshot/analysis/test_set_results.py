@@ -31,6 +31,7 @@ from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
+from cifar_zeroshot.data.test_sets import test_set as registered_test_set
 from cifar_zeroshot.methods.calibration import ECE_BINS
 from cifar_zeroshot.methods.interface import MethodInputs, ScoringMethod
 from cifar_zeroshot.methods.registry import configured_methods
@@ -45,10 +46,12 @@ def methods_for_test_set(
 ) -> list[ScoringMethod]:
     """The configured methods that score ``test_set``: ``inputs`` with that set's probe files
     alone (``probe_files``: (test set, model, variant) -> the CIFAR-10 probe's scores of that
-    set's features), each file checked as every method file is (methods.interface)."""
+    set's features), each file checked as every method file is (methods.interface). The
+    balanced variants score only a set whose class prior is known to be equal."""
     return configured_methods(
         dataclasses.replace(
             inputs,
+            equal_class_prior=registered_test_set(test_set).equal_class_prior,
             probe_files={
                 (model, variant): Path(path)
                 for (probed_set, model, variant), path in probe_files

@@ -43,6 +43,11 @@ class TestSet:
     limit_key: str | None
     blocks: bool = False  # scored per (corruption, severity) block, as CIFAR-10-C
     reference: bool = False  # CIFAR-10's own test set, which every drop is measured from
+    # Every class holds the same share of the images by design (CIFAR-10, CIFAR-10.1, each
+    # CIFAR-10-C block): the known prior the balanced methods fit to (methods/balanced.py). A
+    # set that cannot promise it sets False and gets no balanced rows; labels are never used
+    # to decide it.
+    equal_class_prior: bool = True
     # Built by the generic rule: its source files per dataset, and how they are read.
     sources: Callable[[str], dict[str, str]] | None = None
     reader: Reader | None = None

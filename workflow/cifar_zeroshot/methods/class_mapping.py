@@ -3,7 +3,7 @@
 Every CIFAR-10 class has a group of ImageNet classes (results/class_mapping.csv); its score is
 pooled from their logits with the configured pooling. Besides the scores this method reports the
 accuracy under every pooling and the unrestricted top-1 (the argmax over all 1000 classes falls
-in the true class's group).
+in the true class's group), and every pooling's probabilities as its alternatives.
 """
 
 from collections.abc import Mapping, Sequence
@@ -73,9 +73,12 @@ class ClassMappingMethod:
         low, high = wilson_interval(int(hit.sum()), n)
         figures["unrestricted_top1_ci_low"], figures["unrestricted_top1_ci_high"] = low, high
         figures["outside_mapped_share"] = share(int(outside.sum()), n)
+        # Every pooling's probabilities, for the balanced variants' figure per pooling.
+        alternatives = {p: mapping_probabilities(pooled[p], p) for p in POOLINGS}
         scores = pooled[self.pooling]
-        probabilities = mapping_probabilities(scores, self.pooling)
-        return MethodScores(scores, {"pooling": self.pooling}, figures, probabilities)
+        return MethodScores(
+            scores, {"pooling": self.pooling}, figures, alternatives[self.pooling], alternatives
+        )
 
     @classmethod
     def describe(cls, settings: Mapping[str, str]) -> str:

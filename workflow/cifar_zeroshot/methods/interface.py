@@ -25,6 +25,7 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 import numpy as np
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.methods.balancing import AppliedFit
 from cifar_zeroshot.records.run_facts import RunFacts
 
 K = TypeVar("K")
@@ -54,6 +55,12 @@ class MethodScores:
     # [N, 10] the class probabilities the method implies (methods/probabilities.py), whose
     # calibration metrics.csv reports; their top-1 class is the scores'.
     probabilities: np.ndarray
+    # [N, 10] probabilities under each alternative the method compares (the class mapping's
+    # poolings), by name; empty for a method without alternatives.
+    alternatives: Mapping[str, np.ndarray] = field(default_factory=dict)
+    # The fits of a balanced variant (methods/balanced.py), per scores balanced: what
+    # results/balancing.csv keeps; empty for every other method.
+    balancing: Sequence[tuple[str, AppliedFit]] = ()
 
 
 @dataclass(frozen=True)
@@ -70,6 +77,9 @@ class MethodInputs:
     clip_text_files: Mapping[str, Path] = field(default_factory=dict)
     clip_prompts: str = ""  # the configured prompts file
     clip_prompts_sha256: str = ""  # the digest of its prompts (clip.prompts.prompts_digest)
+    # Whether the test set's class prior is known to be equal (data.test_sets.TestSet): the
+    # balanced variants assume it, and score no set where it is not.
+    equal_class_prior: bool = True
 
 
 def read_stored(

@@ -144,3 +144,26 @@ def confusion_matrix(labels: np.ndarray, predicted: np.ndarray, classes: int) ->
 def agreement(predicted: np.ndarray, reference: np.ndarray) -> float:
     """Share of images on which two runs predict the same top-1 class."""
     return float(np.mean(np.asarray(predicted) == np.asarray(reference)))
+
+
+def class_recalls(labels: np.ndarray, predicted: np.ndarray, classes: int) -> np.ndarray:
+    """[classes] share of each class's images predicted as it; NaN for a class without images."""
+    counts = confusion_matrix(labels, predicted, classes)
+    support = counts.sum(axis=1)
+    hits = np.diag(counts).astype(np.float64)
+    return np.divide(hits, support, out=np.full(classes, np.nan), where=support > 0)
+
+
+def balanced_accuracy(recalls: np.ndarray) -> float:
+    """The mean recall over the classes that have images (NaN when none has)."""
+    present = recalls[~np.isnan(recalls)]
+    return float(present.mean()) if present.size else math.nan
+
+
+def worst_class(recalls: np.ndarray) -> tuple[int, float]:
+    """(class, recall) of the lowest recall among classes with images, the lower class on a
+    tie; (-1, NaN) when no class has images."""
+    if np.isnan(recalls).all():
+        return -1, math.nan
+    k = int(np.nanargmin(recalls))
+    return k, float(recalls[k])

@@ -6,6 +6,7 @@ from typing import Any
 
 from cifar_zeroshot.analysis.metrics_job import MetricsResults
 from cifar_zeroshot.core.csv_output import write_csv
+from cifar_zeroshot.report.balanced_plot import unbalanced_sets_lines
 from cifar_zeroshot.report.few_shot import few_shot_summary_lines
 from cifar_zeroshot.report.html_pages import sections_html, write_html
 from cifar_zeroshot.report.paired_section import paired_summary_lines
@@ -20,7 +21,11 @@ def write_metrics_outputs(results: MetricsResults, out: Any) -> None:
     tables.write(out.metrics, out.per_class, out.confusion, out.top_confusions)
     write_csv(paired.table, out.paired_tests)
     write_csv(results.reliability, out.reliability)
+    write_csv(results.balancing, out.balancing)
+    write_csv(results.per_class_poolings, out.per_class_poolings)
     sections = [paired_summary_lines(paired.table, paired.unpaired, paired.significance)]
+    if results.unbalanced_sets:
+        sections.append(unbalanced_sets_lines(results.unbalanced_sets))
     if results.few_shot is not None:
         sections.append(few_shot_summary_lines(results.few_shot, results.reference))
     note = provenance_note(tables.metrics)

@@ -49,6 +49,12 @@ def _gflops(value: object) -> str:
     return MISSING if _missing(value) else f"{float(value):,.3f}"  # type: ignore[arg-type]
 
 
+def _worst_class(row: pd.Series) -> str:
+    """The lowest per-class recall and its class, e.g. "0.9 (frog)"."""
+    recall, name = row.get("worst_class_recall"), row.get("worst_class")
+    return MISSING if _missing(recall) else f"{_percent(recall)} ({_text(name)})"
+
+
 def _text(value: object) -> str:
     return MISSING if _missing(value) else str(value)
 
@@ -94,6 +100,8 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
         "device",
         "top-1 % [95 % CI]",
         "top-5 %",
+        "balanced acc. %",
+        "worst class %",
         "unrestricted top-1 %",
         "images/s",
         "ms/image",
@@ -120,6 +128,8 @@ def summary_table(metrics: pd.DataFrame) -> SummaryTable:
                 _text(row["device_name"] if not _missing(row["device_name"]) else row["device"]),
                 top1,
                 _percent(row["top5"]),
+                _percent(row.get("balanced_accuracy")),
+                _worst_class(row),
                 _percent(row["unrestricted_top1"]),
                 speed,
                 latency,
