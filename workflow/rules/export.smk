@@ -12,6 +12,9 @@ from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH
 
 
 rule export_onnx:
+    input:
+        # A user's weights file (none for published weights): a changed file re-exports.
+        unpack(lambda wc: PLAN.weights_file_input(wc.model)),
     output:
         model=EXPORT_PATH,
         record=f"{EXPORT_PATH}.json",
@@ -30,5 +33,6 @@ rule export_onnx:
         # Resolved ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2", a timm model's tag): other
         # weights re-export, another spelling of the same ones does not.
         weights=lambda wc: export_weights(wc.model, MODEL_WEIGHTS[wc.model]),
+        weights_file=lambda wc: PLAN.weights_file_params(wc.model),
     script:
         "../scripts/export_onnx.py"
