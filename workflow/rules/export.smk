@@ -1,7 +1,8 @@
 # Export stage: each model that a variant runs on ONNX Runtime (torchvision or timm) ->
 # results/onnx/{model}.onnx (one file per model and weights, fp32, dynamic batch) and its record {model}.onnx.json (size,
 # SHA-256). Needs PLAN and MODEL_WEIGHTS (common.smk). Its only trigger is the model (the
-# wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
+# wildcard) and its resolved weights (a param; a user's weights file also an input): batch
+# size, limit or precision never re-export.
 
 from cifar_zeroshot.models.export_weights import export_weights
 from cifar_zeroshot.models.family_registry import EXPORT_SLUG_PATTERN
