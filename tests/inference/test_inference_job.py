@@ -29,7 +29,7 @@ FACT_KEYS = {
     "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
     "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
     "batch_size_requested", "image_count", "dataset", "threads", "limit", "test_set_sha256",
-    "parameters", "gflops_per_image",
+    "parameters", "gflops_per_image", "weights_sha256",
 }  # fmt: skip
 # The keys the timing files store (metrics and bench/workflow_timing.py read them).
 SUMMARY_KEYS = {
@@ -83,7 +83,7 @@ def test_writes_logits_and_timing_with_facts_and_summary(test_set: Path, tmp_pat
     np.testing.assert_array_equal(logits.image_index, np.arange(N_IMAGES))
     np.testing.assert_array_equal(logits.labels, np.arange(N_IMAGES) % 10)
     assert logits.logits.shape == (N_IMAGES, 1000)
-    # The files keep the keys they have always had.
+    # The files keep the keys they have always had (weights_sha256: a user's weights file's).
     assert set(_stored_json(request.logits_path, b"cifar_zeroshot")) == FACT_KEYS
     assert set(_stored_json(request.timing_path, b"cifar_zeroshot")) == FACT_KEYS
     assert set(_stored_json(request.timing_path, b"cifar_zeroshot_summary")) == SUMMARY_KEYS

@@ -1,7 +1,8 @@
 # Export stage: each model that a variant runs on ONNX Runtime (torchvision or timm) ->
 # results/onnx/{model}.onnx (one file per model and weights, fp32, dynamic batch) and its record {model}.onnx.json (size,
 # SHA-256). Needs PLAN and MODEL_WEIGHTS (common.smk). Its only trigger is the model (the
-# wildcard) and its resolved weights (a param): batch size, limit or precision never re-export.
+# wildcard) and its resolved weights (a param; a user's weights file also an input): batch
+# size, limit or precision never re-export.
 
 from cifar_zeroshot.models.export_weights import export_weights
 from cifar_zeroshot.models.family_registry import EXPORT_SLUG_PATTERN
@@ -12,6 +13,9 @@ from cifar_zeroshot.runtimes.onnx_file import EXPORT_PATH
 
 
 rule export_onnx:
+    input:
+        # A user's weights file (none for published weights): a changed file re-exports.
+        unpack(lambda wc: PLAN.weights_file_input(wc.model)),
     output:
         model=EXPORT_PATH,
         record=f"{EXPORT_PATH}.json",
@@ -30,5 +34,6 @@ rule export_onnx:
         # Resolved ("DEFAULT" -> "ResNet50_Weights.IMAGENET1K_V2", a timm model's tag): other
         # weights re-export, another spelling of the same ones does not.
         weights=lambda wc: export_weights(wc.model, MODEL_WEIGHTS[wc.model]),
+        weights_file=lambda wc: PLAN.weights_file_params(wc.model),
     script:
         "../scripts/export_onnx.py"

@@ -20,6 +20,8 @@ RUN = {"test_set": "{test_set}", "model": "{model}", "variant": "{variant}"}
 rule inference:
     input:
         unpack(checked_export_inputs),
+        # A user's weights file (none for published weights): a changed file reruns its jobs.
+        unpack(lambda wc: PLAN.weights_file_input(wc.model)),
         test_set=test_images,
     output:
         logits=run_output_path("logits", **RUN),
@@ -43,6 +45,8 @@ rule inference:
     params:
         # KeyError naming the model when it is not in the config's models list.
         weights=lambda wc: MODEL_WEIGHTS[wc.model],
+        # Its path, digest and preprocessing source (None for published weights).
+        weights_file=lambda wc: PLAN.weights_file_params(wc.model),
         dataset=config["dataset"],
         batch_size=config["batch_size"],
         device=config["device"],

@@ -15,6 +15,7 @@ PROBED_CIFAR10 = {"test_set": REFERENCE} | PROBED
 
 use rule inference as train_features with:
     input:
+        unpack(lambda wc: PLAN.weights_file_input(wc.model)),
         train_set=train_images_path(config["dataset"]),
     output:
         features=train_features_path(**PROBED),

@@ -6,6 +6,7 @@ from pathlib import Path
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.inference.export_job import export_model
+from cifar_zeroshot.models.weights_file import WeightsFile
 from cifar_zeroshot.runtimes.device_setup import set_threads
 
 with job_log(snakemake.log[0], snakemake.output) as stream, redirect_stdout(stream):
@@ -14,4 +15,9 @@ with job_log(snakemake.log[0], snakemake.output) as stream, redirect_stdout(stre
     for name in ("onnxscript", "onnx_ir"):
         logging.getLogger(name).setLevel(logging.WARNING)
     set_threads(snakemake.threads)
-    export_model(snakemake.wildcards.model, snakemake.params.weights, Path(snakemake.output.model))
+    export_model(
+        snakemake.wildcards.model,
+        snakemake.params.weights,
+        Path(snakemake.output.model),
+        weights_file=WeightsFile.from_params(snakemake.params.weights_file),
+    )

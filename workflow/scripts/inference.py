@@ -8,6 +8,7 @@ from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import ImageSet, InferenceRequest
+from cifar_zeroshot.models.weights_file import WeightsFile
 
 
 def _optional_path(files, name: str) -> Path | None:
@@ -38,6 +39,7 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         features_path=_optional_path(outputs, "features"),
         image_set=ImageSet.TEST if train_set is None else ImageSet.TRAINING,
         embeddings_path=_optional_path(outputs, "embeddings"),
+        weights_file=WeightsFile.from_params(params.weights_file),
     )
     # The progress bar goes to the job's log, beside the logging records; onnxruntime variants
     # have the export as an input.

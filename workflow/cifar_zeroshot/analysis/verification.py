@@ -3,11 +3,11 @@
 Snakemake decides what to rerun from file times and its own records, not from what a file
 holds: a run copied over another model's files, put back from a run with another limit, or
 edited by hand would be scored under the wrong name. So the metrics rule compares each logits
-and timing file's facts with what the configuration asks of that job (model, resolved weights,
-variant, dataset, limit), and with the test set as it is now (image count and the digest of
-the images and labels after the limit); and each row's label with the test set's label of that
-image. Any difference stops the metrics, naming the file, the fact and the command that
-replaces the file.
+and timing file's facts with what the configuration asks of that job (model, resolved weights
+and the digest of a user's weights file, variant, dataset, limit), and with the test set as it
+is now (image count and the digest of the images and labels after the limit); and each row's
+label with the test set's label of that image. Any difference stops the metrics, naming the
+file, the fact and the command that replaces the file.
 """
 
 from collections.abc import Mapping
@@ -21,6 +21,7 @@ from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.methods.interface import RunOutputs
 from cifar_zeroshot.models.family_registry import family_of_slug
+from cifar_zeroshot.models.weights_file import setting_sha256
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 
@@ -33,6 +34,8 @@ class RequestedRun:
     variant: str
     dataset: str
     limit: int | None
+    # The user's weights file's SHA-256 (models.weights_file); None for published weights.
+    weights_sha256: str | None = None
 
     def to_params(self) -> dict[str, Any]:
         return asdict(self)
@@ -43,7 +46,7 @@ def requested_run(
 ) -> RequestedRun:
     """The job for a model as configured (``weights`` as written: DEFAULT, a member, none)."""
     label = family_of_slug(model).weights_label(model, weights)
-    return RequestedRun(model, label, variant, dataset, limit)
+    return RequestedRun(model, label, variant, dataset, limit, setting_sha256(weights))
 
 
 def _fix(logits_path: Path, timing_path: Path) -> str:

@@ -14,6 +14,7 @@ from typing import Any
 
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
 from cifar_zeroshot.config.test_set_plan import TestSetPlan, test_set_plan
+from cifar_zeroshot.config.weights_file_plan import parse_file_model
 from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
@@ -27,6 +28,7 @@ from cifar_zeroshot.models.family_registry import family_of_config_name
 from cifar_zeroshot.models.feature_widths import feature_widths
 from cifar_zeroshot.models.timm.names import head_refusal, parse_timm_name
 from cifar_zeroshot.models.torchvision.catalog import weights_member
+from cifar_zeroshot.models.weights_file import WeightsFile, architecture_slug
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,8 @@ class ModelChoice:
     # A timm head that is not ImageNet-1k's (an in21k tag): the linear probe alone scores it,
     # so its runs write features, no logits, on the probe's variants only.
     probe_only: bool = False
+    # The user's weights file (weights is then its setting, 'file-sha256:<digest>').
+    weights_file: WeightsFile | None = None
 
     @property
     def family(self) -> ModelFamily:
@@ -108,6 +112,21 @@ class WorkflowPlan:
         return {m.name: m.weights for m in self.models}
 
     @property
+    def weights_files(self) -> dict[str, WeightsFile]:
+        """The models loaded from the user's weights file, by slug."""
+        return {m.name: m.weights_file for m in self.models if m.weights_file is not None}
+
+    def weights_file_input(self, model: str) -> dict[str, str]:
+        """A model's weights file as a job's named input (none for published weights)."""
+        weights_file = self.weights_files.get(model)
+        return {} if weights_file is None else {"weights_file": weights_file.path}
+
+    def weights_file_params(self, model: str) -> dict[str, str] | None:
+        """A model's weights file as a job's param (WeightsFile's fields); None without one."""
+        weights_file = self.weights_files.get(model)
+        return None if weights_file is None else weights_file.to_params()
+
+    @property
     def probe_only_models(self) -> list[str]:
         """The models whose runs write test features, no logits (ModelChoice.probe_only)."""
         return [m.name for m in self.models if m.probe_only]
@@ -133,6 +152,11 @@ def _as_list(value: Any) -> list[Any]:
 
 def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelChoice:
     name = entry["name"] if isinstance(entry, Mapping) else entry
+    if isinstance(entry, Mapping) and "weights_file" in entry:
+        parsed, weights_file = parse_file_model(entry)
+        return ModelChoice(
+            parsed.slug, weights_file.setting, parsed.config_name, parsed.probe_only, weights_file
+        )
     parse = family_of_config_name(name).parse
     if parse is not None:
         weights = entry.get("weights", default_weights) if isinstance(entry, Mapping) else None
@@ -172,7 +196,8 @@ def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[Model
     seen: set[str] = set()
     for choice in choices:
         try:
-            if not choice.config_name:  # CLIP and timm names are checked as they are parsed
+            # CLIP, timm and weights files' names are checked as they are parsed.
+            if not choice.config_name and choice.weights_file is None:
                 weights_member(choice.name, choice.weights)  # the model's name too
         except UserError as error:
             problems.append(f"config key 'models': {error}")
@@ -322,12 +347,13 @@ def _probe_ready_models(
     """The models whose penultimate features the probe can read, and why each other one not.
     CLIP models are scored by prompt similarity: no probe, by design (docs/clip.md). timm
     exposes every model's pre-logits features (models.timm.classifier)."""
-    names = [choice.name for choice in choices if choice.family.features == "measured"]
+    # A weights file's model has its architecture's features.
+    names = [architecture_slug(c.name) for c in choices if c.family.features == "measured"]
     widths = feature_widths(names)  # from the per-version cache: no torch import once cached
     probed = tuple(
         c.name
         for c in choices
-        if c.family.features == "every" or isinstance(widths.get(c.name), int)
+        if c.family.features == "every" or isinstance(widths.get(architecture_slug(c.name)), int)
     )
     reasons = tuple(str(widths[name]) for name in names if not isinstance(widths[name], int))
     return probed, reasons

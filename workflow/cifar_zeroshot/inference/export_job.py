@@ -12,18 +12,27 @@ from cifar_zeroshot.inference.model_source import classifier_source
 from cifar_zeroshot.inference.request import JobKind
 from cifar_zeroshot.models.preprocess import DEFAULT_CROP
 from cifar_zeroshot.models.torchvision.classifiers import load_model
+from cifar_zeroshot.models.weights_file import WeightsFile
 from cifar_zeroshot.runtimes.forward_loading import ModelLoader
 from cifar_zeroshot.runtimes.onnx_export import export_module
 from cifar_zeroshot.runtimes.onnx_file import ExportRecord
 
 
 def export_model(
-    model: str, weights: str, onnx_path: Path, *, model_loader: ModelLoader = load_model
+    model: str,
+    weights: str,
+    onnx_path: Path,
+    *,
+    model_loader: ModelLoader = load_model,
+    weights_file: WeightsFile | None = None,
 ) -> ExportRecord:
     """Write ``onnx_path`` and its record for ``model`` (a torchvision name or a timm slug) with
-    ``weights`` as the config or models.resolved_weights name them. Nothing is left on failure.
+    ``weights`` as the config or models.resolved_weights name them, or the user's
+    ``weights_file``. Nothing is left on failure.
     """
-    source = classifier_source(model, weights, "weights", JobKind.LOGITS, model_loader)
+    source = classifier_source(
+        model, weights, "weights", JobKind.LOGITS, model_loader, weights_file=weights_file
+    )
     assert source.spec is not None  # a classifier's preprocessing is known before it is built
     return export_module(
         source.loader(model, source.weights),

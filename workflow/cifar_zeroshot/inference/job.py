@@ -191,6 +191,7 @@ def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: s
         test_set_sha256=test_set_sha256,
         parameters=None if complexity is None else complexity.parameters,
         gflops_per_image=None if complexity is None else complexity.gflops_per_image,
+        weights_sha256=None if request.weights_file is None else request.weights_file.sha256,
     )
 
 

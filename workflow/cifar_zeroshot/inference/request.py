@@ -12,6 +12,7 @@ from cifar_zeroshot.core.choices import DEVICES
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.data.image_set import ImageSet
+from cifar_zeroshot.models.weights_file import WeightsFile
 
 
 class JobKind(Enum):
@@ -70,6 +71,8 @@ class InferenceRequest:
     features_path: Path | None = None
     image_set: ImageSet = ImageSet.TEST
     embeddings_path: Path | None = None  # a CLIP model's image embeddings (instead of logits)
+    # The user's weights file (weights is then its setting, models.weights_file).
+    weights_file: WeightsFile | None = None
 
     @property
     def kind(self) -> JobKind:

@@ -13,6 +13,7 @@ from cifar_zeroshot.models.clip.family import CLIP
 from cifar_zeroshot.models.family import ModelFamily, OutputKind
 from cifar_zeroshot.models.timm.family import TIMM
 from cifar_zeroshot.models.torchvision.family import TORCHVISION
+from cifar_zeroshot.models.weights_file import SLUG_SUFFIX_PATTERN
 
 __all__ = [
     "CLIP",
@@ -31,7 +32,8 @@ __all__ = [
 FAMILIES: tuple[ModelFamily, ...] = (TORCHVISION, TIMM, CLIP)
 # The families a name is tested against by its prefix; the unprefixed one is the fallback.
 _PREFIXED = tuple(family for family in FAMILIES if family.config_prefix)
-_PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
+# A torchvision name, with a user's weights file's suffix where it has one.
+_PLAIN_NAME = re.compile(rf"[A-Za-z0-9_]+(?:{SLUG_SUFFIX_PATTERN})?")
 
 
 def family_of_config_name(name: str) -> ModelFamily:

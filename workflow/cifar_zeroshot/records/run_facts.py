@@ -80,13 +80,17 @@ class RunFacts:
     # multiply-add counts as 2 FLOPs); None where they could not be counted.
     parameters: int | None
     gflops_per_image: float | None
+    # The SHA-256 of the user's weights file the model was loaded from (models.weights_file);
+    # None for published or untrained weights.
+    weights_sha256: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str | Path) -> Self:
-        return dataclass_from_mapping(cls, raw, source, "run facts")
+        # Files written before weights files existed lack the key: their weights were published.
+        return dataclass_from_mapping(cls, {"weights_sha256": None, **raw}, source, "run facts")
 
     def with_batch_size(self, batch_size: int) -> Self:
         return dataclasses.replace(self, batch_size=batch_size)

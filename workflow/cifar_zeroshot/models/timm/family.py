@@ -13,6 +13,7 @@ from cifar_zeroshot.models.timm.names import (
     timm_weights_label,
     untrained_weights,
 )
+from cifar_zeroshot.models.weights_file import SLUG_SUFFIX_PATTERN, with_file_weights
 
 
 def _parse(name: str, weights: str) -> ParsedName:
@@ -33,13 +34,16 @@ TIMM = ModelFamily(
     name="timm",
     config_prefix=TIMM_PREFIX,
     slug_prefix=TimmSpec.SLUG_PREFIX,
-    slug_pattern=TIMM_SLUG_PATTERN,
+    # A user's weights file adds its suffix (models.weights_file).
+    slug_pattern=rf"(?:{TIMM_SLUG_PATTERN})(?:{SLUG_SUFFIX_PATTERN})?",
     output_kind="logits",
     exports_onnx=True,
     only_runtime=None,
     only_preprocess=None,
     features="every",  # timm's pre-logits path (models.timm.classifier)
     parse=_parse,
-    weights_label=lambda slug, weights: timm_weights_label(spec_from_slug(slug), weights),
-    export_weights=_export_weights,
+    weights_label=with_file_weights(
+        lambda slug, weights: timm_weights_label(spec_from_slug(slug), weights)
+    ),
+    export_weights=with_file_weights(_export_weights),
 )
