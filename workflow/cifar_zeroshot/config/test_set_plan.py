@@ -146,7 +146,8 @@ def test_set_plan(config: Mapping[str, Any], problems: list[str]) -> TestSetPlan
         notes.append(
             f"config key 'test_sets' lists no {REFERENCE_TEST_SET}: the robustness table and "
             "figures (each set's drop from CIFAR-10), the summary's CIFAR-10 table and the "
-            "paired-differences figure (on CIFAR-10's images) are left out"
+            "figures of CIFAR-10's runs (plots/ accuracy, speed, memory, per-class, confusion, "
+            "reliability and paired differences) are left out; metrics.csv scores every set"
             + (f"; {', '.join(shifted)} is scored alone." if shifted else ".")
             + f" Add {REFERENCE_TEST_SET} to test_sets to have them."
         )
