@@ -84,7 +84,8 @@ def test_set(name: str) -> TestSet:
 
 def build_registered_set(name: str, sources: Mapping[str, Path], output: str | Path) -> None:
     """Read a registered set's sources with its reader and keep them as its image set, with the
-    MD5 of what they were read from as its origin (checked whenever the set is loaded)."""
+    digest of what they were read from as its origin (an MD5 as archive_md5, a SHA-256 as
+    source_sha256; checked whenever the set is loaded)."""
     entry = test_set(name)
     if entry.reader is None:
         raise ValueError(f"test set {name!r} is built by its own rules, not from a reader")
