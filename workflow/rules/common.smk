@@ -72,7 +72,7 @@ try:
     check_free_space("results", scored_images(PLAN) * LOGITS_BYTES_PER_IMAGE)
     # A test (or, for the probe, training) set already built but cut, truncated, hand-made or
     # from another archive: no rule replaces it.
-    image_sets = {"test_set": ImageSet.TEST} | (
+    image_sets = ({"test_set": ImageSet.TEST} if PLAN.test_sets.has_reference else {}) | (
         {"train_set": ImageSet.TRAINING} if PLAN.probe_runs else {}
     )
     for name, kind in image_sets.items():
@@ -107,6 +107,8 @@ if workflow.is_main_process:
         print(f"WARNING: {reason}", file=sys.stderr)
     for reason in PLAN.unmapped_reasons:
         print(f"WARNING: {reason}", file=sys.stderr)
+    for note in PLAN.test_sets.notes:
+        print(f"WARNING: {note}", file=sys.stderr)
 
 _CHECKED_EXPORTS = set()
 

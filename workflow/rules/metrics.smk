@@ -13,7 +13,12 @@ from cifar_zeroshot.config.planning import dataset_size
 
 rule metrics:
     input:
-        unpack(lambda wildcards: TEST_SET_CHECK_INPUT[config["dataset"]]),
+        # CIFAR-10's test set and its archive's MD5, when it is scored.
+        unpack(
+            lambda wildcards: (
+                TEST_SET_CHECK_INPUT[config["dataset"]] if PLAN.test_sets.has_reference else {}
+            )
+        ),
         # Every run of every test set (PLAN.runs order) and each set's image set; which rows of
         # a blocked set's (CIFAR-10-C's) hold which corruption and severity.
         outputs=[PLAN.run_output_path(*run) for run in PLAN.runs],

@@ -2,6 +2,7 @@
 
 from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
 from cifar_zeroshot.analysis.robustness import robustness_table
+from cifar_zeroshot.config.user_test_sets import register_configured_sets
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.plot_parts import save_figure
 from cifar_zeroshot.report.provenance import images_name, provenance_note
@@ -12,6 +13,7 @@ from cifar_zeroshot.report.robustness_plots import (
 from cifar_zeroshot.report.robustness_section import write_robustness_csv
 
 with job_log(snakemake.log[0], snakemake.output):
+    register_configured_sets(snakemake.config)  # the registry is per process
     metrics = read_metrics_csv(snakemake.input.metrics)
     out = snakemake.output
     note = provenance_note(metrics)  # synthetic images, untrained weights: said on each figure

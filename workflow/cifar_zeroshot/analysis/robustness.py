@@ -24,8 +24,14 @@ from cifar_zeroshot.methods.scoring import wilson_interval
 
 MIN_FIT_MODELS = 3
 CHANCE = 1.0 / NUM_CIFAR10_CLASSES
-# Every registered set beside CIFAR-10, in registry order.
-SHIFTED_SETS = tuple(name for name, entry in TEST_SETS.items() if not entry.reference)
+
+
+def shifted_sets() -> tuple[str, ...]:
+    """Every registered set beside CIFAR-10, in registry order (the user's sets registered
+    from the config included, hence looked up when asked)."""
+    return tuple(name for name, entry in TEST_SETS.items() if not entry.reference)
+
+
 RUN_KEY = ["model", "variant", "method"]
 ROBUSTNESS_COLUMNS = (
     "model",
@@ -116,7 +122,7 @@ def robustness_table(metrics: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=list(ROBUSTNESS_COLUMNS))
     reference = metrics[metrics["test_set"] == REFERENCE_TEST_SET]
     rows = []
-    for test_set in SHIFTED_SETS:
+    for test_set in shifted_sets():
         shifted = metrics[metrics["test_set"] == test_set]
         for key, group in shifted.groupby(RUN_KEY, sort=True):
             clean = reference[(reference[RUN_KEY] == pd.Series(key, index=RUN_KEY)).all(axis=1)]

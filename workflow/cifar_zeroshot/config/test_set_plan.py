@@ -1,8 +1,10 @@
 """The test-set axis of a configuration: which registered test sets it asks for, checked at
 planning, and how many images each run of a set scores.
 
-``test_sets`` always holds cifar10 (the reference every drop is measured from, and the set the
-linear probe is fitted on); any other registered set (data.test_sets) may be added. For a set in
+``test_sets`` holds cifar10 (the reference every drop is measured from, and the set the linear
+probe is fitted on) and any other registered set (data.test_sets); or, without cifar10, sets from
+the user's files alone (config.user_test_sets): then what needs CIFAR-10 is left out, with a
+warning (``notes``), and the linear probe is refused. For a set in
 blocks (CIFAR-10-C), ``corruptions`` (``all`` for the 19) and ``severities`` pick the blocks a
 run scores. ``limit`` cuts CIFAR-10's runs, ``shift_limit`` the other sets' (CIFAR-10-C's per
 block, when its selection is built). Every set gets one inference job per (model, variant):
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from cifar_zeroshot.config.user_test_sets import entry_name, register_checked_sets
 from cifar_zeroshot.core.choices import (
     CIFAR10_1,
     CORRUPTIONS,
@@ -34,10 +37,19 @@ class TestSetPlan:
     shift_limit: int | None = None
     # Images per set (per block for a blocked set) before any cut; None: known once built.
     sizes: tuple[tuple[str, int | None], ...] = ()
+    notes: tuple[str, ...] = ()  # what is left out and why (printed as warnings)
+
+    @property
+    def has_reference(self) -> bool:
+        """Whether CIFAR-10's own test set is scored (without it: user sets alone)."""
+        return REFERENCE_TEST_SET in self.test_sets
 
     @property
     def shifted(self) -> tuple[str, ...]:
-        """The sets beside CIFAR-10 (the robustness table compares them with it)."""
+        """The sets beside CIFAR-10 (the robustness table compares them with it); none
+        without CIFAR-10."""
+        if not self.has_reference:
+            return ()
         return tuple(name for name in self.test_sets if not TEST_SETS[name].reference)
 
     @property
@@ -69,7 +81,8 @@ class TestSetPlan:
 
 def _corruptions(config: Mapping[str, Any], problems: list[str]) -> tuple[str, ...]:
     asked = CORRUPTIONS if config["corruptions"] == "all" else tuple(config["corruptions"])
-    blocked = [t for t in config["test_sets"] if t in TEST_SETS and TEST_SETS[t].blocks]
+    names = map(entry_name, config["test_sets"])
+    blocked = [t for t in names if t in TEST_SETS and TEST_SETS[t].blocks]
     if config["dataset"] == "synthetic" and blocked:
         missing = [c for c in asked if c not in SYNTHETIC_CORRUPTIONS]
         if missing:
@@ -102,18 +115,41 @@ def _check_limit(
 
 def test_set_plan(config: Mapping[str, Any], problems: list[str]) -> TestSetPlan:
     """The test sets of ``config`` (defaults filled); each problem goes to ``problems``."""
-    asked = list(config["test_sets"])
-    unknown = [t for t in asked if t not in TEST_SETS]
+    register_checked_sets(config["test_sets"], problems)
+    asked = [entry_name(entry) for entry in config["test_sets"]]
+    built_in = [name for name, entry in TEST_SETS.items() if not entry.user]
+    # (A user set with a problem is not registered; its problem is reported instead.)
+    unknown = [t for t in config["test_sets"] if isinstance(t, str) and t not in built_in]
     if unknown:
         problems.append(
             f"config key 'test_sets': unknown test set(s) {', '.join(map(repr, unknown))}. "
-            f"Allowed: {', '.join(TEST_SETS)}."
+            f"Allowed: {', '.join(built_in)}, or a set of your own files ({{name, path}} or "
+            "{name, images, labels}, config/README.md)."
         )
-    if REFERENCE_TEST_SET not in asked:
+    notes = []
+    user_listed = any(not isinstance(entry, str) for entry in config["test_sets"])
+    if REFERENCE_TEST_SET not in asked and not user_listed:
         problems.append(
             f"config key 'test_sets': {asked} lacks {REFERENCE_TEST_SET!r}, the reference every "
             "shifted accuracy is compared with (and the set the linear probe is fitted on). Fix: "
             f"list it too, e.g. [{REFERENCE_TEST_SET}, {CIFAR10_1}]."
+        )
+    elif REFERENCE_TEST_SET not in asked:
+        if config["linear_probe"]:
+            problems.append(
+                f"config key 'linear_probe': the probe is fitted on CIFAR-10's training images "
+                f"and scored on every test set beside {REFERENCE_TEST_SET!r}, which test_sets "
+                f"does not list. Fix: add {REFERENCE_TEST_SET} to test_sets, or turn "
+                "linear_probe off."
+            )
+        shifted = [t for t in asked if t in built_in]
+        notes.append(
+            f"config key 'test_sets' lists no {REFERENCE_TEST_SET}: the robustness table and "
+            "figures (each set's drop from CIFAR-10), the summary's CIFAR-10 table and the "
+            "figures of CIFAR-10's runs (plots/ accuracy, speed, memory, per-class, confusion, "
+            "reliability and paired differences) are left out; metrics.csv scores every set"
+            + (f"; {', '.join(shifted)} is scored alone." if shifted else ".")
+            + f" Add {REFERENCE_TEST_SET} to test_sets to have them."
         )
     severities = tuple(s for s in SEVERITIES if s in config["severities"])
     bad = [s for s in config["severities"] if s not in SEVERITIES]
@@ -123,7 +159,7 @@ def test_set_plan(config: Mapping[str, Any], problems: list[str]) -> TestSetPlan
             f"{', '.join(map(str, SEVERITIES))}."
         )
     corruptions = _corruptions(config, problems)
-    chosen = tuple(name for name in TEST_SETS if name in asked or TEST_SETS[name].reference)
+    chosen = tuple(name for name in TEST_SETS if name in asked)
     dataset = config["dataset"]
     sizes = []
     for name in chosen:
@@ -135,5 +171,11 @@ def test_set_plan(config: Mapping[str, Any], problems: list[str]) -> TestSetPlan
             problems.append(problem)
         sizes.append((name, size))
     return TestSetPlan(
-        chosen, corruptions, severities, config["limit"], config["shift_limit"], tuple(sizes)
+        chosen,
+        corruptions,
+        severities,
+        config["limit"],
+        config["shift_limit"],
+        tuple(sizes),
+        tuple(notes),
     )

@@ -32,6 +32,8 @@ log = logging.getLogger(__name__)
 
 # The arrays beside images and labels that say which archive the file was read from.
 ORIGIN_ARRAYS = ("archive_md5", "archive_images")
+# A set read from a user's files records their SHA-256 in place of an archive's MD5.
+SOURCE_DIGEST = "source_sha256"
 # Where in that archive, for the shifted test sets: the file or tar member, and the corruption
 # severity of a CIFAR-10-C block (written only for those sets).
 MEMBER_ARRAYS = ("archive_member", "severity")
@@ -61,10 +63,11 @@ class ArchiveOrigin:
     """What an image set file says about itself without loading its images."""
 
     images: int  # the rows the file holds (its labels)
-    archive_md5: str  # of the archive it was read from
+    archive_md5: str | None  # of the archive it was read from (None: a user's files)
     archive_images: int  # the images of this set that archive holds
     member: str | None = None  # the file or tar member read (shifted test sets only)
     severity: int | None = None  # a CIFAR-10-C block's corruption severity
+    source_sha256: str | None = None  # of the user's files it was read from
 
 
 def _fix(path: Path) -> str:
@@ -88,16 +91,20 @@ def save_image_set(
     path: str | Path,
     images: np.ndarray,
     labels: np.ndarray,
-    archive_md5: str,
+    archive_md5: str | None,
     kind: ImageSet,
     *,
     member: str | None = None,
     severity: int | None = None,
+    source_sha256: str | None = None,
 ) -> None:
     """Write images/labels and their archive's MD5 to an .npz atomically (after validating).
 
     ``member`` and ``severity``: which file or tar member (and CIFAR-10-C severity) they are.
+    ``source_sha256`` instead of ``archive_md5``: the digest of the user's files read.
     """
+    if (archive_md5 is None) == (source_sha256 is None):
+        raise ValueError("an image set records either its archive's MD5 or its files' SHA-256")
     problem = validate_arrays(np.asarray(images), np.asarray(labels))
     if problem is not None:
         raise UserError(
@@ -107,12 +114,17 @@ def save_image_set(
     where = {} if member is None else {"archive_member": np.array(member)}
     if severity is not None:
         where["severity"] = np.array(severity, dtype=np.int64)
+    digest = (
+        {"archive_md5": np.array(archive_md5.lower())}
+        if archive_md5 is not None
+        else {SOURCE_DIGEST: np.array(str(source_sha256).lower())}
+    )
     with atomic_path(path) as temp, open(temp, "wb") as out:
         np.savez(
             out,
             images=images,
             labels=labels,
-            archive_md5=np.array(archive_md5.lower()),
+            **digest,
             archive_images=np.array(len(labels), dtype=np.int64),
             **where,
         )
@@ -138,7 +150,7 @@ def _read_arrays(path: Path, names: tuple[str, ...], kind: ImageSet) -> dict[str
             missing = set(names) - set(npz.files)
             if missing:
                 raise UserError(f"{title} {path} lacks arrays {sorted(missing)}. {_fix(path)}")
-            wanted = (*names, *ORIGIN_ARRAYS, *MEMBER_ARRAYS)
+            wanted = (*names, *ORIGIN_ARRAYS, SOURCE_DIGEST, *MEMBER_ARRAYS)
             return {name: npz[name] for name in wanted if name in npz.files}
     except (OSError, ValueError, EOFError, zipfile.BadZipFile) as error:
         raise UserError(f"{title} {path} is not a readable .npz ({error}). {_fix(path)}") from error
@@ -147,12 +159,13 @@ def _read_arrays(path: Path, names: tuple[str, ...], kind: ImageSet) -> dict[str
 def _origin(path: Path, arrays: dict[str, np.ndarray], kind: ImageSet) -> ArchiveOrigin:
     """The file's origin; refused when it records none or holds other rows than its archive."""
     title = kind.label
-    if not set(ORIGIN_ARRAYS) <= set(arrays):
+    digest_name = SOURCE_DIGEST if SOURCE_DIGEST in arrays else "archive_md5"
+    if not {digest_name, "archive_images"} <= set(arrays):
         raise UserError(
             f"{title} {path} records no archive MD5: it was written by an older version of "
             f"this workflow or by hand, so nothing shows which images it holds. {_fix(path)}"
         )
-    md5, count = arrays["archive_md5"], arrays["archive_images"]
+    md5, count = arrays[digest_name], arrays["archive_images"]
     if md5.shape or md5.dtype.kind != "U" or count.shape or count.dtype.kind not in "iu":
         raise UserError(f"{title} {path} records its archive in another form. {_fix(path)}")
     member, severity = arrays.get("archive_member"), arrays.get("severity")
@@ -162,10 +175,11 @@ def _origin(path: Path, arrays: dict[str, np.ndarray], kind: ImageSet) -> Archiv
         raise UserError(f"{title} {path} records its archive in another form. {_fix(path)}")
     origin = ArchiveOrigin(
         len(arrays["labels"]),
-        str(md5[()]),
+        str(md5[()]) if digest_name == "archive_md5" else None,
         int(count[()]),
         None if member is None else str(member[()]),
         None if severity is None else int(severity[()]),
+        str(md5[()]) if digest_name == SOURCE_DIGEST else None,
     )
     if origin.images != origin.archive_images:
         raise UserError(
@@ -193,7 +207,7 @@ def load_image_set(path: str | Path, kind: ImageSet) -> tuple[np.ndarray, np.nda
     problem = validate_arrays(images, labels)
     if problem is not None:
         raise UserError(f"{kind.label} {path} is invalid: {problem}. {_fix(path)}")
-    if set(ORIGIN_ARRAYS) & set(arrays):
+    if {*ORIGIN_ARRAYS, SOURCE_DIGEST} & set(arrays):
         _origin(path, arrays, kind)
     log.info("read %d %s images from %s", len(labels), kind, path)
     return images, labels

@@ -27,7 +27,8 @@ from cifar_zeroshot.data import cifar10_1
 from cifar_zeroshot.data.image_set import ImageSet, save_image_set
 
 # A reader turns a set's source files (rule input name -> path) into images uint8 [N, 32, 32, 3],
-# labels [N] in CIFAR-10's class order, and the MD5 of what they were read from.
+# labels [N] in CIFAR-10's class order, and the digest of what they were read from (MD5, or
+# SHA-256 for a set with source_digest "sha256").
 Reader = Callable[[Mapping[str, Path]], tuple[np.ndarray, np.ndarray, str]]
 
 
@@ -51,6 +52,8 @@ class TestSet:
     # Built by the generic rule: its source files per dataset, and how they are read.
     sources: Callable[[str], dict[str, str]] | None = None
     reader: Reader | None = None
+    source_digest: str = "md5"  # which digest the reader returns: "md5" or "sha256"
+    user: bool = False  # from the config's test_sets (a user's files), not built in
 
     def images_path(self, dataset: str) -> str:
         return test_images_path(dataset, self.name)
@@ -86,12 +89,31 @@ def test_set(name: str) -> TestSet:
 
 def build_registered_set(name: str, sources: Mapping[str, Path], output: str | Path) -> None:
     """Read a registered set's sources with its reader and keep them as its image set, with the
-    MD5 of what they were read from as its origin (checked whenever the set is loaded)."""
+    digest of what they were read from as its origin (an MD5 as archive_md5, a SHA-256 as
+    source_sha256; checked whenever the set is loaded)."""
     entry = test_set(name)
     if entry.reader is None:
         raise ValueError(f"test set {name!r} is built by its own rules, not from a reader")
-    images, labels, source_md5 = entry.reader(sources)
-    save_image_set(output, images, labels, source_md5, ImageSet.TEST, member=entry.title)
+    images, labels, digest = entry.reader(sources)
+    sha256 = entry.source_digest == "sha256"
+    save_image_set(
+        output,
+        images,
+        labels,
+        None if sha256 else digest,
+        ImageSet.TEST,
+        member=entry.title,
+        source_sha256=digest if sha256 else None,
+    )
+
+
+def register_user_sets(entries: list[TestSet]) -> None:
+    """Replace the sets of the last configuration read (``user``) by ``entries``: planning
+    registers a configuration's own sets, and a second plan in one process its own."""
+    for name in [name for name, entry in TEST_SETS.items() if entry.user]:
+        del TEST_SETS[name]
+    for entry in entries:
+        register(entry)
 
 
 def generic_test_sets() -> list[TestSet]:

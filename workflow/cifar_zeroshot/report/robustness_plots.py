@@ -14,7 +14,7 @@ import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
 
-from cifar_zeroshot.analysis.robustness import CHANCE, SHIFTED_SETS, ProbitFit, fits, probit
+from cifar_zeroshot.analysis.robustness import CHANCE, ProbitFit, fits, probit, shifted_sets
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.report.plot_parts import COLOURS
@@ -102,7 +102,7 @@ def _probit_axes(ax: Axes, low: float, high: float) -> None:
 
 def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure:
     """Shifted top-1 against CIFAR-10 top-1 on probit axes, y = x, and the fits (or why none)."""
-    sets = [t for t in SHIFTED_SETS if t in set(robustness["test_set"])]
+    sets = [t for t in shifted_sets() if t in set(robustness["test_set"])]
     figure = Figure(figsize=(5.5 * max(1, len(sets)) + 1.5, 5.2), layout="constrained")
     axes = np.atleast_1d(figure.subplots(1, max(1, len(sets))))
     fitted = fits(robustness)
