@@ -249,7 +249,9 @@ def local_run(tmp_path_factory: pytest.TempPathFactory) -> RunResult:
 
 
 def _logits_files(workdir: Path) -> list[Path]:
-    return sorted(p.relative_to(workdir) for p in (workdir / "results/logits").glob("*/*/*.parquet"))
+    return sorted(
+        p.relative_to(workdir) for p in (workdir / "results/logits").glob("*/*/*.parquet")
+    )
 
 
 def test_every_inference_job_went_through_sbatch(slurm_run: RunResult, cluster: Cluster) -> None:
