@@ -30,13 +30,13 @@ rule all:
     default_target: True
     input:
         rules.metrics.output,
-        # The figures of CIFAR-10's runs: without it (user sets alone), left out (a warning).
-        rules.plots.output if PLAN.test_sets.has_reference else [],
+        # The figures of each run, on CIFAR-10 (or, without it, the first test set listed).
+        rules.plots.output,
         rules.run_info.output,
         rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],
-        rules.paired_plot.output if PLAN.test_sets.has_reference else [],
-        rules.reliability_plot.output if PLAN.test_sets.has_reference else [],
+        rules.paired_plot.output,
+        rules.reliability_plot.output,
         rules.few_shot_plot.output if PROBE_RUNS else [],
         rules.robustness.output if PLAN.test_sets.shifted else [],
         # Image sets, logits, timing, features, exports... of every test set (from the plan): a

@@ -104,6 +104,8 @@ def test_metrics_columns_are_the_old_ones_plus_method_probe_clip_and_energy():
         *OLD_METRICS_COLUMNS[energy:],
         "parameters",
         "gflops_per_image",
+        "test_set_title",
+        "weights_title",
     ]
     # Every per-run table says which images (test set, corruption, severity) a row describes.
     scope_and_run = ("test_set", "corruption", "severity", "model", "variant", "method")
@@ -280,4 +282,4 @@ def test_parameters_are_written_whole_and_empty_where_not_counted(tmp_path):
     written = t.read_metrics_csv(tmp_path / "m.csv")
     assert written["parameters"].tolist()[0] == 25_557_032
     assert written[["parameters", "gflops_per_image"]].iloc[1].isna().all()  # empty cells
-    assert ",25557032,0.5\n" in (tmp_path / "m.csv").read_text()
+    assert ",25557032,0.5,,\n" in (tmp_path / "m.csv").read_text()  # no titles given here

@@ -63,4 +63,5 @@ def test_sections_page_turns_headings_items_and_paragraphs_into_escaped_html():
     assert "<h3>Paired comparisons</h3>" in page
     assert "<p>Text &lt;b&gt;</p>" in page
     assert "<ul><li><b>a</b> beats b</li><li>c</li></ul>" in page
-    assert "class='note'>synthetic</p>" in page
+    # A note that names sources only (real runs) is no warning.
+    assert "class='source'>Made from: synthetic</p>" in page

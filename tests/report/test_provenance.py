@@ -113,3 +113,22 @@ def test_saving_a_figure_writes_its_note_on_it(tmp_path):
     save_figure(figure, tmp_path / "a.png", "synthetic images, not CIFAR-10.")
     assert figure._supxlabel.get_text() == "synthetic images, not CIFAR-10."
     assert (tmp_path / "a.png").read_bytes().startswith(b"\x89PNG")
+
+
+def test_real_runs_name_their_images_and_weights_on_every_figure():
+    metrics = pd.DataFrame(
+        {
+            "model": ["squeezenet1_0.file-57b29c03"] * 2,
+            "method": ["class_mapping", "class_mapping+balanced"],
+            "dataset": ["cifar10"] * 2,
+            "weights": ["file-sha256:57b29c03"] * 2,
+            "images": [1000, 1000],
+            "test_set_title": ["real CIFAR-10 test images"] * 2,
+            "weights_title": ["SqueezeNet 1.0 (Deep Compression)"] * 2,
+        }
+    )
+    note = provenance_note(metrics)
+    assert note == "1,000 real CIFAR-10 test images; SqueezeNet 1.0 (Deep Compression) weights"
+    assert images_name(metrics) == "real CIFAR-10 test images"
+    label = mark_provenance(Figure(), note)._supxlabel
+    assert label.get_text() == note and label.get_color() != "firebrick"  # not a warning

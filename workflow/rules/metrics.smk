@@ -126,5 +126,9 @@ rule metrics:
         clip_models=PLAN.clip_models,
         clip_prompts=config["clip_prompts"],
         clip_prompts_sha256=PLAN.prompts_sha256 or "",
+        # What each test set's images and each model's weights are, in words (metrics.csv's
+        # test_set_title and weights_title: what every figure says it was made from).
+        test_set_titles=PLAN.test_sets.titles(config["dataset"]),
+        weights_titles=PLAN.weights_titles,
     script:
         "../scripts/metrics.py"

@@ -7,6 +7,8 @@ mapping.tables, analysis.verification, methods.interface.read_stored). report/me
 writes the result.
 """
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -94,6 +96,16 @@ def _results(inputs: Any, params: Any, method_inputs: MethodInputs) -> list[Meth
     return results
 
 
+def with_titles(
+    tables: MetricsTables, test_set_titles: Mapping[str, str], weights_titles: Mapping[str, str]
+) -> MetricsTables:
+    """metrics.csv with what each row was made from, in words (the plan's titles)."""
+    metrics = tables.metrics.copy()
+    metrics["test_set_title"] = metrics["test_set"].map(dict(test_set_titles))
+    metrics["weights_title"] = metrics["model"].map(dict(weights_titles))
+    return dataclasses.replace(tables, metrics=metrics)
+
+
 def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
     """From the metrics rule's input and params (anything with their names as attributes and
     a ``get``, as a Snakemake job's are)."""
@@ -111,7 +123,9 @@ def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
     )
     results = _results(inputs, params, method_inputs)
     names = imagenet_name_list(all_imagenet_names(mapped_names))
-    tables = tables_from_results(results, names)
+    tables = with_titles(
+        tables_from_results(results, names), params.test_set_titles, params.weights_titles
+    )
     # Pairs on the same images (McNemar, Newcombe, Holm), on every test set and block, and the
     # calibration's bins of every scope.
     return MetricsResults(

@@ -95,6 +95,10 @@ METRICS_COLUMNS: tuple[str, ...] = (
     # The model's size and forward compute per image (run facts; a multiply-add is 2 FLOPs).
     "parameters",
     "gflops_per_image",
+    # What the row was made from, in words: the images ("synthetic images", "CIFAR-10", a user
+    # set's title) and the weights ("untrained", a weights file's title): figures say these.
+    "test_set_title",
+    "weights_title",
 )
 PER_CLASS_COLUMNS = (
     *SCOPE_COLUMNS,
@@ -324,9 +328,11 @@ def build_tables(
 
 
 def reference_rows(table: pd.DataFrame) -> pd.DataFrame:
-    """CIFAR-10's rows of a per-run table (metrics.csv, per_class.csv, ...): what the per-run
-    plots, tables and summary describe."""
-    if "test_set" not in table.columns:
+    """The rows of a per-run table (metrics.csv, per_class.csv, ...) that the per-run plots,
+    tables and summary describe: CIFAR-10's, or without CIFAR-10 (the user's own sets alone)
+    the first test set's in the table's order, which is the configuration's."""
+    if "test_set" not in table.columns or table.empty:
         return table
-    keep = table["test_set"].isin([REFERENCE_TEST_SET]) | table["test_set"].isna()
-    return table[keep].reset_index(drop=True)
+    names = table["test_set"].fillna(REFERENCE_TEST_SET)
+    described = REFERENCE_TEST_SET if (names == REFERENCE_TEST_SET).any() else names.iloc[0]
+    return table[names == described].reset_index(drop=True)

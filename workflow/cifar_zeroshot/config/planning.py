@@ -15,7 +15,7 @@ from typing import Any
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
 from cifar_zeroshot.config.test_set_plan import TestSetPlan, test_set_plan
 from cifar_zeroshot.config.weights_file_plan import parse_file_model
-from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES
+from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.paths import EMBEDDINGS, FEATURES, LOGITS, run_output_path, timing_path
@@ -115,6 +115,18 @@ class WorkflowPlan:
     def weights_files(self) -> dict[str, WeightsFile]:
         """The models loaded from the user's weights file, by slug."""
         return {m.name: m.weights_file for m in self.models if m.weights_file is not None}
+
+    @property
+    def weights_titles(self) -> dict[str, str]:
+        """How figures and tables name each model's weights: "untrained", a weights file's
+        title (or its name), or the weights as configured."""
+        titles = {}
+        for m in self.models:
+            if m.weights_file is not None:
+                titles[m.name] = m.weights_file.title or Path(m.weights_file.path).name
+            else:
+                titles[m.name] = "untrained" if m.weights == NONE_WEIGHTS else m.weights
+        return titles
 
     def weights_file_input(self, model: str) -> dict[str, str]:
         """A model's weights file as a job's named input (none for published weights)."""

@@ -39,6 +39,16 @@ class TestSetPlan:
     sizes: tuple[tuple[str, int | None], ...] = ()
     notes: tuple[str, ...] = ()  # what is left out and why (printed as warnings)
 
+    def titles(self, dataset: str) -> dict[str, str]:
+        """How figures and tables name each set's images: a built-in set's title, "synthetic
+        images" for its synthetic stand-in, a user set's title."""
+        return {
+            name: "synthetic images"
+            if dataset == "synthetic" and not TEST_SETS[name].user
+            else TEST_SETS[name].title
+            for name in self.test_sets
+        }
+
     @property
     def has_reference(self) -> bool:
         """Whether CIFAR-10's own test set is scored (without it: user sets alone)."""
@@ -145,11 +155,11 @@ def test_set_plan(config: Mapping[str, Any], problems: list[str]) -> TestSetPlan
         shifted = [t for t in asked if t in built_in]
         notes.append(
             f"config key 'test_sets' lists no {REFERENCE_TEST_SET}: the robustness table and "
-            "figures (each set's drop from CIFAR-10), the summary's CIFAR-10 table and the "
-            "figures of CIFAR-10's runs (plots/ accuracy, speed, memory, per-class, confusion, "
-            "reliability and paired differences) are left out; metrics.csv scores every set"
+            "figures (each set's drop from CIFAR-10) are left out, and the summary's table and "
+            f"the figures of each run describe {asked[0]!r}, the first set listed; metrics.csv "
+            "scores every set"
             + (f"; {', '.join(shifted)} is scored alone." if shifted else ".")
-            + f" Add {REFERENCE_TEST_SET} to test_sets to have them."
+            + f" Add {REFERENCE_TEST_SET} to test_sets to compare with it."
         )
     severities = tuple(s for s in SEVERITIES if s in config["severities"])
     bad = [s for s in config["severities"] if s not in SEVERITIES]

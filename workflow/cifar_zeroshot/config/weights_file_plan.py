@@ -91,7 +91,8 @@ def parse_file_model(entry: Mapping[str, Any]) -> tuple[ParsedName, WeightsFile]
             f"{Path.cwd()}). Fix: point it at a .safetensors file or a saved state dict."
         )
     check_fits(path, label, build)
-    weights_file = WeightsFile(str(path), file_sha256(path), preprocess_from)
+    title = str(entry.get("title", ""))
+    weights_file = WeightsFile(str(path), file_sha256(path), preprocess_from, title)
     return ParsedName(weights_file.slug(parsed.slug), parsed.config_name, parsed.probe_only), (
         weights_file
     )

@@ -50,6 +50,8 @@ class WeightsFile:
     # The torchvision weights (member name) or timm tag whose preprocessing the runs take; ''
     # for the architecture's default.
     preprocess_from: str = ""
+    # How figures and tables name the weights (the entry's title; '': the file's name).
+    title: str = ""
 
     @property
     def setting(self) -> str:

@@ -14,7 +14,12 @@ from pathlib import Path
 import pandas as pd
 
 from cifar_zeroshot.core.atomic import atomic_path
-from cifar_zeroshot.report.provenance import WARNING_COLOUR, provenance_note
+from cifar_zeroshot.report.provenance import (
+    SOURCE_COLOUR,
+    WARNING_COLOUR,
+    is_warning,
+    provenance_note,
+)
 from cifar_zeroshot.report.summary import MISSING, summary_table
 
 log = logging.getLogger(__name__)
@@ -25,6 +30,7 @@ _STYLE = (
     "th,td{border:1px solid #ccc;padding:3px 8px;text-align:right;white-space:nowrap}"
     "th{background:#f2f2f2}td:first-child,th:first-child{text-align:left}"
     f".note{{color:{WARNING_COLOUR};font-weight:bold}}"
+    f".source{{color:{SOURCE_COLOUR}}}"
 )
 _BOLD = re.compile(r"\*\*(.+?)\*\*")
 
@@ -43,7 +49,12 @@ def _page(title: str, body: str) -> str:
 
 
 def _note(note: str | None) -> str:
-    return f"<p class='note'>{html.escape(note)}</p>\n" if note else ""
+    """The provenance line: a warning, or what the runs were made from."""
+    if not note:
+        return ""
+    if is_warning(note):
+        return f"<p class='note'>{html.escape(note)}</p>\n"
+    return f"<p class='source'>Made from: {html.escape(note)}</p>\n"
 
 
 def summary_html(metrics: pd.DataFrame) -> str:

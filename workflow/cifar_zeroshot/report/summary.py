@@ -9,7 +9,12 @@ import pandas as pd
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import method_class
-from cifar_zeroshot.report.provenance import accuracy_title, images_name, provenance_note
+from cifar_zeroshot.report.provenance import (
+    accuracy_title,
+    images_name,
+    is_warning,
+    provenance_note,
+)
 
 log = logging.getLogger(__name__)
 
@@ -162,8 +167,12 @@ def summary_markdown(
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     for section in sections:
         lines += ["", *section]
-    if table.note:  # a summary copied without its figures must not pass for real results either
+    # A summary copied without its figures must not pass for real results, nor lose what real
+    # results were made from.
+    if table.note and is_warning(table.note):
         lines += ["", f"**Note: {table.note}**"]
+    elif table.note:
+        lines += ["", f"Made from: {table.note}."]
     for section in closing_sections:
         if section:
             lines += ["", *section]
