@@ -126,7 +126,8 @@ def test_matrix_resize_equals_torch_interpolate(
     for size in ((height, out_w), (out_h, out_w)):
         reference = F.interpolate(
             reference, size=size, mode=interpolation, align_corners=False, antialias=antialias
-        ).clamp(0.0, 255.0)
+        )
+        reference = torch.floor(reference + 0.5).clamp(0.0, 255.0)  # PIL's uint8 per pass
     if crop is not None:
         top, left = round((out_h - crop) / 2.0), round((out_w - crop) / 2.0)
         reference = reference[..., top : top + crop, left : left + crop]
@@ -134,7 +135,10 @@ def test_matrix_resize_equals_torch_interpolate(
     for channels_last in (False, True):
         ours = preprocess_batch(images, spec, channels_last=channels_last).double()
         assert ours.shape == reference.shape
-        assert (ours - reference).abs().max().item() < 1e-3  # float32 rounding only
+        # float32 against float64 products: a value on a half level may round either way,
+        # now and then, and a first-pass level carries into the second pass.
+        difference = (ours - reference).abs()
+        assert difference.max().item() <= 2.0 and difference.mean().item() < 0.1
 
 
 def test_non_square_shortest_side_resize_and_centre_crop() -> None:
