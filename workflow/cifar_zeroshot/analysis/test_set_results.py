@@ -52,6 +52,7 @@ def methods_for_test_set(
         dataclasses.replace(
             inputs,
             equal_class_prior=registered_test_set(test_set).equal_class_prior,
+            test_set=test_set,
             probe_files={
                 (model, variant): Path(path)
                 for (probed_set, model, variant), path in probe_files
