@@ -35,9 +35,13 @@ from cifar_zeroshot.config.workspace import (
     kept_intermediate_files,
     scored_images,
 )
-from cifar_zeroshot.config.results_layout import move_previous_layout
+from cifar_zeroshot.config.results_layout import (
+    move_previous_layout,
+    remove_outputs_not_asked_for,
+)
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.paths import (
+    CORRUPTION_SEVERITY_PLOT,
     blocks_table_path,
     clip_text_path,
     few_shot_path,
