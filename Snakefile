@@ -42,12 +42,14 @@ rule all:
         # Image sets, logits, timing, features, exports... of every test set (from the plan): a
         # missing one is rebuilt, not left missing behind up-to-date metrics.
         KEPT_FILES,
+        removed_stale_summaries,
 
 
 # Every folder a requested file goes into must be writable (or on a writable file system):
 # refused now, not after Snakemake has deleted finished outputs that a job could not write again.
 if workflow.is_main_process:
     try:
-        check_output_folders(sorted({str(Path(file).parent) for file in rules.all.input}))
+        folders = {str(Path(file).parent) for file in rules.all.input if isinstance(file, str)}
+        check_output_folders(sorted(folders))
     except UserError as error:
         sys.exit(f"ERROR: {error}")

@@ -3,7 +3,7 @@ folder for CIFAR-10 is moved to today's paths, its files' times kept, and the us
 
 import os
 
-from cifar_zeroshot.config.results_layout import move_previous_layout
+from cifar_zeroshot.config.results_layout import move_previous_layout, remove_outputs_not_asked_for
 
 SETS = {"cifar10", "cifar10.1", "cifar10-c"}
 OLD = (
@@ -52,3 +52,26 @@ def test_a_dry_run_moves_nothing_and_a_taken_place_is_named(tmp_path):
     assert "1 CIFAR-10 run file(s)" in moved
     assert f"(e.g. {results / OLD[0]})" in kept and "Fix: delete them." in kept
     assert (results / OLD[0]).exists()  # left, named: nothing reads it
+
+
+def test_summaries_the_configuration_no_longer_asks_for_are_removed_and_named(
+    tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "results/plots").mkdir(parents=True)
+    stale = ["results/robustness.csv", "results/plots/effective_robustness.png"]
+    for name in [*stale, "results/metrics.csv"]:
+        (tmp_path / name).write_text("x")
+    summaries = [*stale, "results/metrics.csv", "results/plots/corruption_severity.png"]
+    asked = ["results/metrics.csv"]
+    (message,) = remove_outputs_not_asked_for(summaries, asked, dry_run=True)
+    assert "would be removed" in message and all((tmp_path / name).exists() for name in stale)
+    (message,) = remove_outputs_not_asked_for(summaries, asked, dry_run=False)
+    assert message == (
+        "2 result file(s) of test sets, models or methods this configuration no longer asks for "
+        "were removed, so that none is taken for a current result: "
+        "results/plots/effective_robustness.png, results/robustness.csv."
+    )
+    assert not any((tmp_path / name).exists() for name in stale)
+    assert (tmp_path / "results/metrics.csv").exists()
+    assert remove_outputs_not_asked_for(summaries, asked, dry_run=False) == []

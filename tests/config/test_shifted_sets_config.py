@@ -54,6 +54,21 @@ def test_unknown_values_are_refused_with_the_allowed_ones(overrides, expected):
 @pytest.mark.parametrize(
     ("overrides", "expected"),
     [
+        # corruptions is a oneOf ('all' or a list): its duplicate must still be named.
+        ({"corruptions": ["contrast", "snow", "contrast"]}, "corruptions"),
+        ({"severities": [1, 3, 1]}, "severities"),
+        ({"test_sets": ["cifar10", "cifar10"]}, "test_sets"),
+    ],
+)
+def test_a_repeated_item_is_named_as_the_problem(overrides, expected):
+    (repeated,) = {item for item in overrides[expected] if overrides[expected].count(item) > 1}
+    with pytest.raises(UserError, match=rf"lists {repeated!r} more than once; list each once"):
+        check_against_schema(_config(**overrides), SCHEMA)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "expected"),
+    [
         ({"test_sets": ["cifar10.1"]}, r"'test_sets': \['cifar10.1'\] lacks 'cifar10', the ref"),
         (
             {"dataset": "synthetic", "test_sets": ["cifar10", "cifar10-c"]},

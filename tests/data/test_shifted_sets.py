@@ -54,6 +54,22 @@ def test_images_header_must_be_uint8_n_32_32_3(array, said):
     assert said in message and message.endswith("Fix: X.")
 
 
+@pytest.mark.parametrize("claimed", [10**12, 10**18])
+def test_a_header_claiming_more_than_the_file_holds_is_refused_before_reading(tmp_path, claimed):
+    # A real file: reading the claimed size would ask memory for it (BytesIO would not).
+    header = io.BytesIO()
+    np.lib.format.write_array_header_1_0(
+        header, {"descr": "|u1", "fortran_order": False, "shape": (claimed, 32, 32, 3)}
+    )
+    path = tmp_path / "d.npy"
+    path.write_bytes(header.getvalue() + _images(2).tobytes())
+    with open(path, "rb") as stream, pytest.raises(UserError) as caught:
+        read_npy_images(stream, str(path), "Fix: X.")
+    message = str(caught.value)
+    assert f"{path} holds 6,144 data bytes but its header says ({claimed}, 32, 32, 3)" in message
+    assert f"({claimed * 3072:,} bytes): the file is cut or altered. Fix: X." in message
+
+
 def test_images_cut_short_and_object_arrays_are_refused():
     data = _npy(_images(3))
     with pytest.raises(

@@ -42,7 +42,10 @@ def test_each_shifted_set_is_scored_in_one_job_with_rows_naming_their_block(shif
     c = read_logits(shift_run / f"results/logits/cifar10-c/{MODEL}/fp32.parquet")
     # 40 synthetic test images, cut to 30 per (corruption, severity) block, 4 blocks.
     assert len(c.image_index) == 4 * 30
-    table = read_selection_table(shift_run / "data/synthetic/cifar10-c/blocks.csv")
+    table = read_selection_table(
+        shift_run / "data/synthetic/cifar10-c/blocks.csv",
+        shift_run / "data/synthetic/cifar10-c/test_set.npz",
+    )
     corruption, severity = block_of_rows(table, c.image_index)
     assert list(zip(corruption[::30], severity[::30], strict=True)) == [
         ("contrast", 1),

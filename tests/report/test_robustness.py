@@ -81,6 +81,15 @@ def test_effective_robustness_recomputed_from_metrics_csv_by_its_definition(tmp_
     assert c_row["drop"] == pytest.approx(0.70 - np.mean([0.66, 0.50, 0.55]))
 
 
+def test_a_run_that_scores_the_same_on_both_sets_drops_by_exactly_zero():
+    blocks = {
+        (corruption, severity): 0.7 for corruption in ("fog", "snow") for severity in (1, 3, 5)
+    }
+    table = robustness_table(_metrics({"alexnet": (0.7, 0.7, blocks)}))
+    assert table["drop"].tolist() == [0.0, 0.0]
+    assert table["shifted_top1"].tolist() == [0.7, 0.7]
+
+
 def test_no_fit_with_fewer_than_three_models_or_at_chance_and_it_says_why():
     two = robustness_table(_metrics({m: RUNS[m] for m in ("alexnet", "vgg16")}))
     assert two["effective_robustness"].isna().all() and two["fit_slope"].isna().all()

@@ -35,9 +35,13 @@ from cifar_zeroshot.config.workspace import (
     kept_intermediate_files,
     scored_images,
 )
-from cifar_zeroshot.config.results_layout import move_previous_layout
+from cifar_zeroshot.config.results_layout import (
+    move_previous_layout,
+    remove_outputs_not_asked_for,
+)
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.paths import (
+    CORRUPTION_SEVERITY_PLOT,
     blocks_table_path,
     clip_text_path,
     few_shot_path,
@@ -142,3 +146,27 @@ onstart:
         check_cuda_for_local_jobs(config["device"], workflow.local_exec)
     except UserError as error:
         sys.exit(f"ERROR: {error}")
+
+
+def removed_stale_summaries(wildcards):
+    """No input: removes, once, every table or figure over all runs that this configuration does
+    not ask for (the robustness files without a shifted set, the probe's figures without the
+    probe...), so none is left beside the current files as if it were one of them. Called while
+    the job graph is built, when a dry run is known (it then only says so), before any job runs.
+    """
+    if workflow.is_main_process and not _SUMMARIES_CHECKED:
+        _SUMMARIES_CHECKED.append(True)
+        summaries = [CORRUPTION_SEVERITY_PLOT] + [
+            str(path)
+            for rule_ in workflow.rules
+            for path in rule_.output
+            if str(path).startswith("results/") and not path.contains_wildcard()
+        ]
+        asked = [str(path) for path in rules.all.input if isinstance(path, str)]
+        keep = workflow.executor_plugin is None or workflow.dryrun or workflow.touch
+        for message in remove_outputs_not_asked_for(summaries, asked, dry_run=keep):
+            print(f"NOTE: {message}", file=sys.stderr)
+    return []
+
+
+_SUMMARIES_CHECKED = []

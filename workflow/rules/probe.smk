@@ -71,6 +71,9 @@ rule probe_scores:
         features=test_features_path(**RUN),
         # Written with the features, by the same job: the features must be its run's.
         timing=timing_path(**RUN),
+        # The fit must reproduce its own CIFAR-10 scores from these features before it is used.
+        reference_scores=rules.linear_probe.output.scores,
+        reference_features=test_features_path(**PROBED_CIFAR10),
     output:
         probe_scores_path(**RUN),
     log:

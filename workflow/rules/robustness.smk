@@ -11,7 +11,7 @@ rule robustness:
         **(
             {
                 "corruption_severity": report(
-                    "results/plots/corruption_severity.png",
+                    CORRUPTION_SEVERITY_PLOT,
                     caption="../report/corruption_severity.rst",
                     category="Results",
                     subcategory="Robustness",

@@ -10,10 +10,10 @@ from cifar_zeroshot.data import cifar10_1, cifar10_c
 from cifar_zeroshot.data.test_sets import generic_test_sets
 
 _SYNTHETIC_CIFAR10_1 = {
-    "data": f"data/synthetic/{cifar10_1.DATA_NAME}",
-    "labels": f"data/synthetic/{cifar10_1.LABELS_NAME}",
+    "data": cifar10_1.SYNTHETIC_DATA_PATH,
+    "labels": cifar10_1.SYNTHETIC_LABELS_PATH,
 }
-_SYNTHETIC_CIFAR10_C = f"data/synthetic/{cifar10_c.ARCHIVE_NAME}"
+_SYNTHETIC_CIFAR10_C = cifar10_c.SYNTHETIC_ARCHIVE_PATH
 # What each shifted set's preparation reads per dataset; the synthetic files' sidecars hold
 # their expected MD5s (the real files' MD5s and sizes are fixed constants).
 _CIFAR10_1_INPUT = {

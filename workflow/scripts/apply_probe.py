@@ -13,6 +13,8 @@ with job_log(snakemake.log[0], snakemake.output):
             probe_fit=Path(inputs.probe_fit),
             features=Path(inputs.features),
             timing=Path(inputs.timing),
+            reference_scores=Path(inputs.reference_scores),
+            reference_features=Path(inputs.reference_features),
         ),
         snakemake.output[0],
     )

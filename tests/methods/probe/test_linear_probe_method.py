@@ -1,6 +1,7 @@
 """Tests for the linear probe's result file (probe_io), its scoring method and its plot."""
 
 import dataclasses
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -219,3 +220,19 @@ def test_probe_plot_shows_both_methods_per_probed_run_with_intervals():
     widths = sorted(round(patch.get_width(), 6) for patch in ax.patches)
     assert widths == [30.0, 80.0]
     assert {text.get_text() for text in ax.texts} == {"30.0", "80.0"}
+
+
+def test_a_shifted_sets_probe_under_other_settings_names_the_kept_fit(probe_file):
+    # Rerunning the shifted set's file alone would apply the same stale fit again.
+    path = probe_file[0]
+    _rewrite(path, seed=3)
+    inputs = MethodInputs(GROUPS, "max_logit", probe_request=REQUEST)
+    fit = Path("results/probe/resnet/fp32.fit.npz")
+    with pytest.raises(UserError) as caught:
+        methods_for_test_set(inputs, "cifar10.1", [(("cifar10.1", "resnet", "fp32"), path)])
+    assert str(caught.value) == (
+        f"{path} is not the linear probe the configuration asks for: seed is 3, expected 0. It "
+        f"was computed from {fit}, which is left from another run or settings (restored or "
+        "copied), so rerunning it alone repeats this. Fix: refit with `snakemake --forcerun "
+        f"{fit}` (with your usual --configfile/--config), or delete {fit} and rerun snakemake."
+    )

@@ -113,7 +113,14 @@ def _shifted_features(tmp_path, facts, rng) -> ShiftedProbeInputs:
     features, timing = tmp_path / "shifted.parquet", tmp_path / "shifted_timing.parquet"
     _features(features, facts, labels, rng)
     write_timing(timing, timing_batches(facts.image_count), facts, make_summary())
-    return ShiftedProbeInputs(tmp_path / "probe.fit.npz", features, timing)
+    # Beside the fit, the CIFAR-10 scores it wrote and their features (the fixture's).
+    return ShiftedProbeInputs(
+        tmp_path / "probe.fit.npz",
+        features,
+        timing,
+        tmp_path / "probe.parquet",
+        tmp_path / "test.parquet",
+    )
 
 
 def test_keeping_the_fit_leaves_the_cifar10_scores_unchanged_and_reapplying_it_repeats_them(
@@ -130,7 +137,13 @@ def test_keeping_the_fit_leaves_the_cifar10_scores_unchanged_and_reapplying_it_r
     fit = read_probe_fit(tmp_path / "probe.fit.npz")
     assert fit.facts == kept.facts and fit.record == record and fit.weight.shape == (10, WIDTH)
     # The stored probe applied to CIFAR-10's own test features: the stored scores, bit for bit.
-    again = ShiftedProbeInputs(tmp_path / "probe.fit.npz", inputs.test_features, inputs.test_timing)
+    again = ShiftedProbeInputs(
+        tmp_path / "probe.fit.npz",
+        inputs.test_features,
+        inputs.test_timing,
+        tmp_path / "probe.parquet",
+        inputs.test_features,
+    )
     apply_stored_probe(again, tmp_path / "again.parquet")
     reapplied = read_probe_scores(tmp_path / "again.parquet")
     np.testing.assert_array_equal(reapplied.rows.values, kept.rows.values)
@@ -174,4 +187,37 @@ def test_shifted_features_of_another_run_than_their_timing_are_refused(inputs, t
     other = make_facts(image_count=12, test_set_sha256="d2" * 32)
     write_timing(shifted.timing, timing_batches(12), other, make_summary())
     with pytest.raises(UserError, match=f"^{shifted.features} holds features of another run"):
+        apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")
+
+
+def test_a_kept_fit_with_other_weights_of_the_same_shape_is_refused(inputs, tmp_path):
+    run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    stored = dict(np.load(tmp_path / "probe.fit.npz"))
+    stored["weight"] = (
+        np.random.default_rng(9).normal(size=stored["weight"].shape).astype(np.float32)
+    )
+    np.savez(tmp_path / "probe.fit.npz", **stored)
+    shifted = _shifted_features(tmp_path, make_facts(image_count=12), np.random.default_rng(3))
+    with pytest.raises(UserError) as caught:
+        apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")
+    message = str(caught.value)
+    assert message.startswith(
+        f"{shifted.probe_fit} does not reproduce the CIFAR-10 probe scores it wrote: scoring "
+        f"{shifted.reference_features} with it differs from {shifted.reference_scores} by up to"
+    )
+    assert message.endswith(
+        f"Fix: delete {shifted.probe_fit} and {shifted.reference_scores} and rerun snakemake "
+        "(the probe is fitted again on CIFAR-10's training features)."
+    )
+    assert not (tmp_path / "shifted_probe.parquet").exists()
+
+
+def test_an_older_fit_restored_after_a_refit_is_named(inputs, tmp_path):
+    run_probe(inputs, SETTINGS, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    older = (tmp_path / "probe.fit.npz").read_bytes()
+    refit = dataclasses.replace(SETTINGS, regularisations=(0.1,))
+    run_probe(inputs, refit, tmp_path / "probe.parquet", tmp_path / "probe.fit.npz")
+    (tmp_path / "probe.fit.npz").write_bytes(older)
+    shifted = _shifted_features(tmp_path, make_facts(image_count=12), np.random.default_rng(3))
+    with pytest.raises(UserError, match=f"^{shifted.probe_fit} is not the fit that wrote "):
         apply_stored_probe(shifted, tmp_path / "shifted_probe.parquet")

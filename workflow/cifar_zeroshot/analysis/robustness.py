@@ -66,6 +66,11 @@ class ProbitFit:
         return norm.cdf(self.slope * probit(clean) + self.intercept)
 
 
+# Accuracies are ratios of image counts: rounding there drops float noise (a mean of six equal
+# accuracies, a difference of equal ones) that would show as drops of 1e-17, and nothing else.
+DECIMALS = 12
+
+
 def probit(accuracy: np.ndarray | float, images: int | None = None) -> np.ndarray:
     """The probit of an accuracy, kept finite: 0 and 1 are moved half an image inwards."""
     edge = 0.5 / images if images else 1e-6
@@ -89,7 +94,7 @@ def _shifted_accuracy(rows: pd.DataFrame) -> tuple[float, float, float]:
     """A run's accuracy on one shifted set: CIFAR-10.1's row, or CIFAR-10-C's mean over its
     blocks. The interval of a mean over blocks counts one block's images, not all: every block
     holds the same source images, so the blocks are not independent samples (conservative)."""
-    accuracy = float(rows["top1"].mean())
+    accuracy = round(float(rows["top1"].mean()), DECIMALS)
     images = int(rows["images"].min())
     low, high = wilson_interval(round(accuracy * images), images)
     return accuracy, low, high
@@ -153,7 +158,7 @@ def robustness_table(metrics: pd.DataFrame) -> pd.DataFrame:
                         strict=True,
                     )
                 )
-                | {"drop": clean_acc[0] - shifted_acc[0]}
+                | {"drop": round(clean_acc[0] - shifted_acc[0], DECIMALS)}
                 | {"drop_ci_low": drop_low, "drop_ci_high": drop_high}
             )
     table = pd.DataFrame(rows)

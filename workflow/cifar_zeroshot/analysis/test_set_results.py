@@ -52,6 +52,7 @@ def methods_for_test_set(
         dataclasses.replace(
             inputs,
             equal_class_prior=registered_test_set(test_set).equal_class_prior,
+            test_set=test_set,
             probe_files={
                 (model, variant): Path(path)
                 for (probed_set, model, variant), path in probe_files
@@ -136,7 +137,7 @@ def test_set_results(
     """The results of one test set's runs ((outputs, timing) pairs, with what each job was
     asked in ``requested``), each verified against ``configured`` before it is scored."""
     stored = read_runs(runs, run_checks(list(runs), list(requested), configured))
-    blocks = None if blocks_path is None else read_selection_table(blocks_path)
+    blocks = None if blocks_path is None else read_selection_table(blocks_path, configured.path)
     results = scope_results(test_set, stored, methods, blocks, bins)
     log.info("scored %d runs on %s: %d results", len(stored), test_set, len(results))
     return results

@@ -8,7 +8,7 @@ A file whose new place is already taken is left where it was, and named: nothing
 """
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
@@ -64,3 +64,26 @@ def move_previous_layout(results: str | Path, test_sets: set[str], dry_run: bool
             "which is the one used; nothing reads the old ones. Fix: delete them."
         )
     return messages
+
+
+def remove_outputs_not_asked_for(
+    summaries: Iterable[str | Path], asked: Iterable[str | Path], dry_run: bool
+) -> list[str]:
+    """Remove every summary file (a table or figure over all runs) that this configuration does
+    not ask for: left from a configuration with another test set, model or method, it would sit
+    beside the current files as if it were one of them. One message, none when there were none;
+    ``dry_run`` removes nothing."""
+    wanted = {Path(path) for path in asked}
+    stale = sorted({Path(path) for path in summaries} - wanted)
+    stale = [path for path in stale if path.is_file()]
+    if not dry_run:
+        for path in stale:
+            path.unlink()
+    if not stale:
+        return []
+    verb = "would be removed" if dry_run else "were removed"
+    return [
+        f"{len(stale)} result file(s) of test sets, models or methods this configuration no "
+        f"longer asks for {verb}, so that none is taken for a current result: "
+        f"{', '.join(map(str, stale))}."
+    ]

@@ -101,12 +101,30 @@ def _describe(error: jsonschema.ValidationError, schema: Mapping[str, Any]) -> s
         return _describe_model_mapping(_key_path(error), error.instance)
     allowed = schema["properties"].get(top_key, {}).get("description") if top_key else None
     text = f"config key '{_key_path(error)}' has a bad value {excerpt(error.instance)}"
-    if error.validator not in ("oneOf", "anyOf"):
+    repeated = _repeated_items(error)
+    if repeated:
+        # A oneOf hides which branch failed: say the duplicate outright, whichever branch it was.
+        text += f" (it lists {', '.join(map(repr, repeated))} more than once; list each once)"
+    elif error.validator not in ("oneOf", "anyOf"):
         # jsonschema's message repeats the value in full: quote it as the excerpt instead.
         text += f" ({error.message.replace(repr(error.instance), excerpt(error.instance))})"
     if allowed:
         text += f". Allowed: {' '.join(str(allowed).split())}"
     return text + "."
+
+
+def _repeated_items(error: jsonschema.ValidationError) -> list[Any]:
+    """The items a list repeats when a uniqueItems rule failed (itself or in a oneOf's branch)."""
+    failed = [error, *error.context] if error.validator in ("oneOf", "anyOf") else [error]
+    if not any(e.validator == "uniqueItems" and e.instance is error.instance for e in failed):
+        return []
+    seen: list[Any] = []
+    repeated: list[Any] = []
+    for item in error.instance:
+        if item in seen and item not in repeated:
+            repeated.append(item)
+        seen.append(item)
+    return repeated
 
 
 MODEL_SYNTAX = (

@@ -27,6 +27,8 @@ from cifar_zeroshot.core.paths import (
     train_timing_path,
 )
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.data.cifar10_c import block_path
+from cifar_zeroshot.data.test_sets import test_set as registered_test_set
 from cifar_zeroshot.runtimes.onnx_file import exported_inputs
 
 # Per image and run: the float32 logits, plus Parquet's per-row overhead (measured: 4,035 bytes).
@@ -40,10 +42,19 @@ def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
     and finished metrics plan none: image sets, logits, timing or features deleted by hand, or
     by a --forcerun job killed half-way, would otherwise stay missing. Not the archives: once
     the image sets are built from them, they may be deleted (fetching them again would change
-    nothing).
+    nothing), nor the shifted sets' downloads for the same reason; their synthetic stand-ins
+    are, since they are made here.
     """
     files = [test_images_path(dataset, name) for name in plan.test_sets.test_sets]
     files += [blocks_table_path(dataset, name) for name in plan.test_sets.blocked]
+    files += [
+        block_path(dataset, corruption, severity)
+        for corruption, severity in plan.test_sets.blocks()
+    ]
+    if dataset == "synthetic":
+        for name in plan.test_sets.test_sets:
+            for stand_in in registered_test_set(name).stand_ins:
+                files += [stand_in, f"{stand_in}.md5"]
     files += ["results/class_mapping.csv", "results/class_mapping_summary.csv"]
     for model, variant in plan.model_runs:
         files += exported_inputs(model, Variant.parse(variant)).values()  # onnxruntime only

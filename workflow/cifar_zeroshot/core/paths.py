@@ -82,3 +82,7 @@ def few_shot_path(model: str, variant: str) -> str:
 def clip_text_path(model: str) -> str:
     """A CLIP model's class prompt embeddings."""
     return f"results/clip_text/{model}.parquet"
+
+
+# With CIFAR-10-C only: the robustness rule lists it then, and the workflow removes it otherwise.
+CORRUPTION_SEVERITY_PLOT = "results/plots/corruption_severity.png"

@@ -28,6 +28,9 @@ IMAGES = 2_000
 # Where the workflow expects the real files (relative to the working directory).
 DATA_PATH = f"data/{DATA_NAME}"
 LABELS_PATH = f"data/{LABELS_NAME}"
+# The synthetic dataset's generated stand-ins, each with an MD5 sidecar (FILE.md5).
+SYNTHETIC_DATA_PATH = f"data/synthetic/{DATA_NAME}"
+SYNTHETIC_LABELS_PATH = f"data/synthetic/{LABELS_NAME}"
 
 
 def file_fix(path: Path, generated: bool) -> str:

@@ -37,6 +37,8 @@ ARCHIVE_BYTES = 2_918_471_680
 MD5 = "56bf5dcef84df0e2308c6dcbcbbd8499"
 # Where the workflow expects the real archive (relative to the working directory).
 ARCHIVE_PATH = f"data/{ARCHIVE_NAME}"
+# The synthetic dataset's generated stand-in, with an MD5 sidecar (FILE.md5).
+SYNTHETIC_ARCHIVE_PATH = f"data/synthetic/{ARCHIVE_NAME}"
 
 ARCHIVE_DIR = "CIFAR-10-C"
 LABELS_MEMBER = f"{ARCHIVE_DIR}/labels.npy"

@@ -10,7 +10,7 @@ call them (``kind``: ImageSet.TEST or ImageSet.TRAINING).
 
 import logging
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
@@ -37,6 +37,9 @@ SOURCE_DIGEST = "source_sha256"
 # Where in that archive, for the shifted test sets: the file or tar member, and the corruption
 # severity of a CIFAR-10-C block (written only for those sets).
 MEMBER_ARRAYS = ("archive_member", "severity")
+# A selection of CIFAR-10-C blocks records each block it holds, in row order: what blocks.csv
+# beside it must say before its rows are believed.
+BLOCK_ARRAYS = ("block_corruption", "block_severity", "block_images")
 
 
 class ImageSet(StrEnum):
@@ -97,11 +100,13 @@ def save_image_set(
     member: str | None = None,
     severity: int | None = None,
     source_sha256: str | None = None,
+    blocks: Sequence[tuple[str, int, int]] | None = None,
 ) -> None:
     """Write images/labels and their archive's MD5 to an .npz atomically (after validating).
 
     ``member`` and ``severity``: which file or tar member (and CIFAR-10-C severity) they are.
     ``source_sha256`` instead of ``archive_md5``: the digest of the user's files read.
+    ``blocks``: a selection's (corruption, severity, images) per block, in row order.
     """
     if (archive_md5 is None) == (source_sha256 is None):
         raise ValueError("an image set records either its archive's MD5 or its files' SHA-256")
@@ -114,6 +119,13 @@ def save_image_set(
     where = {} if member is None else {"archive_member": np.array(member)}
     if severity is not None:
         where["severity"] = np.array(severity, dtype=np.int64)
+    if blocks is not None:
+        if sum(images for _, _, images in blocks) != len(labels):
+            raise ValueError("a selection's blocks must add up to its rows")
+        corruptions, severities, counts = zip(*blocks, strict=True) if blocks else ((), (), ())
+        where["block_corruption"] = np.array(corruptions, dtype=str)
+        where["block_severity"] = np.array(severities, dtype=np.int64)
+        where["block_images"] = np.array(counts, dtype=np.int64)
     digest = (
         {"archive_md5": np.array(archive_md5.lower())}
         if archive_md5 is not None
@@ -193,6 +205,19 @@ def read_image_origin(path: str | Path, kind: ImageSet) -> ArchiveOrigin:
     """The origin of an image set file, reading its labels but not its images (cheap)."""
     path = Path(path)
     return _origin(path, _read_arrays(path, ("labels",), kind), kind)
+
+
+def read_image_blocks(path: str | Path) -> list[tuple[str, int, int]] | None:
+    """A selection's recorded (corruption, severity, images) per block, in row order; None for
+    an image set that is no selection (it records no blocks)."""
+    path = Path(path)
+    arrays = _read_arrays(path, ("labels",), ImageSet.TEST)
+    _origin(path, arrays, ImageSet.TEST)
+    with np.load(path, allow_pickle=False) as npz:
+        if not set(BLOCK_ARRAYS) <= set(npz.files):
+            return None
+        corruption, severity, images = (npz[name] for name in BLOCK_ARRAYS)
+    return [(str(c), int(s), int(n)) for c, s, n in zip(corruption, severity, images, strict=True)]
 
 
 def load_image_set(path: str | Path, kind: ImageSet) -> tuple[np.ndarray, np.ndarray]:

@@ -5,6 +5,7 @@ labels a 1-D integer array. Object arrays are never unpickled, and the data must
 long as the header says, so a cut file is refused rather than padded or reshaped.
 """
 
+import io
 from typing import BinaryIO
 
 import numpy as np
@@ -34,10 +35,26 @@ def _header(stream: BinaryIO, source: str, fix: str) -> tuple[tuple[int, ...], n
     return shape, dtype, fortran
 
 
+def _bytes_left(stream: BinaryIO) -> int:
+    """How many bytes lie between the stream's position and its end (the position is kept)."""
+    here = stream.tell()
+    end = stream.seek(0, io.SEEK_END)
+    stream.seek(here)
+    return end - here
+
+
 def _payload(
     stream: BinaryIO, source: str, shape: tuple[int, ...], dtype: np.dtype, fix: str
 ) -> np.ndarray:
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    expected = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    # The header's size is compared with the bytes there before any buffer is asked for it, so
+    # a header claiming terabytes is refused as altered rather than failing on memory.
+    there = _bytes_left(stream)
+    if there != expected:
+        raise UserError(
+            f"{source} holds {there:,} data bytes but its header says {shape} {dtype} "
+            f"({expected:,} bytes): the file is cut or altered. {fix}"
+        )
     data = stream.read(expected + 1)
     if len(data) != expected:
         raise UserError(

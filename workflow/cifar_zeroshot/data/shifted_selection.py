@@ -20,6 +20,7 @@ from cifar_zeroshot.data.cifar10_c import corruption_member
 from cifar_zeroshot.data.image_set import (
     ImageSet,
     load_image_set,
+    read_image_blocks,
     read_image_origin,
     save_image_set,
 )
@@ -63,7 +64,12 @@ def write_selection(
     if archive_md5 is None:
         raise ValueError("a CIFAR-10-C selection needs at least one block")
     save_image_set(
-        out_path, np.concatenate(images), np.concatenate(labels), archive_md5, ImageSet.TEST
+        out_path,
+        np.concatenate(images),
+        np.concatenate(labels),
+        archive_md5,
+        ImageSet.TEST,
+        blocks=[(corruption, severity, count) for corruption, severity, _, count in rows],
     )
     table = pd.DataFrame(rows, columns=list(BLOCK_COLUMNS))
     with atomic_path(table_path) as temp:
@@ -71,16 +77,43 @@ def write_selection(
     log.info("selected %d CIFAR-10-C blocks, %d images", len(rows), sum(map(len, labels)))
 
 
-def read_selection_table(path: str | Path) -> pd.DataFrame:
-    """blocks.csv: one row per block, with the rows of the selection it holds."""
-    path = Path(path)
+def read_selection_table(path: str | Path, images_path: str | Path) -> pd.DataFrame:
+    """blocks.csv: one row per block, with the rows of the selection it holds; believed only
+    when it says what the selection's image set at ``images_path`` records of its blocks."""
+    path, images_path = Path(path), Path(images_path)
+    fix = f"Fix: delete {path} and {images_path} and rerun snakemake to select the blocks again."
     try:
         table = pd.read_csv(path)
     except (OSError, ValueError) as error:
-        raise UserError(f"{path} is not a readable CSV ({error}). {_fix(path)}") from error
+        raise UserError(f"{path} is not a readable CSV ({error}). {fix}") from error
     if tuple(table.columns) != BLOCK_COLUMNS:
         raise UserError(
-            f"{path} has columns {list(table.columns)}, not {list(BLOCK_COLUMNS)}. {_fix(path)}"
+            f"{path} has columns {list(table.columns)}, not {list(BLOCK_COLUMNS)}. {fix}"
+        )
+    recorded = read_image_blocks(images_path)
+    if recorded is None:
+        raise UserError(
+            f"{images_path} is not a CIFAR-10-C selection: it records no blocks (another set's "
+            f"image file put in its place, or one written by an older version). {fix}"
+        )
+    starts = np.cumsum([0] + [images for _, _, images in recorded])[:-1].tolist()
+    expected = [(c, s, int(f), n) for (c, s, n), f in zip(recorded, starts, strict=True)]
+    held = [
+        (str(c), int(s), int(f), int(n))
+        for c, s, f, n in table[list(BLOCK_COLUMNS)].itertuples(index=False)
+    ]
+    if held != expected:
+        first = next(
+            (i for i, (a, b) in enumerate(zip(held, expected, strict=False)) if a != b),
+            min(len(held), len(expected)),
+        )
+        said = held[first] if first < len(held) else "no row"
+        truth = expected[first] if first < len(expected) else "no block"
+        raise UserError(
+            f"{path} does not describe the blocks of {images_path}: its row {first + 1} says "
+            f"{said}, the image set holds {truth} there (corruption, severity, first_image, "
+            f"images). It was edited or comes from another selection, and would label blocks "
+            f"wrongly. {fix}"
         )
     return table
 

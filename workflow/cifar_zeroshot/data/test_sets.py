@@ -23,7 +23,7 @@ from cifar_zeroshot.core.choices import (
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.paths import test_images_path
-from cifar_zeroshot.data import cifar10_1
+from cifar_zeroshot.data import cifar10_1, cifar10_c
 from cifar_zeroshot.data.image_set import ImageSet, save_image_set
 
 # A reader turns a set's source files (rule input name -> path) into images uint8 [N, 32, 32, 3],
@@ -54,6 +54,9 @@ class TestSet:
     reader: Reader | None = None
     source_digest: str = "md5"  # which digest the reader returns: "md5" or "sha256"
     user: bool = False  # from the config's test_sets (a user's files), not built in
+    # The synthetic dataset's generated source files (each with its FILE.md5 sidecar): kept,
+    # so a plain rerun makes them again when deleted (the real ones are downloads).
+    stand_ins: tuple[str, ...] = ()
 
     def images_path(self, dataset: str) -> str:
         return test_images_path(dataset, self.name)
@@ -122,5 +125,22 @@ def generic_test_sets() -> list[TestSet]:
 
 
 register(TestSet(REFERENCE_TEST_SET, "CIFAR-10", CIFAR10_TEST_IMAGES, "limit", reference=True))
-register(TestSet(CIFAR10_1, "CIFAR-10.1", cifar10_1.IMAGES, "shift_limit"))
-register(TestSet(CIFAR10_C, "CIFAR-10-C", CIFAR10_TEST_IMAGES, None, blocks=True))
+register(
+    TestSet(
+        CIFAR10_1,
+        "CIFAR-10.1",
+        cifar10_1.IMAGES,
+        "shift_limit",
+        stand_ins=(cifar10_1.SYNTHETIC_DATA_PATH, cifar10_1.SYNTHETIC_LABELS_PATH),
+    )
+)
+register(
+    TestSet(
+        CIFAR10_C,
+        "CIFAR-10-C",
+        CIFAR10_TEST_IMAGES,
+        None,
+        blocks=True,
+        stand_ins=(cifar10_c.SYNTHETIC_ARCHIVE_PATH,),
+    )
+)

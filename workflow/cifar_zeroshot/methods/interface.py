@@ -24,6 +24,7 @@ from typing import Any, ClassVar, Protocol, Self, TypeVar
 
 import numpy as np
 
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.balancing import AppliedFit
 from cifar_zeroshot.records.run_facts import RunFacts
@@ -73,6 +74,8 @@ class MethodInputs:
     # (model, variant) -> results/probe/{model}/{variant}.parquet; empty with the probe off.
     probe_files: Mapping[tuple[str, str], Path] = field(default_factory=dict)
     probe_request: Mapping[str, Any] = field(default_factory=dict)  # ProbeRequest.to_params()
+    # The test set the files score: on any but CIFAR-10 the probe's come from its kept fit.
+    test_set: str = REFERENCE_TEST_SET
     # CLIP model (slug) -> results/clip_text/{model}.parquet; empty without CLIP models.
     clip_text_files: Mapping[str, Path] = field(default_factory=dict)
     clip_prompts: str = ""  # the configured prompts file
@@ -87,14 +90,26 @@ def read_stored(
     read: Callable[[Path], T],
     differences: Callable[[K, T], list[str]],
     what: str,
+    made_from: Callable[[K, Path], Path | None] = lambda key, path: None,
 ) -> dict[K, tuple[Path, T]]:
     """Every file read, and refused unless it holds what the configuration expects under its
     key: ``differences`` names each way it does not ("seed is 1, expected 0"); ``what`` is what
-    such a file holds, e.g. "linear probe"."""
+    such a file holds, e.g. "linear probe". ``made_from``: the kept file a stored file was
+    computed from, if any (a shifted set's probe scores: the kept fit), which the refusal then
+    names, since rerunning the file alone would repeat it."""
     stored = {}
     for key, path in files.items():
         content = read(path)
         wrong = differences(key, content)
+        source = made_from(key, path)
+        if wrong and source is not None:
+            raise UserError(
+                f"{path} is not the {what} the configuration asks for: {'; '.join(wrong)}. It "
+                f"was computed from {source}, which is left from another run or settings "
+                "(restored or copied), so rerunning it alone repeats this. Fix: refit with "
+                f"`snakemake --forcerun {source}` (with your usual --configfile/--config), or "
+                f"delete {source} and rerun snakemake."
+            )
         if wrong:
             raise UserError(
                 f"{path} is not the {what} the configuration asks for: {'; '.join(wrong)}. It "

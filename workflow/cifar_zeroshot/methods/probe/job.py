@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.test_set import images_digest
@@ -24,7 +26,11 @@ from cifar_zeroshot.records.features import read_features
 from cifar_zeroshot.records.logits import TimingTable, read_timing
 from cifar_zeroshot.records.parquet_rows import RowsTable
 from cifar_zeroshot.records.probe_fit import StoredProbe, read_probe_fit, write_probe_fit
-from cifar_zeroshot.records.probe_scores import ProbeRecord, write_probe_scores
+from cifar_zeroshot.records.probe_scores import (
+    ProbeRecord,
+    read_probe_scores,
+    write_probe_scores,
+)
 from cifar_zeroshot.records.run_facts import RunFacts, fact_differences
 
 log = logging.getLogger(__name__)
@@ -166,6 +172,49 @@ class ShiftedProbeInputs:
     probe_fit: Path  # the probe fitted on CIFAR-10's training features (records.probe_fit)
     features: Path  # a shifted test set's features: results/features/{test_set}/...
     timing: Path  # written by the job that wrote ``features``, with the same facts
+    # The fit's own CIFAR-10 scores and the test features they came from: the fit must
+    # reproduce them before it is believed on another set.
+    reference_scores: Path  # results/probe/cifar10/{model}/{variant}.parquet
+    reference_features: Path  # results/features/cifar10/{model}/{variant}/test.parquet
+
+
+# Refitting the same probe gives the same float32 arrays; scoring CIFAR-10 again from them
+# differs from the stored scores by float rounding alone (measured 2.9e-6 on the demo).
+REPRODUCTION_TOLERANCE = 1e-5
+
+
+def _check_fit_reproduces_reference(inputs: ShiftedProbeInputs, probe: StoredProbe) -> None:
+    """The kept fit is the one whose CIFAR-10 scores are stored: same record, same scores."""
+    reference = read_probe_scores(inputs.reference_scores)
+    fix = (
+        f"Fix: delete {inputs.probe_fit} and {inputs.reference_scores} and rerun snakemake "
+        "(the probe is fitted again on CIFAR-10's training features)."
+    )
+    if probe.facts != reference.facts or probe.record != reference.record:
+        raise UserError(
+            f"{inputs.probe_fit} is not the fit that wrote {inputs.reference_scores}: its run "
+            "facts or probe record differ (one of the two was restored or copied from another "
+            f"run or settings), so its scores of another set would not match CIFAR-10's. {fix}"
+        )
+    features = read_features(inputs.reference_features)
+    if features.facts != reference.facts or not np.array_equal(
+        features.image_index, reference.rows.image_index
+    ):
+        raise UserError(
+            f"{inputs.reference_features} is not the features file {inputs.reference_scores} "
+            f"was scored from (other run facts or images). Fix: delete "
+            f"{inputs.reference_scores} and rerun snakemake."
+        )
+    recomputed = probe_scores(probe, features.values)
+    difference = float(np.max(np.abs(recomputed - reference.rows.values), initial=0.0))
+    scale = max(1.0, float(np.max(np.abs(reference.rows.values), initial=0.0)))
+    if not difference <= REPRODUCTION_TOLERANCE * scale:
+        raise UserError(
+            f"{inputs.probe_fit} does not reproduce the CIFAR-10 probe scores it wrote: scoring "
+            f"{inputs.reference_features} with it differs from {inputs.reference_scores} by up "
+            f"to {difference:.3g} (float rounding alone gives below "
+            f"{REPRODUCTION_TOLERANCE * scale:.1g}), so its weights were edited or replaced. {fix}"
+        )
 
 
 def _check_same_model(inputs: ShiftedProbeInputs, probe: StoredProbe, facts: RunFacts) -> None:
@@ -187,6 +236,7 @@ def apply_stored_probe(inputs: ShiftedProbeInputs, out_path: str | Path) -> Stor
     features = read_features(inputs.features)
     _check_features_timing(inputs.features, inputs.timing, features.facts)
     probe = read_probe_fit(inputs.probe_fit)
+    _check_fit_reproduces_reference(inputs, probe)
     _check_same_model(inputs, probe, features.facts)
     scores = probe_scores(probe, features.values)
     rows = (features.image_index, features.labels, scores)

@@ -14,7 +14,9 @@ from typing import Any, ClassVar, Self
 
 import numpy as np
 
+from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.core.paths import probe_fit_path
 from cifar_zeroshot.methods.interface import MethodInputs, MethodScores, RunOutputs, read_stored
 from cifar_zeroshot.methods.probabilities import probe_probabilities
 from cifar_zeroshot.methods.probe.settings import ProbeRequest
@@ -51,7 +53,17 @@ class LinearProbeMethod:
             expected = {"model": run[0], "variant": run[1], **request}
             return fact_differences(held | asdict(probe.record), expected)
 
-        return cls(read_stored(inputs.probe_files, read_probe_scores, differences, "linear probe"))
+        def made_from(run: tuple[str, str], path: Path) -> Path | None:
+            # Every set but CIFAR-10 is scored by the kept fit, which is then what is stale.
+            if inputs.test_set == REFERENCE_TEST_SET:
+                return None
+            return Path(probe_fit_path(*run))
+
+        return cls(
+            read_stored(
+                inputs.probe_files, read_probe_scores, differences, "linear probe", made_from
+            )
+        )
 
     def applies_to(self, run: RunOutputs) -> bool:
         return (run.facts.model, run.facts.variant) in self.probes
