@@ -10,7 +10,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_MAPPING_FILE = REPO / "config" / "class_mapping.yaml"  # the shipped class mapping
-COPIED = ("Snakefile", "workflow", "config", "profiles")
+COPIED = ("Snakefile", "workflow", "config", "profiles", "resources")
 
 # Small enough for two CPU cores: synthetic data, untrained weights, small models.
 TEST_CONFIG = {
