@@ -95,7 +95,7 @@ def test_metrics_rows_per_test_set_and_block_recomputed_from_the_stored_files(sh
     assert row["top1"] == pytest.approx(np.mean(predicted == labels[:30]), abs=1e-6)
     # No probe in this run (tests/e2e/test_linear_probe_workflow.py scores it on shifted sets).
     assert "linear_probe" not in set(metrics.loc[metrics["test_set"] != "cifar10", "method"])
-    one = metrics[metrics["test_set"] == "cifar10.1"]
+    one = metrics[(metrics["test_set"] == "cifar10.1") & (metrics["method"] == "class_mapping")]
     assert len(one) == 1 and one["corruption"].isna().all() and one["images"].iloc[0] == 30
 
 
