@@ -29,7 +29,7 @@ FACT_KEYS = {
     "model", "weights", "variant", "precision", "compile", "preprocess", "preprocess_spec",
     "device", "device_name", "gpu_index", "torch_version", "torchvision_version", "batch_size",
     "batch_size_requested", "image_count", "dataset", "threads", "limit", "test_set_sha256",
-    "parameters", "gflops_per_image", "weights_sha256",
+    "parameters", "gflops_per_image", "weights_sha256", "complexity_error", "memory_format",
 }  # fmt: skip
 # The keys the timing files store (metrics and bench/workflow_timing.py read them).
 SUMMARY_KEYS = {
@@ -175,6 +175,44 @@ def test_nan_logits_name_model_variant_and_batch_and_write_nothing(
     with pytest.raises(UserError, match=rf"{MODEL} \(fp32\).*batch 1.*first image index 8"):
         run_inference(request, model_loader=loader)
     assert _files(tmp_path) == []
+
+
+class _WithRank5(torch.nn.Module):
+    """Wraps a model and holds a rank-5 parameter, as timm's lambda layers do."""
+
+    def __init__(self, inner: torch.nn.Module) -> None:
+        super().__init__()
+        self.inner = inner
+        self.lambda_weight = torch.nn.Parameter(torch.zeros(1, 1, 1, 1, 1))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.inner(x) + self.lambda_weight.sum()
+
+
+def test_a_model_with_rank_5_tensors_runs_in_its_own_memory_format(
+    test_set: Path, tmp_path: Path
+) -> None:
+    plain_request = _request(test_set, tmp_path / "plain")
+    assert run_inference(plain_request).facts.memory_format == "channels_last"  # CPU default
+    models: list[_WithRank5] = []
+
+    def loader(name, weights):
+        models.append(_WithRank5(load_model(name, weights)))
+        return models[-1]
+
+    request = _request(test_set, tmp_path / "rank5")
+    outcome = run_inference(request, model_loader=loader)
+    assert outcome.facts.memory_format == "contiguous"
+    assert read_logits(request.logits_path).facts.memory_format == "contiguous"
+    conv = next(m for m in models[0].modules() if isinstance(m, torch.nn.Conv2d) and m.groups == 1)
+    assert not conv.weight.is_contiguous(memory_format=torch.channels_last)
+    # The same untrained weights in either format: the same logits, to float rounding.
+    np.testing.assert_allclose(
+        read_logits(request.logits_path).logits,
+        read_logits(plain_request.logits_path).logits,
+        rtol=1e-4,
+        atol=1e-4,
+    )
 
 
 class _SmallMemory(torch.nn.Module):

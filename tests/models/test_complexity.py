@@ -56,4 +56,31 @@ def test_a_builder_that_needs_real_tensors_is_built_on_the_cpu() -> None:
 
 
 def test_a_model_that_cannot_run_is_reported_as_not_counted() -> None:
-    assert try_count_complexity(_Tiny, (3, 9, 9), "tiny") is None  # 7x7 maps: fc's shape fails
+    complexity, reason = try_count_complexity(_Tiny, (3, 9, 9), "tiny")  # 7x7 maps: fc fails
+    assert complexity is None
+    assert reason is not None and reason.startswith("RuntimeError: ")
+
+
+class _FixedSize(_Tiny):
+    """Asserts its input size, as timm's patch embeddings do."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        assert x.shape[-1] == 8, f"Input width ({x.shape[-1]}) doesn't match model (8)."
+        return super().forward(x)
+
+
+def test_any_failure_of_the_count_is_a_reason_never_an_exception() -> None:
+    complexity, reason = try_count_complexity(_FixedSize, (3, 9, 9), "fixed")
+    assert complexity is None
+    assert reason == "AssertionError: Input width (9) doesn't match model (8)."
+
+
+def test_a_module_handed_a_parameter_is_counted() -> None:
+    # timm's test_vit3 hands its position embedding to a submodule: FlopCounterMode's module
+    # tracker asserted on it while the parameter required grad.
+    timm = pytest.importorskip("timm")
+    complexity, reason = try_count_complexity(
+        lambda: timm.create_model("test_vit3.r160_in1k", pretrained=False), (3, 160, 160), "vit3"
+    )
+    assert reason is None
+    assert complexity is not None and complexity.gflops_per_image > 0.1

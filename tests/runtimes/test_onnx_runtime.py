@@ -99,8 +99,10 @@ def test_onnxruntime_job_agrees_with_torch_fp32_and_writes_the_same_files(
     scale = np.abs(reference.logits).max()
     assert np.abs(ours.logits - reference.logits).max() <= LOGITS_TOLERANCE * scale
 
-    # The same facts but the variant's name and precision fields, the same timing layout.
-    assert replace(onnx_run.facts, variant="fp32") == torch_run.facts
+    # The same facts but the variant's name and precision fields and the memory format (torch's
+    # alone), the same timing layout.
+    assert onnx_run.facts.memory_format is None
+    assert replace(onnx_run.facts, variant="fp32", memory_format="channels_last") == torch_run.facts
     assert ours.facts == onnx_run.facts
     timing = read_timing(onnx_request.timing_path)
     reference_timing = read_timing(_request(test_set, tmp_path, Variant("fp32")).timing_path)

@@ -5,7 +5,9 @@
 # Before scoring, the test set, the class mapping CSV, every run file and every probe and class
 # embeddings file are checked against the configuration (the test set and the mapping YAML are
 # inputs for that, the requested runs, probe settings and prompts digest params), so a copied,
-# restored or edited file stops the metrics instead of being reported.
+# restored or edited file stops the metrics instead of being reported. A run whose job failed
+# (its files are failure records, inference/failed_job.py) is listed in failed_runs.csv and
+# the summary instead of scored.
 
 from cifar_zeroshot.analysis.verification import requested_run
 from cifar_zeroshot.config.planning import dataset_size
@@ -88,6 +90,14 @@ rule metrics:
             category="Results",
             subcategory="Tables",
         ),
+        # The runs whose inference job failed (records.failed_run): listed, never scored; and
+        # their files, for `snakemake --forcerun $(cat results/failed_runs.txt)`.
+        failed_runs=report(
+            "results/failed_runs.csv",
+            caption="../report/failed_runs.rst",
+            category="Failed runs",
+        ),
+        failed_targets="results/failed_runs.txt",
     log:
         "logs/metrics/metrics.log",
     localrule: True

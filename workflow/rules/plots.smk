@@ -9,6 +9,8 @@ rule plots:
         per_class="results/per_class.csv",
         confusion="results/confusion.csv",
         per_class_poolings="results/per_class_poolings.csv",
+        # A failed run's confusion file says it failed (metrics.smk lists the failed runs).
+        failed_runs="results/failed_runs.csv",
     output:
         speed=report(
             "results/plots/speed.png",

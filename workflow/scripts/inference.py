@@ -2,10 +2,12 @@
 features Parquet files. The rule train_features runs it over the training set for features only.
 """
 
+import contextlib
 from pathlib import Path
 
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.inference.failed_job import recorded_failure
 from cifar_zeroshot.inference.job import run_inference
 from cifar_zeroshot.inference.request import ImageSet, InferenceRequest
 from cifar_zeroshot.models.weights_file import WeightsFile
@@ -41,6 +43,22 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         embeddings_path=_optional_path(outputs, "embeddings"),
         weights_file=WeightsFile.from_params(params.weights_file),
     )
-    # The progress bar goes to the job's log, beside the logging records; onnxruntime variants
-    # have the export as an input.
-    run_inference(request, progress_file=progress, exported_model=_optional_path(inputs, "onnx"))
+    wildcards = snakemake.wildcards
+    # A test set's run that fails in its model is recorded as failed (its outputs say so), so
+    # the metrics still run on the others; the training set's features fail as any job does.
+    recorded = (
+        recorded_failure(
+            (wildcards.test_set, wildcards.model, wildcards.variant),
+            list(outputs),
+            snakemake.log[0],
+            progress,
+        )
+        if train_set is None
+        else contextlib.nullcontext()
+    )
+    with recorded:
+        # The progress bar goes to the job's log, beside the logging records; onnxruntime
+        # variants have the export as an input.
+        run_inference(
+            request, progress_file=progress, exported_model=_optional_path(inputs, "onnx")
+        )

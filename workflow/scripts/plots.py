@@ -12,6 +12,7 @@ from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.balanced_plot import per_class_balanced_figure
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
+from cifar_zeroshot.report.failed_runs import failed_run_names
 from cifar_zeroshot.report.plot_parts import remove_stale_pngs, save_figure, zero_shot_method
 from cifar_zeroshot.report.provenance import images_name, provenance_note
 
@@ -32,7 +33,11 @@ with job_log(snakemake.log[0], snakemake.output):
     save_figure(balanced, out.per_class_balanced, note)
     confusion = read_reference_rows(snakemake.input.confusion)
     # One matrix per run (plots.smk lists these files), for the run's zero-shot method.
+    failed = failed_run_names(snakemake.input.failed_runs)
     for (model, variant), path in zip(snakemake.params.runs, out.confusion, strict=True):
+        if (model, variant) in failed:  # its job failed: the file says so instead
+            save_figure(plots.failed_run_figure(model, variant, failed[model, variant]), path, note)
+            continue
         method = zero_shot_method(confusion, model, variant)
         save_figure(plots.confusion_figure(confusion, model, variant, method), path, note)
     if out.confusion:  # the matrices of runs no longer configured must not look current

@@ -32,6 +32,7 @@ from cifar_zeroshot.analysis.test_set_results import (
     methods_for_test_set,
     test_set_results,
 )
+from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.checksums import read_md5_sidecar
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet, load_configured_test_set
 from cifar_zeroshot.data.test_sets import TEST_SETS, test_set
@@ -39,6 +40,7 @@ from cifar_zeroshot.mapping.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_csv
 from cifar_zeroshot.mapping.yaml_file import load_mapping
 from cifar_zeroshot.methods.interface import MethodInputs
+from cifar_zeroshot.records.failed_run import FailedRun, read_failed_run
 
 
 @dataclass(frozen=True)
@@ -55,6 +57,9 @@ class MetricsResults:
     per_class_poolings: pd.DataFrame  # per-class recall under each pooling, balanced or not
     # The test sets scored without balanced rows: their class prior is not known to be equal.
     unbalanced_sets: tuple[str, ...] = ()
+    # The runs whose inference job failed (records.failed_run), in the plan's order: listed,
+    # never scored.
+    failed: tuple[FailedRun, ...] = ()
 
 
 def _configured_test_sets(inputs: Any, params: Any) -> dict[str, ConfiguredTestSet]:
@@ -74,16 +79,37 @@ def _configured_test_sets(inputs: Any, params: Any) -> dict[str, ConfiguredTestS
     return configured
 
 
-def _results(inputs: Any, params: Any, method_inputs: MethodInputs) -> list[MethodResult]:
-    """Every run of every test set scored, test set by test set (in params.test_sets order)."""
+def _failure(files: tuple[str, str]) -> FailedRun | None:
+    """The failure a run's files record, if its job failed (all of them record it then)."""
+    return next(filter(None, map(read_failed_run, files)), None)
+
+
+def _refuse_all_failed(failed: list[FailedRun]) -> UserError:
+    listed = "; ".join(f"{f.model} {f.variant} on {f.test_set}: {f.error}" for f in failed[:5])
+    more = f" (and {len(failed) - 5} more)" if len(failed) > 5 else ""
+    return UserError(
+        f"Every inference run failed, so there is nothing to score: {listed}{more}. Fix: see "
+        "each run's log under logs/inference/, fix the cause, then rerun those jobs with "
+        "`snakemake --forcerun` followed by their logits (or embeddings) files."
+    )
+
+
+def _results(
+    inputs: Any, params: Any, method_inputs: MethodInputs
+) -> tuple[list[MethodResult], list[FailedRun]]:
+    """Every run of every test set scored, test set by test set (in params.test_sets order);
+    and the runs whose job failed, which are not."""
     configured = _configured_test_sets(inputs, params)
     blocks = dict(zip(params.blocked, inputs.blocks, strict=True))
     probes = list(zip(map(tuple, params.probe_runs), inputs.probes, strict=True))
     runs = [tuple(run) for run in params.runs]
     files = list(zip(inputs.outputs, inputs.timing, strict=True))
+    failures = [_failure(pair) for pair in files]
     results: list[MethodResult] = []
     for name in params.test_sets:
-        ours = [number for number, run in enumerate(runs) if run[0] == name]
+        ours = [n for n, run in enumerate(runs) if run[0] == name and failures[n] is None]
+        if not ours:  # every run of this set failed: they are listed, not scored
+            continue
         results += test_set_results(
             name,
             configured[name],
@@ -93,7 +119,10 @@ def _results(inputs: Any, params: Any, method_inputs: MethodInputs) -> list[Meth
             blocks.get(name),
             params.calibration_bins,
         )
-    return results
+    failed = [failure for failure in failures if failure is not None]
+    if not results and failed:
+        raise _refuse_all_failed(failed)
+    return results, failed
 
 
 def with_titles(
@@ -121,7 +150,7 @@ def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
         clip_prompts=params.clip_prompts,
         clip_prompts_sha256=params.clip_prompts_sha256,
     )
-    results = _results(inputs, params, method_inputs)
+    results, failed = _results(inputs, params, method_inputs)
     names = imagenet_name_list(all_imagenet_names(mapped_names))
     tables = with_titles(
         tables_from_results(results, names), params.test_set_titles, params.weights_titles
@@ -140,4 +169,5 @@ def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
         unbalanced_sets=tuple(
             name for name in params.test_sets if not test_set(name).equal_class_prior
         ),
+        failed=tuple(failed),
     )

@@ -38,7 +38,7 @@ _FILE_SYSTEM_FIXES = {
 }
 
 
-def _one_line(error: Exception, outputs: list[str | Path]) -> str:
+def error_line(error: Exception, outputs: list[str | Path]) -> str:
     """What went wrong, in a line: the machine's own words for a file-system error, and where.
 
     A writer that names no file (pyarrow's, for one) is placed by the job's output folders.
@@ -67,7 +67,7 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
         log_path.parent.mkdir(parents=True, exist_ok=True)
         stream = open(log_path, "w", encoding="utf-8", buffering=1)  # noqa: SIM115 (closed below)
     except OSError as error:
-        print(f"ERROR: cannot write the job's log: {_one_line(error, [])}", file=sys.stderr)
+        print(f"ERROR: cannot write the job's log: {error_line(error, [])}", file=sys.stderr)
         raise SystemExit(1) from None
     with stream:
         to_log = logging.StreamHandler(stream)
@@ -86,7 +86,7 @@ def job_log(log_path: str | Path, outputs: Iterable[str | Path] = ()) -> Iterato
             raise SystemExit(1) from None
         except Exception as error:
             stream.write(traceback.format_exc())
-            message = _one_line(error, outputs)
+            message = error_line(error, outputs)
             print(f"ERROR: {message} (details in {log_path})", file=sys.stderr, flush=True)
             raise SystemExit(1) from None
         finally:

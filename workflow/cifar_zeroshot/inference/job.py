@@ -39,6 +39,7 @@ from cifar_zeroshot.records.logits import write_timing
 from cifar_zeroshot.records.run_facts import RunFacts, TimingSummary
 from cifar_zeroshot.records.timing import summarise_batches
 from cifar_zeroshot.runtimes.device_setup import (
+    channels_last_applies,
     job_device,
     set_precision,
     set_threads,
@@ -136,6 +137,10 @@ def _load(
     )
     begin = time.perf_counter()
     model = model_loader(request.model, source.weights, device, dtype, channels_last)
+    if channels_last and isinstance(model, torch.nn.Module) and not channels_last_applies(model):
+        # The loader left it in its own format; its inputs follow (forward_loading.py).
+        log.info("%s keeps its own memory format: it holds rank-5 tensors", request.model)
+        channels_last = False
     images_on_device = torch.from_numpy(images).to(device)  # once, as uint8
     synchronize(device)
     model_load_seconds = time.perf_counter() - begin
@@ -158,17 +163,28 @@ def _load(
         energy_meter=EnergyMeter(gpu_index),
     )
     digest = images_digest(images, labels)  # after the timed load: it costs no figure
-    facts = _run_facts(job, setup, device_name, digest)
+    memory_format = None
+    if isinstance(model, torch.nn.Module):
+        memory_format = "channels_last" if channels_last else "contiguous"
+    facts = _run_facts(job, setup, device_name, digest, memory_format)
     return _Loaded(setup, facts, model_load_seconds)
 
 
-def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: str) -> RunFacts:
+def _run_facts(
+    job: _Job,
+    setup: PassSetup,
+    device_name: str,
+    test_set_sha256: str,
+    memory_format: str | None,
+) -> RunFacts:
     """The facts before any pass has run: batch_size is None until one fits."""
     request = job.request
     height, width = setup.images.shape[1:3]
     # Once per job, at the input size the model runs at, on the meta device where it builds there.
     shape = (3, *output_shape(setup.spec, height, width))
-    complexity = try_count_complexity(job.source.plain_build, shape, request.model)
+    complexity, complexity_error = try_count_complexity(
+        job.source.plain_build, shape, request.model
+    )
     return RunFacts(
         model=request.model,
         weights=job.source.weights_label,
@@ -192,6 +208,8 @@ def _run_facts(job: _Job, setup: PassSetup, device_name: str, test_set_sha256: s
         parameters=None if complexity is None else complexity.parameters,
         gflops_per_image=None if complexity is None else complexity.gflops_per_image,
         weights_sha256=None if request.weights_file is None else request.weights_file.sha256,
+        complexity_error=complexity_error,
+        memory_format=memory_format,
     )
 
 

@@ -37,6 +37,13 @@ def _build(build: Callable[[], nn.Module]) -> nn.Module:
         return build()
 
 
+def _countable(model: nn.Module) -> nn.Module:
+    """``model`` in eval mode without gradients: FlopCounterMode's module tracker hooks every
+    module input that requires grad, and asserts where a module is handed a parameter itself
+    (timm's test_vit3 passes its position embedding so)."""
+    return model.eval().requires_grad_(False)
+
+
 def _flops(model: nn.Module, image_shape: tuple[int, int, int]) -> int:
     device = next(model.parameters(), torch.empty(0)).device
     image = torch.zeros(1, *image_shape, device=device)
@@ -50,25 +57,26 @@ def count_complexity(
 ) -> Complexity:
     """Parameters and forward GFLOPs of one ``image_shape`` (C, H, W) image of the model that
     ``build()`` makes (untrained: the count does not depend on the weights)."""
-    model = _build(build).eval()
+    model = _countable(_build(build))
     parameters = sum(parameter.numel() for parameter in model.parameters())
     try:
         flops = _flops(model, image_shape)
     except (NotImplementedError, RuntimeError):  # an op without a meta kernel: count for real
         if next(model.parameters(), torch.empty(0)).device.type != "meta":
             raise
-        model = build().eval()
+        model = _countable(build())
         flops = _flops(model, image_shape)
     return Complexity(parameters, flops / 1e9)
 
 
 def try_count_complexity(
     build: Callable[[], nn.Module], image_shape: tuple[int, int, int], what: str
-) -> Complexity | None:
-    """count_complexity, or None (logged) where the model cannot be counted: the figures are
-    reported beside the run, never in its way."""
+) -> tuple[Complexity | None, str | None]:
+    """count_complexity, or (None, why) where the model cannot be counted: the figures are
+    reported beside the run, never in its way, so any failure of the count is logged and kept."""
     try:
-        return count_complexity(build, image_shape)
-    except (NotImplementedError, RuntimeError, ValueError, TypeError) as error:
-        log.warning("could not count the parameters and FLOPs of %s: %s", what, error)
-        return None
+        return count_complexity(build, image_shape), None
+    except Exception as error:  # torch's tracers raise anything, AssertionError too
+        reason = f"{type(error).__name__}: {error}".splitlines()[0]
+        log.warning("could not count the parameters and FLOPs of %s: %s", what, reason)
+        return None, reason

@@ -83,14 +83,20 @@ class RunFacts:
     # The SHA-256 of the user's weights file the model was loaded from (models.weights_file);
     # None for published or untrained weights.
     weights_sha256: str | None = None
+    # Why parameters and gflops_per_image are None: the count's error line; None when counted.
+    complexity_error: str | None = None
+    # The torch model's memory format: "channels_last", or "contiguous" where it was not asked
+    # for or does not apply (a rank-5 parameter or buffer); None for ONNX Runtime.
+    memory_format: str | None = None
 
     def to_json(self) -> str:
         return json.dumps(dataclasses.asdict(self), sort_keys=True)
 
     @classmethod
     def from_mapping(cls, raw: Mapping[str, Any], source: str | Path) -> Self:
-        # Files written before weights files existed lack the key: their weights were published.
-        return dataclass_from_mapping(cls, {"weights_sha256": None, **raw}, source, "run facts")
+        # Files written before these keys existed: published weights, no such record.
+        defaults = {"weights_sha256": None, "complexity_error": None, "memory_format": None}
+        return dataclass_from_mapping(cls, {**defaults, **raw}, source, "run facts")
 
     def with_batch_size(self, batch_size: int) -> Self:
         return dataclasses.replace(self, batch_size=batch_size)

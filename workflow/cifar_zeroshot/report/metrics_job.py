@@ -7,6 +7,7 @@ from typing import Any
 from cifar_zeroshot.analysis.metrics_job import MetricsResults
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.report.balanced_plot import unbalanced_sets_lines
+from cifar_zeroshot.report.failed_runs import failed_runs_lines, write_failed_runs
 from cifar_zeroshot.report.few_shot import few_shot_summary_lines
 from cifar_zeroshot.report.html_pages import sections_html, write_html
 from cifar_zeroshot.report.paired_section import paired_summary_lines
@@ -23,7 +24,10 @@ def write_metrics_outputs(results: MetricsResults, out: Any) -> None:
     write_csv(results.reliability, out.reliability)
     write_csv(results.balancing, out.balancing)
     write_csv(results.per_class_poolings, out.per_class_poolings)
+    write_failed_runs(results.failed, out.failed_runs, out.failed_targets)
     sections = [paired_summary_lines(paired.table, paired.unpaired, paired.significance)]
+    if results.failed:  # first after the table: a reader must not miss a run that is absent
+        sections.insert(0, failed_runs_lines(results.failed))
     if results.unbalanced_sets:
         sections.append(unbalanced_sets_lines(results.unbalanced_sets))
     if results.few_shot is not None:

@@ -183,6 +183,17 @@ def confusion_figure(confusion: pd.DataFrame, model: str, variant: str, method: 
     return figure
 
 
+def failed_run_figure(model: str, variant: str, error: str) -> Figure:
+    """In place of a failed run's confusion matrix: that it failed, and why."""
+    figure = Figure(figsize=(7.5, 2.5), layout="constrained")
+    ax = figure.subplots()
+    ax.set_axis_off()
+    ax.set_title(f"{model} · {variant}: no confusion matrix, the run failed")
+    wrapped = "\n".join(error[i : i + 90] for i in range(0, min(len(error), 450), 90))
+    ax.text(0.5, 0.5, wrapped, ha="center", va="center", wrap=True, fontsize=9)
+    return figure
+
+
 # A marker per variant (the colour is the model's, the fill the method's).
 VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
 

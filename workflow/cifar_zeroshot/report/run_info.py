@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 
 from cifar_zeroshot.core.atomic import atomic_path
+from cifar_zeroshot.records.failed_run import read_failed_run
 from cifar_zeroshot.records.logits import read_logits_facts
 from cifar_zeroshot.records.run_facts import RunFacts
 
@@ -59,6 +60,10 @@ def collect_run_info(
 ) -> dict[str, Any]:
     runs = {}
     for path in logits_paths:
+        failure = read_failed_run(path)
+        if failure is not None:  # listed with its error (results/failed_runs.csv)
+            runs[f"{failure.model}/{failure.variant}"] = {"failed": failure.error}
+            continue
         facts = read_logits_facts(path)
         runs[f"{facts.model}/{facts.variant}"] = _run_entry(facts)
     log.info("read the facts of %d inference runs", len(runs))

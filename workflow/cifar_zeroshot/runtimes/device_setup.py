@@ -51,6 +51,14 @@ def set_precision(variant: Variant, device: torch.device) -> tuple[torch.dtype, 
     return dtype, device.type == "cpu" or dtype == torch.bfloat16
 
 
+def channels_last_applies(model: torch.nn.Module) -> bool:
+    """Whether ``model`` can take the channels-last format: Module.to converts every rank-4
+    and rank-5 tensor, and channels_last is a rank-4 format (lambda layers hold rank-5
+    weights), so a model with a rank-5 parameter or buffer keeps its own format."""
+    tensors = [*model.parameters(), *model.buffers()]
+    return all(tensor.dim() != 5 for tensor in tensors)
+
+
 @contextlib.contextmanager
 def job_device(
     choice: str, lock_dir: Path, wait_seconds: float | None

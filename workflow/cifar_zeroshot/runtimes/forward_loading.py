@@ -19,6 +19,7 @@ from torchvision.models import WeightsEnum
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.models.torchvision.classifiers import weights_label
+from cifar_zeroshot.runtimes.device_setup import channels_last_applies
 
 Forward = Callable[[torch.Tensor], torch.Tensor]
 # (model name, weights) -> the torch model: tests pass one that injects NaN or out-of-memory.
@@ -69,7 +70,7 @@ def _torch_loader(
     ) -> Forward:
         model = model_loader(name, weights).eval()
         model = model.to(device=device, dtype=dtype)
-        if channels_last:
+        if channels_last and channels_last_applies(model):
             model = model.to(memory_format=torch.channels_last)
         return model
 
