@@ -55,6 +55,7 @@ class QuantisedRecord:
     model: str
     weights: str
     source_sha256: str  # the fp32 export it was quantised from
+    torch_version: str  # that export's
     quantisation: str  # format and types, e.g. "static QDQ, activations QUInt8, ..."
     calibration: Calibration
     excluded_nodes: list[str]  # nodes left in fp32

@@ -121,6 +121,7 @@ def quantise_export(
         model=export.model,
         weights=export.weights,
         source_sha256=export.sha256,
+        torch_version=export.torch_version,
         quantisation=QUANTISATION,
         calibration=calibration,
         excluded_nodes=list(exclude),
