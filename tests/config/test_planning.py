@@ -43,7 +43,7 @@ def test_shipped_configurations_are_valid():
         ({"batch_size": 0}, r"'batch_size' has a bad value 0 .*minimum of 1.*integer >= 1"),
         ({"batch_size": -3}, r"'batch_size' has a bad value -3"),
         ({"precision": "fp16"}, r"'precision' has a bad value 'fp16'.*'fp32'.*'tf32'.*'bf16'"),
-        ({"precision": ["fp32", "int8"]}, r"'precision' has a bad value \['fp32', 'int8'\]"),
+        ({"precision": ["fp32", "int4"]}, r"'precision' has a bad value \['fp32', 'int4'\]"),
         ({"preprocess": "imagenet"}, r"'preprocess' has a bad value 'imagenet'.*'labreport'"),
         ({"limit": 0}, r"'limit' has a bad value 0.*null .*integer >= 1"),
         ({"limit": -5}, r"'limit' has a bad value -5"),

@@ -31,12 +31,14 @@ def test_choices_are_the_tables() -> None:
     assert tuple(RUNTIMES) == choices.RUNTIMES
     precisions = {p for runtime in RUNTIMES.values() for p in runtime.precisions}
     assert set(choices.PRECISIONS) == precisions
-    assert choices.PRECISIONS == ("fp32", "tf32", "bf16")
+    assert choices.PRECISIONS == ("fp32", "tf32", "bf16", "int8")
 
 
-def test_the_reference_runs_every_precision_compiled_and_writes_features() -> None:
+def test_the_reference_runs_every_unquantised_precision_compiled_and_writes_features() -> None:
     reference = RUNTIMES[choices.REFERENCE_RUNTIME]
-    assert reference.precisions == choices.PRECISIONS
+    quantised = {p for runtime in RUNTIMES.values() for p in runtime.quantised}
+    assert reference.precisions == tuple(p for p in choices.PRECISIONS if p not in quantised)
+    assert not reference.quantised
     assert reference.compiles and reference.writes_features and not reference.reads_export
 
 
@@ -44,7 +46,8 @@ def test_the_shipped_runtimes_facts() -> None:
     torch, onnx = RUNTIMES["torch"], RUNTIMES["onnxruntime"]
     assert (torch.compiles, torch.reads_export, torch.writes_features) == (True, False, True)
     assert (onnx.compiles, onnx.reads_export, onnx.writes_features) == (False, True, False)
-    assert onnx.precisions == ("fp32", "tf32")
+    assert onnx.precisions == ("fp32", "tf32", "int8")
+    assert onnx.quantised == ("int8",) and torch.quantised == ()
 
 
 def test_variant_runtime_spec_is_the_table_entry() -> None:

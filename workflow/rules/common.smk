@@ -77,7 +77,7 @@ try:
     # A test (or, for the probe, training) set already built but cut, truncated, hand-made or
     # from another archive: no rule replaces it.
     image_sets = ({"test_set": ImageSet.TEST} if PLAN.test_sets.has_reference else {}) | (
-        {"train_set": ImageSet.TRAINING} if PLAN.probe_runs else {}
+        {"train_set": ImageSet.TRAINING} if PLAN.probe_runs or PLAN.calibrates_on_training else {}
     )
     for name, kind in image_sets.items():
         check_built_image_set(
@@ -115,6 +115,7 @@ if workflow.is_main_process:
         print(f"WARNING: {note}", file=sys.stderr)
 
 _CHECKED_EXPORTS = set()
+FP32_ONNXRUNTIME = Variant(runtime="onnxruntime")  # the variant that runs the fp32 export
 
 
 def test_images(wildcards):
@@ -122,21 +123,31 @@ def test_images(wildcards):
     return test_set_entry(wildcards.test_set).images_path(config["dataset"])
 
 
-def checked_export_inputs(wildcards):
-    """An inference job's inputs from the export rule (none on torch), a damaged export dealt with.
+def _deleting_damaged(inputs):
+    """``inputs`` (exported_inputs), its ONNX file deleted first where damaged.
 
     A damaged export (size or digest unlike its record) is deleted while Snakemake builds the job
     graph, before it looks at which files exist, so the export is planned again first. Only when
     jobs will run: a dry run (or --summary, --dag) says so and changes nothing. Never in a job's
     own process (cluster jobs parse this file too), which may run beside an export.
     """
-    inputs = exported_inputs(wildcards.model, Variant.parse(wildcards.variant))
     if inputs and workflow.is_main_process and inputs["onnx"] not in _CHECKED_EXPORTS:
         _CHECKED_EXPORTS.add(inputs["onnx"])
         runs_jobs = workflow.executor_plugin is not None and not (workflow.dryrun or workflow.touch)
         for message in remove_damaged_exports([Path(inputs["onnx"])], dry_run=not runs_jobs):
             print(f"WARNING: {message}", file=sys.stderr)
     return inputs
+
+
+def checked_export_inputs(wildcards):
+    """An inference job's inputs from the export (or quantise) rule, none on torch; a damaged
+    file dealt with (_deleting_damaged)."""
+    return _deleting_damaged(exported_inputs(wildcards.model, Variant.parse(wildcards.variant)))
+
+
+def checked_source_export(wildcards):
+    """The quantise job's input: the model's fp32 export, a damaged one dealt with."""
+    return _deleting_damaged(exported_inputs(wildcards.model, FP32_ONNXRUNTIME))
 
 
 onstart:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from cifar_zeroshot.config.calibration_plan import plan_calibration
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
 from cifar_zeroshot.config.test_set_plan import TestSetPlan, test_set_plan
 from cifar_zeroshot.config.weights_file_plan import parse_file_model
@@ -29,6 +30,8 @@ from cifar_zeroshot.models.feature_widths import feature_widths
 from cifar_zeroshot.models.timm.names import head_refusal, parse_timm_name
 from cifar_zeroshot.models.torchvision.catalog import weights_member
 from cifar_zeroshot.models.weights_file import WeightsFile, architecture_slug
+from cifar_zeroshot.runtimes.calibration_source import TRAINING_SET, CalibrationSource
+from cifar_zeroshot.runtimes.cpu_features import bf16_missing
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,13 @@ class WorkflowPlan:
     few_shot: FewShotSettings | None = None
     # The test sets asked for (CIFAR-10 first), the blocked set's selection and the limits.
     test_sets: TestSetPlan = dataclasses.field(default_factory=TestSetPlan)
+    # The images the int8 variant's quantisation is calibrated on (None without int8).
+    calibration: CalibrationSource | None = None
+
+    @property
+    def calibrates_on_training(self) -> bool:
+        """Whether the int8 quantisation reads the training set."""
+        return self.calibration is not None and self.calibration.image_set == TRAINING_SET
 
     @property
     def model_runs(self) -> list[tuple[str, str]]:
@@ -273,14 +283,18 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
             f"start at {Path.cwd()}). Fix: point it at a mapping file, e.g. the default "
             "config/class_mapping.yaml."
         )
-    if problems:
-        raise UserError("Invalid configuration:\n  - " + "\n  - ".join(problems))
     variants = variants_from_config(
         _as_list(config["precision"]),
         _as_list(config["compile"]),
         _as_list(config["preprocess"]),
         _as_list(config["runtime"]),
     )
+    calibration, test_sets = plan_calibration(
+        config, tuple(variants), test_sets, train_set_size(config), problems
+    )
+    problems += device_problems(config, variants)
+    if problems:
+        raise UserError("Invalid configuration:\n  - " + "\n  - ".join(problems))
     image_count = size if limit is None else limit
     plan = WorkflowPlan(
         tuple(choices),
@@ -289,6 +303,7 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         probe_request=probe_request,
         few_shot=few_shot,
         test_sets=test_sets,
+        calibration=calibration,
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:
@@ -300,6 +315,25 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         unprobed_reasons=reasons,
         unmapped_reasons=_probe_only_notes(choices),
     )
+
+
+def device_problems(config: Mapping[str, Any], variants: list[Variant]) -> list[str]:
+    """int8 on CUDA; bf16 asked for on a CPU without bf16 instructions (device cpu; with auto
+    the job refuses it once it finds no GPU)."""
+    if config["device"] == "cuda" and any(v.quantised for v in variants):
+        return [
+            "config key 'precision': int8 runs on ONNX Runtime's CPU execution provider only, "
+            "and device is cuda. Fix: set device to cpu, or drop int8 from precision."
+        ]
+    if config["device"] != "cpu" or not any(v.precision == "bf16" for v in variants):
+        return []
+    reason = bf16_missing()
+    if reason is None:
+        return []
+    return [
+        f"config key 'precision': bf16 with device cpu, but {reason}. Fix: drop bf16 from "
+        "precision, or run it on a GPU (device auto or cuda)."
+    ]
 
 
 def _check_clip_runs(plan: WorkflowPlan, config: Mapping[str, Any]) -> str | None:

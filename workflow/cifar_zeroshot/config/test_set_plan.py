@@ -38,6 +38,9 @@ class TestSetPlan:
     # Images per set (per block for a blocked set) before any cut; None: known once built.
     sizes: tuple[tuple[str, int | None], ...] = ()
     notes: tuple[str, ...] = ()  # what is left out and why (printed as warnings)
+    # (test set, N): its last N images calibrate the int8 quantisation, so no run scores them
+    # (config.calibration_plan).
+    calibration_holdout: tuple[str, int] | None = None
 
     def titles(self, dataset: str) -> dict[str, str]:
         """How figures and tables name each set's images: a built-in set's title, "synthetic
@@ -76,7 +79,13 @@ class TestSetPlan:
     def run_limit(self, test_set: str) -> int | None:
         """The first N images each run of ``test_set`` scores (None: all of its image set)."""
         key = TEST_SETS[test_set].limit_key
-        return {"limit": self.limit, "shift_limit": self.shift_limit, None: None}[key]
+        cut = {"limit": self.limit, "shift_limit": self.shift_limit, None: None}[key]
+        if self.calibration_holdout is None or self.calibration_holdout[0] != test_set:
+            return cut
+        size = dict(self.sizes)[test_set]
+        assert size is not None  # calibration_plan holds out of a set of known size only
+        scored = size - self.calibration_holdout[1]
+        return scored if cut is None else min(cut, scored)
 
     def run_images(self, test_set: str) -> int:
         """Images one run of ``test_set`` scores (0 where the set's size is not known yet and

@@ -60,7 +60,7 @@ def kept_intermediate_files(plan: WorkflowPlan, dataset: str) -> list[str]:
         files += exported_inputs(model, Variant.parse(variant)).values()  # onnxruntime only
     for test_set, model, variant in plan.runs:
         files += plan.run_files(test_set, model, variant)
-    if plan.probe_runs:
+    if plan.probe_runs or plan.calibrates_on_training:
         files.append(train_images_path(dataset))
     for model, variant in plan.probe_runs:
         files += [train_features_path(model, variant), train_timing_path(model, variant)]

@@ -15,6 +15,9 @@ class Runtime:
     compiles: bool  # torch.compile applies to its model
     reads_export: bool  # it runs the ONNX file the export rule builds, not the torch model
     writes_features: bool  # its runs write penultimate features (what the linear probe reads)
+    # Precisions it runs on a quantised copy of the export (its own rule, file and record), with
+    # the weights' preprocessing only: the copy is calibrated through it.
+    quantised: tuple[str, ...] = ()
 
     def runs(self, precision: str) -> bool:
         return precision in self.precisions
@@ -29,13 +32,14 @@ TORCH = Runtime(
     writes_features=True,
 )
 # ONNX Runtime on the torch.onnx.export file: the exported graph is fp32 (tf32 differs only on
-# CUDA), and it holds the logits only.
+# CUDA), and it holds the logits only; int8 runs the export statically quantised (QDQ).
 ONNXRUNTIME = Runtime(
     "onnxruntime",
-    precisions=("fp32", "tf32"),
+    precisions=("fp32", "tf32", "int8"),
     compiles=False,
     reads_export=True,
     writes_features=False,
+    quantised=("int8",),
 )
 
 RUNTIMES: dict[str, Runtime] = {runtime.name: runtime for runtime in (TORCH, ONNXRUNTIME)}

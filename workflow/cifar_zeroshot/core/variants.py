@@ -73,6 +73,11 @@ class Variant:
         return runtime_table.RUNTIMES[self.runtime]
 
     @property
+    def quantised(self) -> bool:
+        """Whether it runs the quantised copy of the export (precision int8)."""
+        return self.precision in self.runtime_spec.quantised
+
+    @property
     def name(self) -> str:
         parts = [self.precision]
         if self.compile:
@@ -130,7 +135,8 @@ def variants_from_config(
     """Every combination the configuration asks for, in a stable order, without repeats.
 
     torch.compile is a torch setting, so a runtime that does not compile (onnxruntime) runs once
-    whatever `compile` lists; the precisions a runtime cannot run are left out for it. A runtime
+    whatever `compile` lists; the precisions a runtime cannot run are left out for it, and so is
+    a quantised precision (int8) for any preprocessing but the weights' own. A runtime
     left with no variant is an error.
     """
     precisions, runtimes = list(precisions), list(runtimes)
@@ -140,6 +146,8 @@ def variants_from_config(
         spec = _runtime(runtime)
         if precision in PRECISIONS and not spec.runs(precision):
             continue
+        if precision in spec.quantised and preprocess != "weights":
+            continue  # calibrated through the weights' preprocessing only
         compiled = bool(compile_) and spec.compiles
         variant = Variant(precision, compiled, preprocess, runtime)
         seen.setdefault(variant.name, variant)

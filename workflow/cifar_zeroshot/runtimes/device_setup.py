@@ -10,6 +10,7 @@ import torch
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
+from cifar_zeroshot.runtimes.cpu_features import bf16_missing
 from cifar_zeroshot.runtimes.gpu_slots import gpu_slot
 
 log = logging.getLogger(__name__)
@@ -39,6 +40,14 @@ def set_precision(variant: Variant, device: torch.device) -> tuple[torch.dtype, 
     model family measured, see docs/performance.md), for bf16 on CUDA, never for ONNX Runtime
     (its input is a plain NCHW array; it picks its own layout inside).
     """
+    if variant.precision == "bf16" and device.type == "cpu":
+        _check_cpu_bf16()
+    if variant.quantised and device.type == "cuda":
+        raise UserError(
+            f"Variant {variant.name} runs a statically quantised model, which this workflow runs "
+            "on ONNX Runtime's CPU execution provider only. Fix: set device to cpu for it, or "
+            "drop int8 from precision."
+        )
     tf32 = variant.precision == "tf32"
     torch.backends.cuda.matmul.allow_tf32 = tf32
     torch.backends.cudnn.allow_tf32 = tf32
@@ -57,6 +66,17 @@ def channels_last_applies(model: torch.nn.Module) -> bool:
     weights), so a model with a rank-5 parameter or buffer keeps its own format."""
     tensors = [*model.parameters(), *model.buffers()]
     return all(tensor.dim() != 5 for tensor in tensors)
+
+
+def _check_cpu_bf16() -> None:
+    """bf16 on the CPU runs on bf16 instructions, or not at all (planning refuses it for
+    device cpu; this catches device auto without a GPU, and a job on another host)."""
+    reason = bf16_missing()
+    if reason is not None:
+        raise UserError(
+            f"bf16 on the CPU: {reason}. Fix: drop bf16 from precision, or run it on a GPU."
+        )
+    log.info("bf16 on the CPU: torch's CPU capability %s", torch.backends.cpu.get_cpu_capability())
 
 
 @contextlib.contextmanager

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 
 RECORD_SUFFIX = ".json"  # the record of results/onnx/x.onnx is results/onnx/x.onnx.json
 EXPORT_PATH = "results/onnx/{model}.onnx"  # the export rule's output, one per model
+# The quantise rule's output: the export statically quantised (int8), beside it.
+QUANTISED_PATH = "results/onnx/{model}.int8.onnx"
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,39 @@ class ExportRecord:
     mtime_ns: int  # when the .onnx file was written: unchanged, it need not be hashed again
 
 
+@dataclass(frozen=True)
+class Calibration:
+    """The images a quantised model was calibrated on: none of them is scored by its runs."""
+
+    image_set: str  # "training set" or the test set's name
+    path: str  # the .npz read
+    images_sha256: str  # of the calibration images and labels (data.test_set.images_digest)
+    indices: list[int]  # their rows in that file
+    method: str  # onnxruntime.quantization's CalibrationMethod, e.g. "MinMax"
+
+
+@dataclass(frozen=True)
+class QuantisedRecord:
+    model: str
+    weights: str
+    source_sha256: str  # the fp32 export it was quantised from
+    torch_version: str  # that export's
+    quantisation: str  # format and types, e.g. "static QDQ, activations QUInt8, ..."
+    calibration: Calibration
+    excluded_nodes: list[str]  # nodes left in fp32
+    size: int
+    sha256: str
+    mtime_ns: int
+
+    @property
+    def calibration_count(self) -> int:
+        return len(self.calibration.indices)
+
+
+def is_quantised(onnx_path: Path) -> bool:
+    return onnx_path.name.endswith(".int8.onnx")
+
+
 def record_path(onnx_path: Path) -> Path:
     return onnx_path.with_name(onnx_path.name + RECORD_SUFFIX)
 
@@ -46,32 +81,38 @@ def exported_inputs(model: str, variant: Variant) -> dict[str, str]:
     the torch model."""
     if not variant.runtime_spec.reads_export:
         return {}
-    path = Path(EXPORT_PATH.format(model=model))
+    path = Path((QUANTISED_PATH if variant.quantised else EXPORT_PATH).format(model=model))
     return {"onnx": str(path), "onnx_record": str(record_path(path))}
 
 
-def write_record(record: ExportRecord, path: Path) -> None:
+def write_record(record: ExportRecord | QuantisedRecord, path: Path) -> None:
     with atomic_path(path) as temp:
         temp.write_text(json.dumps(dataclasses.asdict(record), indent=2, sort_keys=True) + "\n")
 
 
-def read_record(path: Path) -> ExportRecord:
+def read_record(path: Path) -> ExportRecord | QuantisedRecord:
+    """The record at ``path``: a quantised model's (``*.int8.onnx.json``) or an export's."""
     try:
         raw: dict[str, Any] = json.loads(path.read_text(encoding="utf-8"))
+        if is_quantised(path.with_suffix("")):
+            raw["calibration"] = Calibration(**raw["calibration"])
+            return QuantisedRecord(**raw)
         return ExportRecord(**raw)
     except FileNotFoundError:
         raise UserError(
             f"{path} is missing: the exported model beside it cannot be checked, so it is not "
             "used. Rerun snakemake: the model is exported again."
         ) from None
-    except (ValueError, TypeError) as error:
+    except (ValueError, TypeError, KeyError) as error:
         raise UserError(
             f"{path} is not an export record this workflow wrote ({error}). Delete it and the "
             ".onnx file beside it, and rerun snakemake."
         ) from None
 
 
-def _mismatch(onnx_path: Path, record: ExportRecord, *, trust_mtime: bool) -> str | None:
+def _mismatch(
+    onnx_path: Path, record: ExportRecord | QuantisedRecord, *, trust_mtime: bool
+) -> str | None:
     """Why the file differs from its record, or None when it matches."""
     if not onnx_path.is_file():
         return "the file is missing"
@@ -86,14 +127,14 @@ def _mismatch(onnx_path: Path, record: ExportRecord, *, trust_mtime: bool) -> st
     return None
 
 
-def check_intact(onnx_path: Path) -> ExportRecord:
+def check_intact(onnx_path: Path) -> ExportRecord | QuantisedRecord:
     """The record of ``onnx_path``, after its size and digest are checked against the file."""
     record = read_record(record_path(onnx_path))
     problem = _mismatch(onnx_path, record, trust_mtime=False)
     if problem:
         raise UserError(
             f"The exported model {onnx_path} is damaged ({problem}); it was not used. Delete it "
-            "and rerun snakemake: it is exported again."
+            "and rerun snakemake: it is made again."
         )
     return record
 
