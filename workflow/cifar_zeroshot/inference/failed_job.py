@@ -2,8 +2,9 @@
 
 One model that cannot be built, loaded or run must not cost the results of the others: the job
 writes its outputs as failure records (records.failed_run) and ends as done, and the metrics
-list the run as failed, with its one-line error and the job's log. A job that fails while
-writing those records fails as any job does.
+list the run as failed, with its one-line error and the job's log. An error of the machine
+(OSError: a full disk, an unwritable folder) stops the run as any job's error does, and so does
+a job that fails while writing those records.
 """
 
 import logging
@@ -28,6 +29,10 @@ def recorded_failure(
     ((test set, model, variant)) and put the traceback in ``log_file`` (the job's log)."""
     try:
         yield
+    except OSError:
+        # The machine's, not the model's (a full disk, an unwritable folder): the run stops
+        # with the job's one-line error, and no failure record could be written anyway.
+        raise
     except Exception as error:
         log_file.write(traceback.format_exc())
         # A UserError already says the problem and the fix; anything else is named by type.
