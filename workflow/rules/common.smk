@@ -4,6 +4,7 @@
 import os
 import re
 import sys
+from datetime import datetime
 from pathlib import Path
 
 from snakemake.utils import validate
@@ -34,6 +35,12 @@ from cifar_zeroshot.config.workspace import (
     check_output_folders,
     kept_intermediate_files,
     scored_images,
+)
+from cifar_zeroshot.config.live_run import (
+    RUN_RECORD,
+    clear_live_run,
+    live_run_note,
+    record_live_run,
 )
 from cifar_zeroshot.config.results_layout import (
     move_previous_layout,
@@ -150,6 +157,14 @@ def checked_source_export(wildcards):
     return _deleting_damaged(exported_inputs(wildcards.model, FP32_ONNXRUNTIME))
 
 
+# Another run alive in this folder: said before Snakemake's lock refusal, whose advice
+# (--unlock, --rerun-incomplete) would let two runs write the same files.
+if workflow.is_main_process:
+    _LIVE_RUN = live_run_note(RUN_RECORD, os.getpid())
+    if _LIVE_RUN:
+        print(f"WARNING: {_LIVE_RUN}", file=sys.stderr)
+
+
 onstart:
     # Only now is it known whether jobs run on this host (not on a cluster's nodes), and no job
     # has started, so no older output has been deleted yet.
@@ -157,6 +172,16 @@ onstart:
         check_cuda_for_local_jobs(config["device"], workflow.local_exec)
     except UserError as error:
         sys.exit(f"ERROR: {error}")
+    # Snakemake holds the folder's lock now: this run is the live one.
+    record_live_run(RUN_RECORD, os.getpid(), datetime.now().isoformat(timespec="seconds"))
+
+
+onsuccess:
+    clear_live_run(RUN_RECORD, os.getpid())
+
+
+onerror:
+    clear_live_run(RUN_RECORD, os.getpid())
 
 
 def removed_stale_summaries(wildcards):

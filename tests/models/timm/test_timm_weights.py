@@ -117,3 +117,30 @@ def test_missing_weights_offline_say_where_the_cache_expects_them(tmp_path: Path
     assert str(tmp_path / "hub" / "models--timm--test_vit.r160_in1k") in message
     assert "timm.create_model('test_vit.r160_in1k', pretrained=True)" in message
     assert not list(tmp_path.rglob("*.safetensors")) and not list(tmp_path.rglob("*.bin"))
+
+
+def test_a_catalog_cache_edited_to_another_head_is_named_with_its_fix(tmp_path, monkeypatch):
+    """A cache claiming another head than timm builds (an in21k head edited into a 1000-class
+    one, say) stops the job naming the cache file, not with a shape error in the scoring."""
+    import json
+
+    from cifar_zeroshot.models.timm import catalog as catalog_module
+
+    monkeypatch.setenv("CIFAR_ZEROSHOT_CACHE", str(tmp_path))
+    monkeypatch.setattr(catalog_module.CATALOG, "loaded", None)
+    catalog_module.timm_catalog()  # writes the cache file
+    path = catalog_module.CATALOG.path()
+    raw = json.loads(path.read_text())
+    raw["classes"][TINY.name] = 21_841
+    path.write_text(json.dumps(raw))
+    monkeypatch.setattr(catalog_module.CATALOG, "loaded", None)  # a new process reads the file
+    with pytest.raises(UserError) as refused:
+        load_timm_model(TINY, untrained=True)
+    assert str(refused.value) == (
+        f"timm builds {TINY.name} with a head of 1,000 classes, but the catalog cache {path} "
+        f"says 21,841: the cache was edited or damaged, so the plan it gave cannot be trusted. "
+        f"Fix: delete {path} (the next run reads timm's own list again) and rerun."
+    )
+    path.unlink()  # the fix works
+    monkeypatch.setattr(catalog_module.CATALOG, "loaded", None)
+    assert load_timm_model(TINY, untrained=True).num_classes == 1000

@@ -80,6 +80,10 @@ class PackageFacts(Generic[T]):
         self.loaded_version = ""
         self.read_from_package = False  # whether ``loaded`` came from the package, not the file
 
+    def path(self) -> Path:
+        """The cache file for the installed version of the package."""
+        return cache_path(self.file_name.format(version=importlib.metadata.version(self.package)))
+
     def get(self, *, fresh: bool = False) -> T:
         """The facts, once per process; ``fresh``: from the package itself (once per process),
         when the file may be stale (a name it lacks may still exist)."""

@@ -24,6 +24,7 @@ from safetensors import SafetensorError
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.hub_cache import cache_folder, cached_file, offline_advice
 from cifar_zeroshot.models.load_failures import load_failure
+from cifar_zeroshot.models.timm.catalog import CATALOG, timm_catalog
 from cifar_zeroshot.models.timm.names import TimmSpec, check_timm_spec
 from cifar_zeroshot.models.torchvision.classifiers import UNTRAINED_SEED
 
@@ -111,8 +112,24 @@ def load_timm_model(spec: TimmSpec, untrained: bool, *, logits: bool = True) -> 
     """
     check_timm_spec(spec, "none" if untrained else "DEFAULT", logits=logits)
     model = build_untrained(spec) if untrained else _create_pretrained(spec, _weights_file(spec))
+    check_catalog_head(spec, int(model.num_classes))
     log.info("timm model %s loaded (%s)", spec.name, "untrained" if untrained else "pretrained")
     return model.eval()
+
+
+def check_catalog_head(spec: TimmSpec, classes: int) -> None:
+    """The head timm built against the one the catalog cache told planning about: a cache
+    edited or damaged by hand would otherwise have the job read a head of another size."""
+    catalog = timm_catalog()
+    listed = catalog.classes.get(spec.name)
+    if listed is None or listed == classes:
+        return
+    path = CATALOG.path()
+    raise UserError(
+        f"timm builds {spec.name} with a head of {classes:,} classes, but the catalog cache "
+        f"{path} says {listed:,}: the cache was edited or damaged, so the plan it gave cannot "
+        f"be trusted. Fix: delete {path} (the next run reads timm's own list again) and rerun."
+    )
 
 
 def data_config(model: torch.nn.Module) -> dict[str, Any]:
