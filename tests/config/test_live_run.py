@@ -3,15 +3,30 @@
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 from cifar_zeroshot.config.live_run import clear_live_run, live_run_note, record_live_run
+
+
+def _started(process: subprocess.Popen, word: bytes) -> subprocess.Popen:
+    """``process`` once its command line is its own (right after the fork it is the parent's)."""
+    cmdline = Path(f"/proc/{process.pid}/cmdline")
+    for _ in range(100):
+        if word in cmdline.read_bytes():
+            return process
+        time.sleep(0.05)
+    raise AssertionError(f"{process.args} did not start")
 
 
 def test_a_live_run_is_named_and_a_finished_one_is_not(tmp_path):
     record = tmp_path / ".snakemake/cifar-zeroshot-run.json"
     assert live_run_note(record, os.getpid()) is None  # no record
     # A stand-in for a running snakemake: its command line names it.
-    live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"])
+    live = _started(
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "snakemake"]),
+        b"snakemake",
+    )
     try:
         record_live_run(record, live.pid, "2026-12-07T18:00:00")
         note = live_run_note(record, os.getpid())
@@ -26,7 +41,9 @@ def test_a_live_run_is_named_and_a_finished_one_is_not(tmp_path):
 
 def test_a_process_that_is_not_snakemake_is_no_live_run(tmp_path):
     record = tmp_path / "run.json"
-    other = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    other = _started(
+        subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"]), b"sleep(60)"
+    )
     try:
         record_live_run(record, other.pid, "2026-12-07T18:00:00")
         assert live_run_note(record, os.getpid()) is None  # a reused process number
