@@ -1,6 +1,20 @@
 """A weights loader's failure, in the few words a one-line UserError quotes."""
 
+import pickle
 import re
+
+from safetensors import SafetensorError
+
+# What reading a weights file raises when the file is damaged, truncated, of another format or a
+# refused pickle: one message names it (each loader's own words).
+WEIGHTS_FILE_ERRORS: tuple[type[BaseException], ...] = (
+    OSError,
+    RuntimeError,
+    ValueError,
+    SafetensorError,
+    pickle.UnpicklingError,
+    EOFError,
+)
 
 # torch's weights-only refusal runs to a page, and opens by offering weights_only=False, which
 # would run the file's code; its reason is the line that names what the file holds.

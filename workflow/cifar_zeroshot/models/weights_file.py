@@ -13,7 +13,6 @@ The file's SHA-256 names the run: its weights setting and label are ``file-sha25
 safetensors and the builders are imported only when a file is read.
 """
 
-import pickle
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.file_digests import file_sha256
-from cifar_zeroshot.models.load_failures import load_failure
+from cifar_zeroshot.models.load_failures import WEIGHTS_FILE_ERRORS, load_failure
 
 if TYPE_CHECKING:
     import torch
@@ -121,7 +120,6 @@ def read_state_dict(path: str | Path, *, meta: bool = False) -> dict[str, "torch
     """The file's tensors by name. ``meta``: only their shapes matter (no data is read where
     the format allows)."""
     import torch
-    from safetensors import SafetensorError
     from safetensors.torch import load_file
 
     path = Path(path)
@@ -131,14 +129,7 @@ def read_state_dict(path: str | Path, *, meta: bool = False) -> dict[str, "torch
                 return {k: torch.empty(s, device="meta") for k, s in _safetensors_shapes(path)}
             return load_file(path, device="cpu")
         loaded = torch.load(path, map_location="meta" if meta else "cpu", weights_only=True)
-    except (
-        OSError,
-        RuntimeError,
-        ValueError,
-        SafetensorError,
-        pickle.UnpicklingError,
-        EOFError,
-    ) as error:
+    except WEIGHTS_FILE_ERRORS as error:
         raise _refuse_unreadable(path, error) from error
     state = _unwrap(loaded, path)
     wrong = [str(k) for k, v in state.items() if not isinstance(k, str) or not torch.is_tensor(v)]

@@ -14,19 +14,17 @@ such a pickle to keep it so.
 
 import logging
 import os
-import pickle
 from typing import Any
 
 import huggingface_hub
 import huggingface_hub.constants
 import open_clip
 import torch
-from safetensors import SafetensorError
 
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.clip.names import ClipSpec, check_clip_spec
 from cifar_zeroshot.models.hub_cache import cache_folder, cached_file, offline_advice
-from cifar_zeroshot.models.load_failures import load_failure
+from cifar_zeroshot.models.load_failures import WEIGHTS_FILE_ERRORS, load_failure
 from cifar_zeroshot.models.torchvision.classifiers import UNTRAINED_SEED
 
 log = logging.getLogger(__name__)
@@ -101,14 +99,7 @@ def _weights_file(spec: ClipSpec) -> str:
 def _create_pretrained(spec: ClipSpec, path: str, options: dict[str, Any]) -> torch.nn.Module:
     try:
         return open_clip.create_model(spec.architecture, pretrained=path, **options)
-    except (
-        OSError,
-        RuntimeError,
-        ValueError,
-        SafetensorError,
-        pickle.UnpicklingError,
-        EOFError,
-    ) as error:
+    except WEIGHTS_FILE_ERRORS as error:
         folder = cache_folder(_hub_location(spec)[0])
         cache = huggingface_hub.constants.HF_HUB_CACHE
         raise UserError(
