@@ -7,6 +7,7 @@ the whole probe path without real weights.
 
 import csv
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -146,6 +147,26 @@ def _refused(workdir, *args: str) -> str:
     result = snakemake(workdir, *args, check=False)
     assert result.returncode != 0, result.stderr[-3000:]
     return result.stderr
+
+
+def test_an_edited_few_shot_file_is_refused_and_its_fix_works(probe_run, tmp_path):
+    """The summary's "worth k labelled images" must not come from numbers edited by hand."""
+    workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
+    few_shot = workdir / f"results/few_shot/{MODEL}/fp32.csv"
+    lines = few_shot.read_text().splitlines()
+    header = lines[0].split(",")
+    at = header.index("test_top1")
+    cells = [line.split(",") for line in lines[1:]]
+    for row in cells:
+        row[at] = "0.01"
+    few_shot.write_text("\n".join([lines[0], *map(",".join, cells)]) + "\n")
+    stderr = _refused(workdir)
+    assert (
+        f"{Path('results/few_shot') / MODEL / 'fp32.csv'} is not the file its job wrote" in stderr
+    )
+    few_shot.unlink()  # the fix the message gives
+    snakemake(workdir)
+    assert "worth" in (workdir / "results/summary.md").read_text()
 
 
 def test_a_probe_fitted_under_other_settings_is_refused_and_its_fix_works(probe_run, tmp_path):

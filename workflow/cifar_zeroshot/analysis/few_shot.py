@@ -13,11 +13,21 @@ from pathlib import Path
 
 import pandas as pd
 
+from cifar_zeroshot.core.csv_output import read_recorded_csv
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 
 
 def read_few_shot(paths: Sequence[str | Path]) -> pd.DataFrame:
-    frames = [pd.read_csv(path, dtype={"variant": str}) for path in paths]
+    """The few-shot files, each refused where its rows are not the ones its job wrote."""
+    frames = [
+        read_recorded_csv(
+            path,
+            f"Fix: delete {path} and rerun snakemake: the few-shot job writes it again from the "
+            "stored features.",
+            dtype={"variant": str},
+        )
+        for path in paths
+    ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from cifar_zeroshot.core.csv_output import write_csv
+from cifar_zeroshot.core.csv_output import write_recorded_csv
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.methods.probe.few_shot import FewShotFeatures, few_shot_rows
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
@@ -59,7 +59,9 @@ def run_few_shot(
         [{"model": test.facts.model, "variant": test.facts.variant} | row for row in rows],
         columns=list(FEW_SHOT_COLUMNS),
     )
-    write_csv(frame, out_path)
+    # With its rows' digest: the summary's "worth k images" sentence must not come from an
+    # edited file.
+    write_recorded_csv(frame, out_path)
     log.info(
         "%s %s: %d few-shot probes fitted in %.2f s in all",
         test.facts.model,
