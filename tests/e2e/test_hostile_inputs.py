@@ -91,13 +91,19 @@ def test_swapped_severities_in_blocks_csv_stop_the_metrics_naming_the_file(shift
 def test_another_sets_image_file_in_the_selections_place_is_named(shifted_run, put_back):
     selection = f"{C_DIR}/test_set.npz"
     put_back(selection)
-    put_back("results")  # inference reruns on the file, and the metrics fail
+    put_back("results")
     shutil.copyfile(shifted_run / "data/synthetic/cifar10.1/test_set.npz", shifted_run / selection)
     result = snakemake(shifted_run, check=False)
-    assert result.returncode != 0
-    assert f"{selection} is not a CIFAR-10-C selection: it records no blocks" in (
-        result.stdout + result.stderr
-    )
+    output = result.stdout + result.stderr
+    # The inference job names it and the fix before any model runs on it: the run is listed as
+    # failed with that line, and nothing is scored on the wrong images.
+    message = f"{selection} is not a selection of blocks: it records none"
+    assert message in output and f"Fix: delete {selection} and rerun snakemake" in output
+    failed = pd.read_csv(shifted_run / "results/failed_runs.csv")
+    assert set(failed["test_set"]) == {"cifar10-c"}
+    assert failed["error"].str.startswith(message).all()
+    metrics = pd.read_csv(shifted_run / "results/metrics.csv", dtype={"test_set": str})
+    assert "cifar10-c" not in set(metrics["test_set"])
 
 
 def test_the_robustness_files_are_removed_once_no_shifted_set_is_configured(shifted_run):

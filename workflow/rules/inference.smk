@@ -53,6 +53,8 @@ rule inference:
         # The first N images of the set (config limit or shift_limit; CIFAR-10-C's selection
         # is already cut per block).
         limit=lambda wc: PLAN.test_sets.run_limit(wc.test_set),
+        # A selection of blocks (CIFAR-10-C's) is checked to be one before the model runs.
+        blocked=lambda wc: test_set_entry(wc.test_set).blocks,
         warmup_batches=config["warmup_batches"],
         # Node-local flocks that give each concurrent job its own GPU (see gpu_slots.py).
         gpu_lock_dir="logs/gpu_locks",

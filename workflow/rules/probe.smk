@@ -27,6 +27,7 @@ use rule inference as train_features with:
         variant=PROBE_VARIANT_PATTERN,
     params:
         limit=None,  # every training image: `limit` is the test set's
+        blocked=False,  # the training set, never a selection of blocks
 
 
 rule linear_probe:

@@ -42,6 +42,7 @@ with job_log(snakemake.log[0], snakemake.output) as progress:
         image_set=ImageSet.TEST if train_set is None else ImageSet.TRAINING,
         embeddings_path=_optional_path(outputs, "embeddings"),
         weights_file=WeightsFile.from_params(params.weights_file),
+        blocked=bool(params.get("blocked")),
     )
     wildcards = snakemake.wildcards
     # A test set's run that fails in its model is recorded as failed (its outputs say so), so

@@ -19,8 +19,9 @@ import psutil
 import torch
 import torchvision
 
+from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
-from cifar_zeroshot.data.image_set import load_image_set
+from cifar_zeroshot.data.image_set import load_image_set, read_image_blocks
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.inference.batch_loop import PassResult, PassSetup, run_pass
 from cifar_zeroshot.inference.host_memory import (
@@ -78,6 +79,12 @@ class _Loaded:
 
 
 def _load_images(request: InferenceRequest) -> tuple[np.ndarray, np.ndarray]:
+    if request.blocked and read_image_blocks(request.images) is None:
+        raise UserError(
+            f"{request.images} is not a selection of blocks: it records none (another set's "
+            f"image file put in its place, or one written by an older version). Fix: delete "
+            f"{request.images} and rerun snakemake to select the blocks again."
+        )
     images, labels = load_image_set(request.images, request.image_set)
     # The same selection the metrics rule digests to check this run's test_set_sha256.
     return first_images(images, labels, request.limit, request.images)

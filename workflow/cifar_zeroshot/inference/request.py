@@ -73,6 +73,9 @@ class InferenceRequest:
     embeddings_path: Path | None = None  # a CLIP model's image embeddings (instead of logits)
     # The user's weights file (weights is then its setting, models.weights_file).
     weights_file: WeightsFile | None = None
+    # The images are a selection of blocks (CIFAR-10-C's): checked to record its blocks before
+    # any model runs, so another set's image file in its place is named, not scored.
+    blocked: bool = False
 
     @property
     def kind(self) -> JobKind:
