@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
+from cifar_zeroshot.config.results_layout import current_path
+
 # Columns that hold measurements of this run (time, memory, energy), not results.
 MEASURED = (
     "seconds",
@@ -37,22 +39,10 @@ MEASURED = (
 )
 # Run-fact fields that hold measurements or timestamps, besides MEASURED's.
 MEASURED_FACTS = ("created", "hostname", "time", "peak", "started")
-KINDS = ("logits", "embeddings", "timing", "features", "probe")
 
 
 def _measured(column: str) -> bool:
     return any(part in column for part in MEASURED)
-
-
-def new_path(relative: Path, test_sets: set[str]) -> Path:
-    """Where a file of the layout without a test-set folder lies in today's layout."""
-    parts = relative.parts
-    per_run = (parts[0] != "probe" or relative.suffix == ".parquet") and (
-        parts[0] != "features" or relative.name == "test.parquet"
-    )
-    if len(parts) >= 3 and parts[0] in KINDS and parts[1] not in test_sets and per_run:
-        return Path(parts[0], "cifar10", *parts[1:])
-    return relative
 
 
 def _facts(metadata: dict[bytes, bytes] | None) -> dict[str, object]:
@@ -165,7 +155,7 @@ def main() -> int:
         if compare is None or not path.is_file():
             continue
         relative = path.relative_to(args.before)
-        other = args.after / new_path(relative, test_sets)
+        other = args.after / current_path(relative, test_sets)
         if not other.is_file():
             print(f"{relative}: missing in AFTER ({other})")
             differing += 1

@@ -2,8 +2,13 @@
 folder for CIFAR-10 is moved to today's paths, its files' times kept, and the user told once."""
 
 import os
+from pathlib import Path
 
-from cifar_zeroshot.config.results_layout import move_previous_layout, remove_outputs_not_asked_for
+from cifar_zeroshot.config.results_layout import (
+    current_path,
+    move_previous_layout,
+    remove_outputs_not_asked_for,
+)
 
 SETS = {"cifar10", "cifar10.1", "cifar10-c"}
 OLD = (
@@ -75,3 +80,11 @@ def test_summaries_the_configuration_no_longer_asks_for_are_removed_and_named(
     assert not any((tmp_path / name).exists() for name in stale)
     assert (tmp_path / "results/metrics.csv").exists()
     assert remove_outputs_not_asked_for(summaries, asked, dry_run=False) == []
+
+
+def test_current_path_moves_only_cifar10_run_files_of_the_previous_layout():
+    moved = {name: current_path(Path(name), SETS) for name in (*OLD, *KEPT, "metrics.csv")}
+    for name in OLD:
+        kind, rest = name.split("/", 1)
+        assert moved[name] == Path(kind, "cifar10", rest)
+    assert all(moved[name] == Path(name) for name in (*KEPT, "metrics.csv"))

@@ -23,6 +23,20 @@ _PER_RUN_FILES = (
 )
 
 
+def current_path(relative: Path, test_sets: set[str]) -> Path:
+    """Where a file at ``relative`` (to results/) lies today: a CIFAR-10 run file of the layout
+    without a set folder moves under <kind>/cifar10/; every other path stays as it is."""
+    kind, *rest = relative.parts
+    if len(rest) < 2 or rest[0] in test_sets:
+        return relative
+    in_run = Path(*rest[1:])  # below the model folder
+    for per_run_kind, pattern in _PER_RUN_FILES:
+        fits = len(in_run.parts) == len(Path(pattern).parts) and in_run.match(pattern)
+        if kind == per_run_kind and fits:
+            return Path(kind, REFERENCE_TEST_SET, *rest)
+    return relative
+
+
 def _previous_files(results: Path, test_sets: set[str]) -> Iterator[tuple[Path, Path]]:
     """(old path, new path) of every CIFAR-10 run file in the layout without a set folder."""
     for kind, pattern in _PER_RUN_FILES:
@@ -33,8 +47,7 @@ def _previous_files(results: Path, test_sets: set[str]) -> Iterator[tuple[Path, 
             if not model_folder.is_dir() or model_folder.name in test_sets:
                 continue
             for old in sorted(model_folder.glob(pattern)):
-                new = folder / REFERENCE_TEST_SET / old.relative_to(folder)
-                yield old, new
+                yield old, results / current_path(old.relative_to(results), test_sets)
 
 
 def move_previous_layout(results: str | Path, test_sets: set[str], dry_run: bool) -> list[str]:
