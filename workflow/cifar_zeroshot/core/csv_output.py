@@ -16,16 +16,22 @@ log = logging.getLogger(__name__)
 CSV_FLOAT_FORMAT = "%.6g"
 
 
-def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
-    """Write ``frame`` without its index; a rerun on equal tables writes identical bytes.
+def _csv_text(frame: pd.DataFrame) -> str:
+    """``frame`` without its index as CSV text: floats keep 6 significant digits (so float
+    noise below that cannot change the file) and NaN becomes an empty cell (a figure that does
+    not apply, rather than a made-up zero)."""
+    return frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, na_rep="", lineterminator="\n")
 
-    Floats keep 6 significant digits (so float noise below that cannot change the file) and
-    NaN becomes an empty cell (a figure that does not apply, rather than a made-up zero).
-    """
-    text = frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, na_rep="", lineterminator="\n")
+
+def _write_text(text: str, path: str | Path, rows: int) -> None:
     with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
         handle.write(text)
-    log.info("wrote %d rows to %s", len(frame), path)
+    log.info("wrote %d rows to %s", rows, path)
+
+
+def write_csv(frame: pd.DataFrame, path: str | Path) -> None:
+    """Write ``frame`` (_csv_text); a rerun on equal tables writes identical bytes."""
+    _write_text(_csv_text(frame), path, len(frame))
 
 
 # The last column of a CSV that records its own rows' digest (write_recorded_csv).
@@ -39,13 +45,10 @@ def _rows_digest(lines: list[str]) -> str:
 def write_recorded_csv(frame: pd.DataFrame, path: str | Path) -> None:
     """As write_csv, with a last column holding the SHA-256 of the other columns' text, so that a
     file edited by hand is refused when read (read_recorded_csv) instead of believed."""
-    text = frame.to_csv(index=False, float_format=CSV_FLOAT_FORMAT, na_rep="", lineterminator="\n")
-    lines = text.rstrip("\n").split("\n")
+    lines = _csv_text(frame).rstrip("\n").split("\n")
     digest = _rows_digest(lines)
     recorded = [f"{lines[0]},{DIGEST_COLUMN}", *(f"{line},{digest}" for line in lines[1:])]
-    with atomic_path(path) as temp, open(temp, "w", encoding="utf-8", newline="") as handle:
-        handle.write("\n".join(recorded) + "\n")
-    log.info("wrote %d rows to %s", len(frame), path)
+    _write_text("\n".join(recorded) + "\n", path, len(frame))
 
 
 def read_recorded_csv(path: str | Path, fix: str, **read_options: Any) -> pd.DataFrame:
