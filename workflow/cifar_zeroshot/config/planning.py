@@ -16,12 +16,17 @@ from cifar_zeroshot.config.calibration_plan import plan_calibration
 from cifar_zeroshot.config.schema import MODEL_SYNTAX
 from cifar_zeroshot.config.test_set_plan import TestSetPlan, test_set_plan
 from cifar_zeroshot.config.weights_file_plan import parse_file_model
-from cifar_zeroshot.core.choices import CIFAR10_TEST_IMAGES, CIFAR10_TRAIN_IMAGES, NONE_WEIGHTS
+from cifar_zeroshot.core.choices import (
+    CIFAR10_TRAIN_IMAGES,
+    NONE_WEIGHTS,
+    REFERENCE_TEST_SET,
+)
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.labels import NUM_CIFAR10_CLASSES
 from cifar_zeroshot.core.paths import EMBEDDINGS, FEATURES, LOGITS, run_output_path, timing_path
 from cifar_zeroshot.core.runtime_table import RUNTIMES
 from cifar_zeroshot.core.variants import Variant, variants_from_config
+from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
 from cifar_zeroshot.models.family import ModelFamily
@@ -195,9 +200,9 @@ def _parse_model(entry: str | Mapping[str, str], default_weights: str) -> ModelC
 
 
 def dataset_size(config: Mapping[str, Any]) -> int:
-    if config["dataset"] == "synthetic":
-        return NUM_CIFAR10_CLASSES * int(config["synthetic_images_per_class"])
-    return CIFAR10_TEST_IMAGES
+    """CIFAR-10's test images in the configured dataset, as the test-set registry counts them."""
+    reference = TEST_SETS[REFERENCE_TEST_SET]
+    return int(reference.image_count(config["dataset"], int(config["synthetic_images_per_class"])))
 
 
 def train_set_size(config: Mapping[str, Any]) -> int:
