@@ -29,13 +29,20 @@ log = logging.getLogger(__name__)
 
 METADATA_KEY = b"cifar_zeroshot"
 
-# Encoding must keep pace with the GPU (AlexNet: about 100,000 images/s, 4 KB of logits each).
-# Measured for 10k x 1000 float32 logits streamed in batches of 256, here and on the H200 host:
-# zstd over byte-stream-split 139-201 ms (35 MB), lz4 94-134 ms, uncompressed without
-# statistics 95-97 ms (41 MB). Model outputs barely compress and their min/max statistics serve
-# no reader, so neither is paid for.
+# Lossless, so every metric is bit-identical, and cheap enough to keep pace with the GPU
+# (AlexNet: about 100,000 images/s, 400 MB/s of logits), encoding in its own thread. Measured
+# by bench/logits_codecs.py on one core of a 2-core EPYC VM, batches of 256 (docs/performance.md):
+# zstd level 1 over byte-stream-split cuts the real sample's trained SqueezeNet logits from 4,015
+# to 3,278 bytes/image (-18 %; CLIP embeddings -21 %) and encodes 590-740 MB/s against
+# 1,070-1,290 uncompressed; lz4 and snappy save 12-14 % at the same split, level 3 and 9 no more.
+# Features stay uncompressed: AlexNet's 4096 halve (-49 %) but encode at 360 MB/s against 1,150,
+# slower than a GPU job's forward pass that writes them beside its logits and times the pair.
+# Only image_index and label keep min/max statistics: block reading selects row groups by them.
+_COMPRESSED = ("logits.list.element", "embeddings.list.element")  # each file's value leaf
 _PARQUET_OPTIONS: dict[str, Any] = {
-    "compression": "none",
+    "compression": dict.fromkeys(_COMPRESSED, "zstd"),
+    "compression_level": dict.fromkeys(_COMPRESSED, 1),
+    "use_byte_stream_split": list(_COMPRESSED),
     "use_dictionary": False,
     "write_statistics": ["image_index", "label"],
 }
