@@ -297,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
             f"no {REAL_SAMPLE_LOGITS} yet: run ./run.sh --configfile "
             "config/presets/real-sample.yaml first, or pass --file"
         )
+    if not path.exists():
+        parser.error(f"{path} does not exist: pass a per-image file of a finished run")
     rows = read_file_rows(path)
     n, layout = len(rows.values), rows.layout
     print(
