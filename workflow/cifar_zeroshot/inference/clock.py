@@ -1,15 +1,36 @@
-"""Time marks inside the batch loop: CUDA events on a GPU, perf_counter on the CPU.
+"""A job's clocks: the process's age at the job's start, and time marks inside the batch loop.
 
-On a GPU the work is queued, so a host clock would time the queueing; events are recorded in
-the stream and read only after a sync. On the CPU every operation has finished when it returns,
-so the wall clock is the truth.
+The marks are CUDA events on a GPU, perf_counter on the CPU. On a GPU the work is queued, so a
+host clock would time the queueing; events are recorded in the stream and read only after a
+sync. On the CPU every operation has finished when it returns, so the wall clock is the truth.
 """
 
+import os
 import time
+from pathlib import Path
 
+import psutil
 import torch
 
 Mark = float | torch.cuda.Event
+
+
+def process_age_seconds() -> float:
+    """Seconds since this process was created: its start-up before the job (interpreter,
+    imports, Snakemake's script preamble).
+
+    On Linux from two clocks counted from the same boot: the process's start in clock ticks
+    (/proc/self/stat, field 22) and CLOCK_BOOTTIME. psutil's create_time() adds the boot time,
+    which Linux states in whole seconds, so the wall clock less it is off by up to a second
+    (0.81 s too long on the 2-core EPYC VM of docs/performance.md), and by any step of the wall
+    clock since boot. Elsewhere, that figure is all there is.
+    """
+    try:
+        fields = Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()
+        started = int(fields[19]) / os.sysconf("SC_CLK_TCK")  # fields[0] is field 3
+        return time.clock_gettime(time.CLOCK_BOOTTIME) - started
+    except (OSError, AttributeError, ValueError, IndexError):
+        return time.time() - psutil.Process().create_time()
 
 
 class BatchClock:

@@ -14,8 +14,7 @@ from pathlib import Path
 from typing import TextIO
 
 import numpy as np
-import pandas as pd
-import psutil
+import pandas as pd  # pyarrow imports it at its first pa.array anyway: before the timed batches
 import torch
 import torchvision
 
@@ -24,6 +23,7 @@ from cifar_zeroshot.core.labels import NUM_IMAGENET_CLASSES
 from cifar_zeroshot.data.image_set import load_image_set, read_image_blocks
 from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.inference.batch_loop import PassResult, PassSetup, run_pass
+from cifar_zeroshot.inference.clock import process_age_seconds
 from cifar_zeroshot.inference.host_memory import (
     available_host_bytes,
     cpu_batch_that_fits,
@@ -105,7 +105,7 @@ def run_inference(
     runtime runs (onnx_export.py).
     """
     # Interpreter start, imports and Snakemake's script preamble: a cost every job pays.
-    startup_seconds = time.time() - psutil.Process().create_time()
+    startup_seconds = process_age_seconds()
     kind = check_request(request)
     source = model_source(request, kind, model_loader)  # checks the model and weights names
     images, labels = _load_images(request)
