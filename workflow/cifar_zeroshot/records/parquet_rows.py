@@ -33,10 +33,11 @@ METADATA_KEY = b"cifar_zeroshot"
 # (AlexNet: about 100,000 images/s, 400 MB/s of logits), encoding in its own thread. Measured
 # by bench/logits_codecs.py on one core of a 2-core EPYC VM, batches of 256 (docs/performance.md):
 # zstd level 1 over byte-stream-split cuts the real sample's trained SqueezeNet logits from 4,015
-# to 3,278 bytes/image (-18 %; CLIP embeddings -21 %) and encodes 590-740 MB/s against
-# 1,070-1,290 uncompressed; lz4 and snappy save 12-14 % at the same split, level 3 and 9 no more.
-# Features stay uncompressed: AlexNet's 4096 halve (-49 %) but encode at 360 MB/s against 1,150,
-# slower than a GPU job's forward pass that writes them beside its logits and times the pair.
+# to 3,278 bytes/image (-18 %; its workflow file, batch 50: 4,023 -> 3,314; CLIP embeddings
+# -21 %) and encodes 590-740 MB/s against 940-1,400 uncompressed; lz4 and snappy save 12-14 %
+# at the same split, zstd levels 3 and 9 no more. Features stay uncompressed: AlexNet's 4096
+# halve (-49 %) but encode at 360 MB/s, 22,000 images/s, against 1,150 MB/s: a GPU job that
+# writes them beside its logits, and whose timing is the run's speed, would wait for them.
 # Only image_index and label keep min/max statistics: block reading selects row groups by them.
 _COMPRESSED = ("logits.list.element", "embeddings.list.element")  # each file's value leaf
 _PARQUET_OPTIONS: dict[str, Any] = {
