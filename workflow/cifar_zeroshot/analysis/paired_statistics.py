@@ -17,13 +17,19 @@ The 2x2 table of a pair (A, B): both right (a), only A right (b), only B right (
 """
 
 import math
+import statistics
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from cifar_zeroshot.methods.scoring import wilson_interval
+import numpy as np
+from scipy.stats import binom
+
+from cifar_zeroshot.methods.scoring import CONFIDENCE, wilson_interval
 
 SIGNIFICANCE = 0.05
+# As methods.scoring.wilson_interval's quantile, computed the same way (the same float).
+_Z = statistics.NormalDist().inv_cdf(0.5 + CONFIDENCE / 2)
 
 
 @dataclass(frozen=True)
@@ -90,4 +96,80 @@ def holm(p_values: Sequence[float]) -> list[float]:
     for rank, i in enumerate(order):
         running = max(running, min(1.0, (m - rank) * p_values[i]))
         adjusted[i] = running
+    return adjusted
+
+
+# The same statistics on arrays of tables (one element per pair), for the paired tests' table:
+# each gives what its scalar form above gives, element by element (tests/analysis hold them
+# against it and against SciPy).
+
+
+def mcnemar_exact_many(only_a_right: np.ndarray, only_b_right: np.ndarray) -> np.ndarray:
+    """mcnemar_exact per element: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), from
+    SciPy's binomial CDF (relative error near 1e-15 where the exact integers round exactly)."""
+    b = np.asarray(only_a_right, dtype=np.int64)
+    c = np.asarray(only_b_right, dtype=np.int64)
+    discordant = b + c
+    p = np.minimum(1.0, 2.0 * binom.cdf(np.minimum(b, c), discordant, 0.5))
+    # b == c: the tail holds at least half the mass, so p is 1 exactly (as the integers say).
+    return np.where((discordant == 0) | (b == c), 1.0, p)
+
+
+def wilson_intervals(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """methods.scoring.wilson_interval per element (trials > 0), its operations in its order so
+    the bounds are the same floats."""
+    k = np.asarray(successes, dtype=np.int64)
+    n = np.asarray(trials, dtype=np.int64)
+    p = k / n
+    denominator = 2 * (n + _Z**2)
+    centre = (2 * n * p + _Z**2) / denominator
+    half = _Z / denominator * np.sqrt(4 * n * p * (1 - p) + _Z**2)
+    low = np.where(k == 0, 0.0, centre - half)
+    high = np.where(k == n, 1.0, centre + half)
+    return low, high
+
+
+def newcombe_intervals(
+    both_right: np.ndarray,
+    only_a_right: np.ndarray,
+    only_b_right: np.ndarray,
+    both_wrong: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray]:
+    """newcombe_interval per element, its operations in its order (the same floats)."""
+    a, b, c, d = (
+        np.asarray(x, dtype=np.int64) for x in (both_right, only_a_right, only_b_right, both_wrong)
+    )
+    n = a + b + c + d
+    right_a, right_b = a + b, a + c
+    p1, p2 = right_a / n, right_b / n
+    low1, high1 = wilson_intervals(right_a, n)
+    low2, high2 = wilson_intervals(right_b, n)
+    # The exact integer product as a float, as math.sqrt sees it, while int64 holds it (up to
+    # about 100,000 images); beyond, the float product (the same to within a rounding).
+    first, second = right_a * (n - right_a), right_b * (n - right_b)
+    fits = n.size == 0 or int(first.max()) * int(second.max()) < 2**63
+    margins = (first * second).astype(float) if fits else first.astype(float) * second
+    cross = (a * d - b * c).astype(float)
+    half_n = n / 2
+    corrected = np.where(cross > half_n, cross - half_n, np.where(cross >= 0, 0.0, cross))
+    positive = margins > 0
+    phi = np.where(positive, corrected / np.sqrt(np.where(positive, margins, 1.0)), 0.0)
+    delta = p1 - p2
+    lower = delta - np.sqrt(
+        np.maximum((p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2, 0.0)
+    )
+    upper = delta + np.sqrt(
+        np.maximum((high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2, 0.0)
+    )
+    return np.maximum(lower, -1.0), np.minimum(upper, 1.0)
+
+
+def holm_many(p_values: np.ndarray) -> np.ndarray:
+    """holm on an array: a stable sort, then the running maximum of min(1, (m - rank) p)."""
+    p = np.asarray(p_values, dtype=float)
+    m = len(p)
+    order = np.argsort(p, kind="stable")
+    scaled = np.minimum(1.0, (m - np.arange(m)) * p[order])
+    adjusted = np.empty(m)
+    adjusted[order] = np.maximum.accumulate(scaled) if m else scaled
     return adjusted
