@@ -8,6 +8,7 @@ model (fp32 against bf16, torch against ONNX Runtime) are the agreement check re
 Runs on other images are never paired: they get no row, and the summary says why.
 """
 
+import itertools
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -191,20 +192,25 @@ def _table(parts: list[_GroupPairs], significance: float) -> pd.DataFrame:
     """PAIRED_COLUMNS built column by column from every group's pairs."""
     if not any(len(part.first) for part in parts):
         return pd.DataFrame([], columns=list(PAIRED_COLUMNS))
+    # Names and image columns as Python lists, which pandas reads as it reads the per-pair
+    # rows' values (the same dtypes); repeated and indexed in C, not per pair.
     columns: dict[str, Any] = {}
     for side, attribute in (("a", "first"), ("b", "second")):
         for position, column in enumerate(_SIDE_COLUMNS):
-            columns[f"{column}_{side}"] = [
-                value
-                for part in parts
-                for value in np.array(
-                    [result.key[position] for result in part.group], dtype=object
-                )[getattr(part, attribute)]
-            ]
+            columns[f"{column}_{side}"] = list(
+                itertools.chain.from_iterable(
+                    np.array([result.key[position] for result in part.group], dtype=object)[
+                        getattr(part, attribute)
+                    ].tolist()
+                    for part in parts
+                )
+            )
     for position, column in enumerate(IMAGE_COLUMNS):
-        columns[column] = [
-            part.group[0].images[position] for part in parts for _ in range(len(part.first))
-        ]
+        columns[column] = list(
+            itertools.chain.from_iterable(
+                [part.group[0].images[position]] * len(part.first) for part in parts
+            )
+        )
     both = np.concatenate([part.both_right for part in parts])
     right_a = np.concatenate([part.right_first for part in parts])
     right_b = np.concatenate([part.right_second for part in parts])
