@@ -14,6 +14,10 @@ The 2x2 table of a pair (A, B): both right (a), only A right (b), only B right (
   correlation phi of the table, phi corrected towards 0 by n/2 where ad - bc > 0, as Newcombe
   and Fagerland, Lydersen & Laake (BMC Med Res Methodol 13:91, 2013) give it.
 - Holm's step-down correction across all pairs of one evaluation (Holm 1979).
+
+Each has a form on arrays (one element per pair) for the paired tests' table: the same floats as
+the scalar form, except McNemar's p-values, which come from SciPy's binomial CDF (within about
+1e-13 relative) and from the exact integers wherever that error could change their order.
 """
 
 import math
@@ -23,6 +27,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 import numpy as np
+from scipy.special import gammaln
 from scipy.stats import binom
 
 from cifar_zeroshot.methods.scoring import CONFIDENCE, wilson_interval
@@ -78,11 +83,15 @@ def newcombe_interval(table: PairedTable) -> tuple[float, float]:
         corrected = cross - n / 2 if cross > n / 2 else (0.0 if cross >= 0 else cross)
         phi = corrected / math.sqrt(margins)
     delta = p1 - p2
+    # Squares as products, correctly rounded (C's pow, behind **, is not always): the same
+    # floats as newcombe_intervals' on arrays.
+    below_a, above_b = p1 - low1, high2 - p2
+    above_a, below_b = high1 - p1, p2 - low2
     lower = delta - math.sqrt(
-        max((p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2, 0.0)
+        max(below_a * below_a - 2 * phi * below_a * above_b + above_b * above_b, 0.0)
     )
     upper = delta + math.sqrt(
-        max((high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2, 0.0)
+        max(above_a * above_a - 2 * phi * above_a * below_b + below_b * below_b, 0.0)
     )
     return max(lower, -1.0), min(upper, 1.0)
 
@@ -104,15 +113,51 @@ def holm(p_values: Sequence[float]) -> list[float]:
 # against it and against SciPy).
 
 
+# SciPy's binomial CDF is good to a few units in the last place; where two tables' p-values lie
+# closer than this (relative), the exact integers settle them, so the p-values' order (which
+# Holm's correction reads) is the exact one.
+_NEAR = 1e-11
+_SMALLEST_NORMAL = float(np.finfo(float).tiny)
+# ln of half the smallest subnormal float: an exact p-value below it is the float 0.0.
+_LOG_ROUNDS_TO_ZERO = -1075 * math.log(2)
+
+
+def _log_tail_bound(smaller: np.ndarray, discordant: np.ndarray) -> np.ndarray:
+    """ln of an upper bound of the exact p-value: 2 (k + 1) C(n, k) / 2^n, k = min(b, c)."""
+    n, k = discordant.astype(float), smaller.astype(float)
+    log_choose = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
+    return math.log(2) + np.log(k + 1) + log_choose - n * math.log(2)
+
+
 def mcnemar_exact_many(only_a_right: np.ndarray, only_b_right: np.ndarray) -> np.ndarray:
     """mcnemar_exact per element: min(1, 2 P(X <= min(b, c))), X ~ Binomial(b + c, 1/2), from
-    SciPy's binomial CDF (relative error near 1e-15 where the exact integers round exactly)."""
+    SciPy's binomial CDF (within about 1e-13 of the exact value), and from mcnemar_exact's
+    integers for the tables whose order that error could change and for those below the
+    smallest normal float (where SciPy's tail loses digits) that do not round to 0."""
     b = np.asarray(only_a_right, dtype=np.int64)
     c = np.asarray(only_b_right, dtype=np.int64)
-    discordant = b + c
-    p = np.minimum(1.0, 2.0 * binom.cdf(np.minimum(b, c), discordant, 0.5))
+    discordant, smaller = b + c, np.minimum(b, c)
+    p = np.minimum(1.0, 2.0 * binom.cdf(smaller, discordant, 0.5))
     # b == c: the tail holds at least half the mass, so p is 1 exactly (as the integers say).
-    return np.where((discordant == 0) | (b == c), 1.0, p)
+    p = np.where((discordant == 0) | (b == c), 1.0, p)
+    # Each distinct table (min(b, c), b + c) once, in the order of its p-value.
+    tables, first, where = np.unique(
+        np.stack([smaller, discordant]), axis=1, return_index=True, return_inverse=True
+    )
+    distinct = p[first]
+    order = np.argsort(distinct, kind="stable")
+    ranked = distinct[order]
+    near = np.abs(np.diff(ranked)) <= _NEAR * ranked[1:]
+    unsure = np.zeros(len(distinct), dtype=bool)
+    unsure[order[1:][near]] = unsure[order[:-1][near]] = True
+    tiny = distinct < _SMALLEST_NORMAL
+    zero = tiny & (_log_tail_bound(tables[0], tables[1]) < _LOG_ROUNDS_TO_ZERO)
+    distinct[zero] = 0.0
+    unsure = (unsure | tiny) & ~zero & (distinct < 1.0)
+    for number in np.flatnonzero(unsure):
+        k, n = (int(x) for x in tables[:, number])
+        distinct[number] = mcnemar_exact(k, n - k)
+    return distinct[where.reshape(-1)]
 
 
 def wilson_intervals(successes: np.ndarray, trials: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -155,11 +200,13 @@ def newcombe_intervals(
     positive = margins > 0
     phi = np.where(positive, corrected / np.sqrt(np.where(positive, margins, 1.0)), 0.0)
     delta = p1 - p2
+    below_a, above_b = p1 - low1, high2 - p2
+    above_a, below_b = high1 - p1, p2 - low2
     lower = delta - np.sqrt(
-        np.maximum((p1 - low1) ** 2 - 2 * phi * (p1 - low1) * (high2 - p2) + (high2 - p2) ** 2, 0.0)
+        np.maximum(below_a * below_a - 2 * phi * below_a * above_b + above_b * above_b, 0.0)
     )
     upper = delta + np.sqrt(
-        np.maximum((high1 - p1) ** 2 - 2 * phi * (high1 - p1) * (p2 - low2) + (p2 - low2) ** 2, 0.0)
+        np.maximum(above_a * above_a - 2 * phi * above_a * below_b + below_b * below_b, 0.0)
     )
     return np.maximum(lower, -1.0), np.minimum(upper, 1.0)
 
