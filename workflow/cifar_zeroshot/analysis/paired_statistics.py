@@ -123,10 +123,13 @@ _LOG_ROUNDS_TO_ZERO = -1075 * math.log(2)
 
 
 def _log_tail_bound(smaller: np.ndarray, discordant: np.ndarray) -> np.ndarray:
-    """ln of an upper bound of the exact p-value: 2 (k + 1) C(n, k) / 2^n, k = min(b, c)."""
+    """ln of an upper bound of the exact p-value 2 P(X <= k), k = min(b, c) < n / 2: the terms
+    C(n, i) / 2^n shrink towards i = 0 by at least k / (n - k + 1) each, so the tail is at most
+    C(n, k) / 2^n (n - k + 1) / (n - 2k + 1)."""
     n, k = discordant.astype(float), smaller.astype(float)
     log_choose = gammaln(n + 1) - gammaln(k + 1) - gammaln(n - k + 1)
-    return math.log(2) + np.log(k + 1) + log_choose - n * math.log(2)
+    ratio = np.log(n - k + 1) - np.log(np.maximum(n - 2 * k + 1, 1.0))
+    return math.log(2) + log_choose + ratio - n * math.log(2)
 
 
 def mcnemar_exact_many(only_a_right: np.ndarray, only_b_right: np.ndarray) -> np.ndarray:
@@ -141,9 +144,9 @@ def mcnemar_exact_many(only_a_right: np.ndarray, only_b_right: np.ndarray) -> np
     # b == c: the tail holds at least half the mass, so p is 1 exactly (as the integers say).
     p = np.where((discordant == 0) | (b == c), 1.0, p)
     # Each distinct table (min(b, c), b + c) once, in the order of its p-value.
-    tables, first, where = np.unique(
-        np.stack([smaller, discordant]), axis=1, return_index=True, return_inverse=True
-    )
+    keys = smaller * (int(discordant.max(initial=0)) + 1) + discordant
+    _, first, where = np.unique(keys, return_index=True, return_inverse=True)
+    tables = np.stack([smaller[first], discordant[first]])
     distinct = p[first]
     order = np.argsort(distinct, kind="stable")
     ranked = distinct[order]
