@@ -146,3 +146,11 @@ def test_peak_memory_prefers_the_gpus_figure():
 def test_no_metrics_no_rows():
     board = leaderboard_table(pd.DataFrame(), pd.DataFrame())
     assert board.empty and list(board.columns) == list(LEADERBOARD_COLUMNS)
+
+
+def test_a_result_without_top1_ranks_last(tmp_path):
+    metrics = build_tables(write_three_runs(tmp_path), MAX_LOGIT, NAMES).metrics
+    metrics.loc[0, "top1"] = np.nan  # resnet fp32
+    board = leaderboard_table(metrics, pd.DataFrame())
+    assert board["rank"].tolist() == [1, 2, 3]
+    assert board[["model", "variant"]].values.tolist()[-1] == ["resnet", "fp32"]

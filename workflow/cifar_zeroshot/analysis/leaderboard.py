@@ -141,7 +141,9 @@ def _ranking(
     """One test set's and method's results, best top-1 first, ranked and lettered."""
     results = _results(rows)
     ranked = results.sort_values("top1", ascending=False, kind="stable").reset_index(drop=True)
-    ranked["rank"] = ranked["top1"].rank(method="min", ascending=False).astype(int)
+    ranked["rank"] = (
+        ranked["top1"].rank(method="min", ascending=False, na_option="bottom").astype(int)
+    )
     memory = [peak_memory(row) for _, row in ranked.iterrows()]
     ranked["peak_memory_mb"] = [np.nan if m is None else m[0] for m in memory]
     ranked["peak_memory_source"] = ["" if m is None else m[1] for m in memory]
