@@ -150,7 +150,7 @@ def test_no_metrics_no_rows():
 
 def test_a_result_without_top1_ranks_last(tmp_path):
     metrics = build_tables(write_three_runs(tmp_path), MAX_LOGIT, NAMES).metrics
-    metrics.loc[0, "top1"] = np.nan  # resnet fp32
+    metrics.loc[(metrics["model"] == "resnet") & (metrics["variant"] == "fp32"), "top1"] = np.nan
     board = leaderboard_table(metrics, pd.DataFrame())
     assert board["rank"].tolist() == [1, 2, 3]
     assert board[["model", "variant"]].values.tolist()[-1] == ["resnet", "fp32"]
