@@ -133,3 +133,17 @@ def test_a_results_paired_part_is_its_metrics_rows_image_columns(tmp_path):
     part = paired_result(result)
     assert part.images == images_key(metrics_row(result))
     assert part.right.tolist() == (result.predicted == result.run.outputs.labels).tolist()
+
+
+def test_many_significant_pairs_are_counted_not_listed(tmp_path):
+    paired = paired_tests(score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT))
+    lines = paired_summary_lines(paired.table, paired.unpaired, max_sentences=1)
+    text = "\n".join(lines)
+    assert "is right more often than" not in text
+    assert (
+        "- On the test sets scored whole, 2 of 3 pairs differ significantly: each is listed in "
+        "results/paired_tests.csv, and the leaderboard's letters (results/leaderboard.csv)"
+    ) in text
+    assert "The other 1 pairs do not differ significantly." in text
+    listed = "\n".join(paired_summary_lines(paired.table, paired.unpaired, max_sentences=2))
+    assert listed.count("is right more often than") == 2

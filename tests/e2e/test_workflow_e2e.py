@@ -72,6 +72,15 @@ def test_mapping_metrics_and_summary(workdir):
         assert len(pd.read_csv(workdir / f"results/{name}.csv")) > 0, name
     summary = (workdir / "results/summary.md").read_text()
     assert all(model in summary for model in MODELS)
+    # The leaderboard: CIFAR-10's class-mapping ranking, best first, lettered; its page sorts.
+    board = pd.read_csv(workdir / "results/leaderboard.csv", keep_default_na=False)
+    ranking = board[(board["test_set"] == "cifar10") & (board["method"] == "class_mapping")]
+    assert sorted(ranking["model"]) == sorted(MODELS)
+    assert ranking["top1"].astype(float).is_monotonic_decreasing
+    assert ranking["rank"].iloc[0] == 1 and "a" in ranking["letters"].iloc[0]
+    assert "## Leaderboard" in summary
+    page = (workdir / "results/tables/leaderboard.html").read_text()
+    assert "<table class='sortable'>" in page
 
 
 def test_a_paired_row_recomputes_from_the_stored_logits_mapping_and_labels(workdir):

@@ -58,3 +58,19 @@ def test_empty_table_and_written_file(runs, tmp_path):
     write_summary_markdown(metrics, path)
     assert path.read_text(encoding="utf-8") == summary_markdown(metrics)
     assert not list(path.parent.glob(".*tmp"))
+
+
+def test_a_long_table_shows_its_best_rows_and_names_the_files_with_the_rest(runs, monkeypatch):
+    from cifar_zeroshot.report import summary
+
+    metrics = build_tables(runs, [ClassMappingMethod(GROUPS, "max_logit")], NAMES).metrics
+    monkeypatch.setattr(summary, "SUMMARY_ROWS", 2)
+    lines = summary_markdown(metrics).splitlines()
+    rows = [line for line in lines if line.startswith("| resnet") or line.startswith("| vit")]
+    assert [row.split(" | ")[:2] for row in rows] == [["| resnet", "fp32"], ["| resnet", "bf16"]]
+    assert (
+        "The 2 of 3 rows with the highest top-1; every row: results/metrics.csv, ranked per "
+        "test set and method: results/leaderboard.csv."
+    ) in lines
+    monkeypatch.setattr(summary, "SUMMARY_ROWS", 3)
+    assert "The 3 of 3" not in summary_markdown(metrics)  # all shown: no pointer

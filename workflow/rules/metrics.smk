@@ -66,6 +66,19 @@ rule metrics:
             caption="../report/paired_tests.rst",
             category="Result files",
         ),
+        # Each test set's results ranked per method, with their significance letters.
+        leaderboard=report(
+            "results/leaderboard.csv",
+            caption="../report/leaderboard.rst",
+            category="Result files",
+        ),
+        # The same rankings as a page of the report, its columns sortable.
+        leaderboard_page=report(
+            "results/tables/leaderboard.html",
+            caption="../report/leaderboard_page.rst",
+            category="Results",
+            subcategory="Tables",
+        ),
         reliability=report(
             "results/reliability.csv",
             caption="../report/reliability.rst",
@@ -140,5 +153,8 @@ rule metrics:
         # test_set_title and weights_title: what every figure says it was made from).
         test_set_titles=PLAN.test_sets.titles(config["dataset"]),
         weights_titles=PLAN.weights_titles,
+        # Model -> its weights' published ImageNet top-1 (a fraction, or None): the
+        # leaderboard's column (analysis/leaderboard.py); empty: none known.
+        published_top1={},
     script:
         "../scripts/metrics.py"

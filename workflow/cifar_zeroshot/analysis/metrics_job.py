@@ -18,6 +18,7 @@ import pandas as pd
 from cifar_zeroshot.analysis.balancing_tables import balancing_table, per_class_pooling_table
 from cifar_zeroshot.analysis.evaluation import MethodResult
 from cifar_zeroshot.analysis.few_shot import read_few_shot
+from cifar_zeroshot.analysis.leaderboard import leaderboard_table
 from cifar_zeroshot.analysis.metrics_tables import (
     MetricsTables,
     imagenet_name_list,
@@ -50,6 +51,8 @@ class MetricsResults:
     tables: MetricsTables  # metrics.csv (every test set), per_class, confusion, top_confusions
     reference: pd.DataFrame  # metrics.csv's CIFAR-10 rows: the summary's table
     paired: PairedTests
+    # Each test set's results ranked per method, with their significance letters.
+    leaderboard: pd.DataFrame
     reliability: pd.DataFrame  # every scope's calibration bins
     robustness: pd.DataFrame  # empty without shifted test sets
     few_shot: pd.DataFrame | None  # the few-shot probes' rows; None without them
@@ -157,10 +160,14 @@ def compute_metrics(inputs: Any, params: Any) -> MetricsResults:
     )
     # Pairs on the same images (McNemar, Newcombe, Holm), on every test set and block, and the
     # calibration's bins of every scope.
+    paired = paired_tests(results, params.paired_significance)
+    # The weights' published ImageNet top-1 per model (a fraction, None where unknown).
+    published_top1 = params.get("published_top1") or {}
     return MetricsResults(
         tables=tables,
         reference=reference_rows(tables.metrics),
-        paired=paired_tests(results, params.paired_significance),
+        paired=paired,
+        leaderboard=leaderboard_table(tables.metrics, paired.table, published_top1),
         reliability=reliability_table(results),
         robustness=robustness_table(tables.metrics),
         few_shot=read_few_shot(inputs.few_shot) if inputs.few_shot else None,

@@ -19,10 +19,9 @@ import pandas as pd
 from cifar_zeroshot.analysis.evaluation import MethodResult
 from cifar_zeroshot.analysis.paired_statistics import (
     SIGNIFICANCE,
-    PairedTable,
-    holm,
-    mcnemar_exact,
-    newcombe_interval,
+    holm_many,
+    mcnemar_exact_many,
+    newcombe_intervals,
 )
 
 # The metrics.csv columns that say which images a run scored; runs are paired only where all
@@ -116,17 +115,21 @@ def _same_images(first: PairedResult, second: PairedResult) -> bool:
 
 
 def _groups(results: Sequence[PairedResult]) -> tuple[list[list[PairedResult]], list[str]]:
-    """The results in groups scored on the same images, and why the groups are kept apart: one
-    sentence per group after the first (so a CIFAR-10-C block adds one line, not one per run)."""
+    """The results in groups scored on the same images (in the order each group's first result
+    comes), and why the groups are kept apart: one sentence per group after the first (so a
+    CIFAR-10-C block adds one line, not one per run)."""
     groups: list[list[PairedResult]] = []
     keys: list[tuple[Any, ...]] = []
+    by_key: dict[tuple[Any, ...], list[int]] = {}  # images key -> its groups' numbers
     for result in results:
         key = result.images
-        for group, group_key in zip(groups, keys, strict=True):
-            if group_key == key and _same_images(group[0], result):
-                group.append(result)
+        numbers = by_key.setdefault(key, [])
+        for number in numbers:
+            if _same_images(groups[number][0], result):
+                groups[number].append(result)
                 break
         else:
+            numbers.append(len(groups))
             groups.append([result])
             keys.append(key)
     reasons = []
@@ -148,31 +151,91 @@ def _groups(results: Sequence[PairedResult]) -> tuple[list[list[PairedResult]], 
     return groups, reasons
 
 
-def _pair_row(first: PairedResult, second: PairedResult) -> dict[str, Any]:
-    right_a, right_b = first.right, second.right
-    table = PairedTable(
-        both_right=int((right_a & right_b).sum()),
-        only_a_right=int((right_a & ~right_b).sum()),
-        only_b_right=int((~right_a & right_b).sum()),
-        both_wrong=int((~right_a & ~right_b).sum()),
+# Counts of images right in two results at once, by a matrix product of the right matrix with
+# itself: in float32 through BLAS (every partial sum an integer below 2**24, so exact), many
+# times faster than NumPy's integer product; in float64 (exact to 2**53) on larger sets.
+_FLOAT32_EXACT = 2**24
+
+
+def _both_right(right: np.ndarray) -> np.ndarray:
+    """[results, results] int32: images both of two results got right."""
+    dtype = np.float32 if right.shape[1] < _FLOAT32_EXACT else np.float64
+    matrix = right.astype(dtype)
+    return (matrix @ matrix.T).astype(np.int32)
+
+
+@dataclass(frozen=True)
+class _GroupPairs:
+    """Every pair (first, second) of one group, in itertools.combinations' order, counted."""
+
+    group: list[PairedResult]
+    first: np.ndarray  # result number in the group, per pair
+    second: np.ndarray
+    both_right: np.ndarray  # per pair
+    right_first: np.ndarray
+    right_second: np.ndarray
+    images: int
+
+
+def _group_pairs(group: list[PairedResult]) -> _GroupPairs:
+    right = np.stack([result.right for result in group]).astype(bool, copy=False)
+    # np.triu_indices lists (0, 1), (0, 2), ..., (1, 2), ...: itertools.combinations' order.
+    first, second = np.triu_indices(len(group), k=1)
+    right_counts = right.sum(axis=1, dtype=np.int64)
+    both = _both_right(right)[first, second].astype(np.int64)
+    return _GroupPairs(
+        group, first, second, both, right_counts[first], right_counts[second], right.shape[1]
     )
-    low, high = newcombe_interval(table)
-    row: dict[str, Any] = {}
-    for side, result in (("a", first), ("b", second)):
-        row |= dict(zip((f"{c}_{side}" for c in _SIDE_COLUMNS), result.key, strict=True))
-    row |= dict(zip(IMAGE_COLUMNS, first.images, strict=True))
-    return row | {
-        "both_right": table.both_right,
-        "only_a_right": table.only_a_right,
-        "only_b_right": table.only_b_right,
-        "both_wrong": table.both_wrong,
-        "top1_a": float(right_a.mean()),
-        "top1_b": float(right_b.mean()),
-        "difference": table.difference,
+
+
+def _table(parts: list[_GroupPairs], significance: float) -> pd.DataFrame:
+    """PAIRED_COLUMNS built column by column from every group's pairs."""
+    if not any(len(part.first) for part in parts):
+        return pd.DataFrame([], columns=list(PAIRED_COLUMNS))
+    # Names and image columns as Python lists, which pandas reads as it reads the per-pair
+    # rows' values (the same dtypes); repeated and indexed in C, not per pair.
+    columns: dict[str, Any] = {}
+    for side, attribute in (("a", "first"), ("b", "second")):
+        for position, column in enumerate(_SIDE_COLUMNS):
+            columns[f"{column}_{side}"] = list(
+                itertools.chain.from_iterable(
+                    np.array([result.key[position] for result in part.group], dtype=object)[
+                        getattr(part, attribute)
+                    ].tolist()
+                    for part in parts
+                )
+            )
+    for position, column in enumerate(IMAGE_COLUMNS):
+        columns[column] = list(
+            itertools.chain.from_iterable(
+                [part.group[0].images[position]] * len(part.first) for part in parts
+            )
+        )
+    both = np.concatenate([part.both_right for part in parts])
+    right_a = np.concatenate([part.right_first for part in parts])
+    right_b = np.concatenate([part.right_second for part in parts])
+    images = np.concatenate([np.full(len(part.first), part.images) for part in parts])
+    only_a, only_b = right_a - both, right_b - both
+    neither = images - both - only_a - only_b
+    low, high = newcombe_intervals(both, only_a, only_b, neither)
+    mcnemar = mcnemar_exact_many(only_a, only_b)
+    adjusted = holm_many(mcnemar)
+    columns |= {
+        "both_right": both,
+        "only_a_right": only_a,
+        "only_b_right": only_b,
+        "both_wrong": neither,
+        "top1_a": right_a / images,
+        "top1_b": right_b / images,
+        "difference": (only_a - only_b) / images,
         "difference_ci_low": low,
         "difference_ci_high": high,
-        "mcnemar_p": mcnemar_exact(table.only_a_right, table.only_b_right),
+        "mcnemar_p": mcnemar,
+        "holm_p": adjusted,
+        "significant": adjusted < significance,
+        "significance_level": np.full(len(adjusted), float(significance)),
     }
+    return pd.DataFrame(columns, columns=list(PAIRED_COLUMNS))
 
 
 def paired_tests(
@@ -186,16 +249,9 @@ def paired_tests(
 def paired_tests_of(
     results: Sequence[PairedResult], significance: float = SIGNIFICANCE
 ) -> PairedTests:
-    """paired_tests on what each result brings to them (paired_result)."""
+    """paired_tests on what each result brings to them (paired_result): per group of results on
+    the same images, every pair's counts from one matrix product, its statistics on arrays, and
+    Holm's correction across the pairs of every group."""
     groups, reasons = _groups(results)
-    rows = [
-        _pair_row(first, second)
-        for group in groups
-        for first, second in itertools.combinations(group, 2)
-    ]
-    adjusted = holm([row["mcnemar_p"] for row in rows])
-    for row, p in zip(rows, adjusted, strict=True):
-        row["holm_p"] = p
-        row["significant"] = bool(p < significance)
-        row["significance_level"] = significance
-    return PairedTests(pd.DataFrame(rows, columns=list(PAIRED_COLUMNS)), reasons, significance)
+    parts = [_group_pairs(group) for group in groups if len(group) > 1]
+    return PairedTests(_table(parts, significance), reasons, significance)

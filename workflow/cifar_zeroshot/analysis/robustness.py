@@ -90,7 +90,7 @@ def difference_interval(
     )
 
 
-def _shifted_accuracy(rows: pd.DataFrame) -> tuple[float, float, float]:
+def shifted_accuracy(rows: pd.DataFrame) -> tuple[float, float, float]:
     """A run's accuracy on one shifted set: CIFAR-10.1's row, or CIFAR-10-C's mean over its
     blocks. The interval of a mean over blocks counts one block's images, not all: every block
     holds the same source images, so the blocks are not independent samples (conservative)."""
@@ -139,7 +139,7 @@ def robustness_table(metrics: pd.DataFrame) -> pd.DataFrame:
                 float(clean_row["top1_ci_low"]),
                 float(clean_row["top1_ci_high"]),
             )
-            shifted_acc = _shifted_accuracy(group)
+            shifted_acc = shifted_accuracy(group)
             drop_low, drop_high = difference_interval(shifted_acc, clean_acc)
             rows.append(
                 dict(zip(RUN_KEY, key, strict=True))

@@ -12,10 +12,19 @@ def _points(value: float) -> str:
     return f"{100 * value:+.1f}"
 
 
+# Significant pairs the summary names one by one; beyond, it counts them and points to the files.
+MAX_SENTENCES = 20
+
+
 def paired_summary_lines(
-    table: pd.DataFrame, unpaired: Sequence[str], significance: float = SIGNIFICANCE
+    table: pd.DataFrame,
+    unpaired: Sequence[str],
+    significance: float = SIGNIFICANCE,
+    max_sentences: int = MAX_SENTENCES,
 ) -> list[str]:
-    """The summary's paragraph on the pairs, in words (Markdown)."""
+    """The summary's paragraph on the pairs, in words (Markdown): a sentence per significant
+    pair of a test set scored whole where there are at most ``max_sentences``, else their
+    count and where they are."""
     lines = ["## Paired comparisons", ""]
     if table.empty:
         lines.append("No two runs were scored on the same images, so no pair was compared.")
@@ -44,7 +53,17 @@ def paired_summary_lines(
                 "significantly (each listed in results/paired_tests.csv)."
             )
         several_sets = table["test_set"].nunique() > 1
-        for _, row in significant[~blocks].iterrows():
+        whole = significant[~blocks]
+        if len(whole) > max_sentences:
+            lines.append(
+                f"- On the test sets scored whole, {len(whole)} of "
+                f"{int((~table['corruption'].fillna('').astype(str).ne('')).sum())} pairs differ "
+                "significantly: each is listed in results/paired_tests.csv, and the "
+                "leaderboard's letters (results/leaderboard.csv) group the results of each "
+                "ranking that do not."
+            )
+            whole = whole.iloc[:0]
+        for _, row in whole.iterrows():
             first = result_label(row["model_a"], row["variant_a"], row["method_a"])
             second = result_label(row["model_b"], row["variant_b"], row["method_b"])
             difference, low, high = (

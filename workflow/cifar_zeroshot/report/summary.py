@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from cifar_zeroshot.analysis.leaderboard import peak_memory
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import method_class
 from cifar_zeroshot.report.provenance import (
@@ -20,13 +21,9 @@ log = logging.getLogger(__name__)
 
 MISSING = "n/a"
 
-# What the device needed, most complete figure first; host RSS only where no device figure exists.
-_MEMORY_PREFERENCE = (
-    ("nvml_process_mb", "GPU, NVML process"),
-    ("torch_peak_reserved_mb", "GPU, torch reserved"),
-    ("torch_peak_allocated_mb", "GPU, torch allocated"),
-    ("host_peak_rss_mb", "host RSS"),
-)
+# The headline table's rows at most (those with the highest top-1); results/metrics.csv holds
+# every row and results/leaderboard.csv ranks them.
+SUMMARY_ROWS = 20
 
 
 def _percent(value: float) -> str:
@@ -39,11 +36,8 @@ def _missing(value: object) -> bool:
 
 def _peak_memory(row: pd.Series) -> str:
     """The GPU's peak where one was measured, else the host's peak RSS."""
-    for column, label in _MEMORY_PREFERENCE:
-        value = row.get(column)
-        if not _missing(value):
-            return f"{value:,.0f} MiB ({label})"
-    return MISSING
+    memory = peak_memory(row)
+    return MISSING if memory is None else f"{memory[0]:,.0f} MiB ({memory[1]})"
 
 
 def _millions(value: object) -> str:
@@ -156,7 +150,10 @@ def summary_markdown(
     of ``closing_sections`` (the robustness table, which carries its own note) the note."""
     if metrics.empty:
         return "No runs.\n"
-    table = summary_table(metrics)
+    shown = metrics
+    if len(metrics) > SUMMARY_ROWS:  # the best rows; the files hold the rest
+        shown = metrics.sort_values("top1", ascending=False, kind="stable").head(SUMMARY_ROWS)
+    table = summary_table(shown)
     lines = [
         table.header,
         "",
@@ -165,6 +162,12 @@ def summary_markdown(
     ]
     for cells in table.rows:
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+    if len(shown) < len(metrics):
+        lines += [
+            "",
+            f"The {len(shown)} of {len(metrics)} rows with the highest top-1; every row: "
+            "results/metrics.csv, ranked per test set and method: results/leaderboard.csv.",
+        ]
     for section in sections:
         lines += ["", *section]
     # A summary copied without its figures must not pass for real results, nor lose what real
