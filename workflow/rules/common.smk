@@ -120,6 +120,8 @@ if workflow.is_main_process:
         print(f"WARNING: {reason}", file=sys.stderr)
     for note in PLAN.test_sets.notes:
         print(f"WARNING: {note}", file=sys.stderr)
+    for note in PLAN.collection_notes:
+        print(f"NOTE: {note}", file=sys.stderr)
 
 _CHECKED_EXPORTS = set()
 FP32_ONNXRUNTIME = Variant(runtime="onnxruntime")  # the variant that runs the fp32 export
