@@ -28,6 +28,9 @@ from cifar_zeroshot.models.published_accuracy import published_params_m
 ALL = "all"
 CONFIRM_ABOVE = 300  # more models than this need `confirm: <count>` or `limit`
 _WILDCARDS = re.compile(r"[*?\[]")
+# The dry run's line names this many of a collection's models; run_info lists every one.
+SUMMARY_NAMES = 10
+RUN_INFO_LISTING = "results/run_info.yaml (model_collections)"
 _KEYS = ("collection", "max_params_m", "exclude", "limit", "confirm", "weights")
 
 
@@ -70,12 +73,14 @@ class Expansion:
     notes: tuple[str, ...] = ()
 
     def summary(self) -> str:
-        """The dry run's line: the collection, its count and every model."""
+        """The dry run's line: the collection, its count, what it left out and its first
+        SUMMARY_NAMES models (run_info lists them all)."""
         left_out = f" ({'; '.join(self.notes)})" if self.notes else ""
-        return (
-            f"collection {self.request.text} -> {len(self.models)} models{left_out}: "
-            f"{', '.join(self.models)}"
-        )
+        shown = ", ".join(self.models[:SUMMARY_NAMES])
+        more = len(self.models) - SUMMARY_NAMES
+        if more > 0:
+            shown += f" and {more} more; the full list is in {RUN_INFO_LISTING}"
+        return f"collection {self.request.text} -> {len(self.models)} models{left_out}: {shown}"
 
 
 def collection_request(entry: str | Mapping[str, Any]) -> CollectionRequest | None:
@@ -138,8 +143,8 @@ def _params_filter(
     unknown = request.source.params_unknown()
     if unknown is not None:
         raise UserError(
-            f"collection {request.text}: max_params_m filters by parameters, and {unknown}, or "
-            "drop max_params_m."
+            f"collection {request.text}: max_params_m filters by the published parameter "
+            f"counts, and {unknown}, or drop max_params_m."
         )
     kept = []
     for name in names:

@@ -15,7 +15,7 @@ from cifar_zeroshot.models.timm.names import (
     timm_weights_label,
     untrained_weights,
 )
-from cifar_zeroshot.models.timm.published import table_absent, timm_published
+from cifar_zeroshot.models.timm.published import table_unavailable, timm_published
 from cifar_zeroshot.models.weights_file import SLUG_SUFFIX_PATTERN, with_file_weights
 
 
@@ -55,7 +55,7 @@ TIMM = ModelFamily(
         needs_wildcard=True,
         names=scorable_names,
         listing_hint=LIST_COMMAND,
-        params_unknown=table_absent,
+        params_unknown=table_unavailable,
     ),
     published=timm_published,
 )
