@@ -1,16 +1,20 @@
 """Model collections in the configuration: expanded at planning into checked model names, each
 model once, with the published top-1 and architecture family the metrics rule passes on."""
 
+import hashlib
 from pathlib import Path
 
 import pytest
 import yaml
+from loopback_http import serve_folder
 from workflow_runner import REPO
 
 from cifar_zeroshot.config.planning import plan_workflow
+from cifar_zeroshot.config.published_tables import fetch_timm_results
 from cifar_zeroshot.config.schema import check_against_schema
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.models.timm.published import TIMM_RESULTS_VARIABLE
+from cifar_zeroshot.models.timm import published as timm_published
+from cifar_zeroshot.models.timm.published import TIMM_RESULTS_VARIABLE, PinnedTable
 
 SCHEMA = REPO / "workflow/schemas/config.schema.yaml"
 TABLE = """model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation
@@ -129,3 +133,42 @@ def test_the_schema_takes_collections_as_strings_and_mappings():
     config["models"] = [{"collection": "timm:*_in1k", "max_params_m": -1}]
     with pytest.raises(UserError, match="max_params_m"):
         check_against_schema(config, SCHEMA)
+
+
+def test_planning_reads_the_table_it_downloaded_into_its_cache(tmp_path, monkeypatch):
+    """What common.smk does: download at planning, then plan with the cached table."""
+    monkeypatch.delenv(TIMM_RESULTS_VARIABLE, raising=False)
+    served, workdir = tmp_path / "served", tmp_path / "workdir"
+    served.mkdir()
+    workdir.mkdir()
+    monkeypatch.chdir(workdir)
+    table = TABLE + "resnet18.a1_in1k,224,71.490,28.510,88.992,11.008,11.69,0.950,bicubic\n"
+    (served / "results-imagenet.csv").write_text(table, encoding="utf-8")
+    config = _config(
+        models=["timm:resnet50.a1_in1k", {"collection": "timm:resnet*.a1_in1k", "max_params_m": 20}]
+    )
+    with serve_folder(served) as base:
+        pinned = PinnedTable(
+            f"{base}/results-imagenet.csv",
+            hashlib.sha256(table.encode()).hexdigest(),
+            len(table.encode()),
+            Path("data/published/timm-results-imagenet.csv"),
+        )
+        monkeypatch.setattr(timm_published, "TIMM_RESULTS", pinned)
+        assert fetch_timm_results(config, pinned).level == "NOTE"
+    plan = plan_workflow(config)
+    assert plan.collection_record == {"timm:resnet*.a1_in1k": ["timm:resnet18.a1_in1k"]}
+    assert plan.published_top1 == {
+        "timm-resnet50.a1_in1k": pytest.approx(0.80382),
+        "timm-resnet18.a1_in1k": pytest.approx(0.71490),
+    }
+
+
+def test_without_the_table_timms_top1_is_empty_and_max_params_m_is_refused(tmp_path, monkeypatch):
+    monkeypatch.delenv(TIMM_RESULTS_VARIABLE, raising=False)
+    monkeypatch.chdir(tmp_path)  # no cache here
+    plan = plan_workflow(_config(models=["alexnet", "timm:resnet50.a1_in1k"]))
+    assert plan.published_top1["timm-resnet50.a1_in1k"] is None
+    assert plan.published_top1["alexnet"] == pytest.approx(0.56522)
+    with pytest.raises(UserError, match=r"max_params_m filters by .*data/published/timm-results"):
+        plan_workflow(_config(models=[{"collection": "timm:resnet*.a1_in1k", "max_params_m": 20}]))

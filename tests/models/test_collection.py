@@ -10,12 +10,14 @@ import torchvision
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.models.collection import (
     CONFIRM_ABOVE,
+    RUN_INFO_LISTING,
+    SUMMARY_NAMES,
     collection_request,
     expand_collection,
 )
 from cifar_zeroshot.models.family_registry import TIMM, TORCHVISION, family_of_collection
 from cifar_zeroshot.models.timm.catalog import timm_catalog
-from cifar_zeroshot.models.timm.published import TIMM_RESULTS_VARIABLE
+from cifar_zeroshot.models.timm.published import TIMM_RESULTS, TIMM_RESULTS_VARIABLE
 
 # Rows in the format of timm's results/results-imagenet.csv (published parameter counts).
 TABLE_HEADER = "model,img_size,top1,top1_err,top5,top5_err,param_count,crop_pct,interpolation\n"
@@ -121,9 +123,32 @@ def test_max_params_m_on_torchvision_reads_its_weights_meta():
 
 
 def test_max_params_m_without_timms_table_is_refused_with_the_fix(tmp_path, monkeypatch):
+    entry = {"collection": "timm:resnet*.a1_in1k", "max_params_m": 30}
     monkeypatch.setenv(TIMM_RESULTS_VARIABLE, str(tmp_path / "absent.csv"))
-    with pytest.raises(UserError, match=r"absent.csv is absent. Fix: put timm's results/"):
-        _expand({"collection": "timm:resnet*.a1_in1k", "max_params_m": 30})
+    with pytest.raises(UserError, match=r"absent.csv \(named by .*which is absent. Fix: put your"):
+        _expand(entry)
+    # The cache absent (no download happened): the file to place, its source and SHA-256.
+    monkeypatch.delenv(TIMM_RESULTS_VARIABLE)
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(UserError) as refused:
+        _expand(entry)
+    message = str(refused.value)
+    assert message.startswith("collection timm:resnet*.a1_in1k: max_params_m filters by the ")
+    assert f"{TIMM_RESULTS.cache} is absent" in message
+    assert TIMM_RESULTS.url in message and TIMM_RESULTS.sha256 in message
+    assert message.endswith("or drop max_params_m.")
+
+
+def test_the_dry_runs_line_names_ten_models_and_says_where_the_rest_are():
+    expansion = _expand("torchvision:all")
+    line = expansion.summary()
+    more = len(expansion.models) - SUMMARY_NAMES
+    assert more > 0
+    shown = line.split(" models: ", 1)[1].split(f" and {more} more")[0].split(", ")
+    assert shown == list(expansion.models[:SUMMARY_NAMES])
+    assert line.endswith(f" and {more} more; the full list is in {RUN_INFO_LISTING}")
+    small = _expand("torchvision:resnet*")
+    assert small.summary().endswith(": " + ", ".join(small.models))
 
 
 def test_a_pattern_that_matches_nothing_is_refused_with_close_names():

@@ -1,7 +1,10 @@
 """Each model's published ImageNet-1k top-1 (a fraction) and parameters, held against the
 publishers: torchvision's weights meta, and timm's results table (a small table in its format
-here; the real one where it is at hand)."""
+here; the real one where it is at hand). Where the table is read from: a user's own copy, or the
+cache only with the pinned SHA-256."""
 
+import hashlib
+import os
 from pathlib import Path
 
 import pytest
@@ -13,11 +16,13 @@ from cifar_zeroshot.models.published_accuracy import (
     published_imagenet_top1,
     published_params_m,
 )
-from cifar_zeroshot.models.timm import published as timm_published
 from cifar_zeroshot.models.timm.published import (
-    TIMM_RESULTS_TABLE,
+    TIMM_RESULTS,
     TIMM_RESULTS_VARIABLE,
+    PinnedTable,
     read_timm_results,
+    table_unavailable,
+    timm_results,
 )
 
 # Rows as timm's results/results-imagenet.csv writes them: convnext_atto.d2_in1k validated at
@@ -86,7 +91,51 @@ def test_without_the_table_timm_figures_are_unknown(tmp_path, monkeypatch):
     monkeypatch.setenv(TIMM_RESULTS_VARIABLE, str(tmp_path / "absent.csv"))
     assert published_imagenet_top1("timm:resnet50.a1_in1k") is None
     assert published_params_m("timm:resnet50.a1_in1k") is None
-    assert timm_published.table_absent() is not None
+    why = table_unavailable()
+    assert why is not None
+    assert f"{tmp_path / 'absent.csv'} (named by ${TIMM_RESULTS_VARIABLE})" in why
+    assert f"unset {TIMM_RESULTS_VARIABLE}" in why
+
+
+def _pinned(tmp_path: Path, text: str) -> PinnedTable:
+    data = text.encode()
+    return PinnedTable(
+        "http://127.0.0.1:9/results-imagenet.csv",
+        hashlib.sha256(data).hexdigest(),
+        len(data),
+        tmp_path / "data" / "published" / "timm-results-imagenet.csv",
+    )
+
+
+def test_the_cache_is_read_only_with_the_pinned_sha256(tmp_path, monkeypatch):
+    monkeypatch.delenv(TIMM_RESULTS_VARIABLE, raising=False)
+    pinned = _pinned(tmp_path, TABLE)
+    why = table_unavailable(pinned)
+    assert why is not None and f"{pinned.cache} is absent" in why
+    assert pinned.url in why and pinned.sha256 in why and TIMM_RESULTS_VARIABLE in why
+    assert timm_results(pinned) is None
+    pinned.cache.parent.mkdir(parents=True)
+    pinned.cache.write_text(TABLE, encoding="utf-8")  # placed by hand: read as it is
+    assert table_unavailable(pinned) is None
+    assert timm_results(pinned)["resnet50.a1_in1k"].top1 == pytest.approx(0.80382)
+    # Another file at the cache's path (another timm version, a cut download) is not read.
+    altered = TABLE.replace("80.382", "80.383")
+    pinned.cache.write_text(altered, encoding="utf-8")
+    os.utime(pinned.cache, ns=(1, 1))  # a new mtime, so no cached hash is reused
+    why = table_unavailable(pinned)
+    assert why is not None and "is not the pinned file" in why
+    assert hashlib.sha256(altered.encode()).hexdigest() in why and pinned.sha256 in why
+    assert timm_results(pinned) is None
+
+
+def test_the_pinned_table_is_timms_file_at_one_commit():
+    commit = "aa4b5850c1543fa488abf260f18390eda46cf85d"
+    assert TIMM_RESULTS.url == (
+        f"https://raw.githubusercontent.com/huggingface/pytorch-image-models/{commit}"
+        "/results/results-imagenet.csv"
+    )
+    assert TIMM_RESULTS.cache == Path("data/published/timm-results-imagenet.csv")
+    assert len(TIMM_RESULTS.sha256) == 64 and int(TIMM_RESULTS.sha256, 16) >= 0
 
 
 @pytest.mark.parametrize(
@@ -104,18 +153,28 @@ def test_a_table_not_in_timms_format_is_refused(tmp_path, monkeypatch, text, mes
         published_imagenet_top1("timm:resnet50.a1_in1k")
 
 
-# timm's own table where a checkout holds it: at its package path, or beside the repository.
+# timm's own table where it is at hand: the cache a connected run downloads into (at the
+# repository's root), or the copy $CIFAR_ZEROSHOT_TIMM_RESULTS names where the tests run.
+_REPOSITORY = Path(__file__).parents[2]
 REAL_TABLES = [
-    TIMM_RESULTS_TABLE,
-    Path(__file__).parents[3] / "shared" / "data" / "timm-results" / "results-imagenet.csv",
+    _REPOSITORY / TIMM_RESULTS.cache,
+    *([Path(os.environ[TIMM_RESULTS_VARIABLE])] if os.environ.get(TIMM_RESULTS_VARIABLE) else []),
 ]
-REAL_TABLE = next((path for path in REAL_TABLES if path.is_file()), None)
+REAL_TABLE = next(
+    (
+        path
+        for path in REAL_TABLES
+        if path.is_file() and hashlib.sha256(path.read_bytes()).hexdigest() == TIMM_RESULTS.sha256
+    ),
+    None,
+)
 
 
-@pytest.mark.skipif(REAL_TABLE is None, reason="timm's results-imagenet.csv is not at hand")
+@pytest.mark.skipif(REAL_TABLE is None, reason="timm's pinned results-imagenet.csv is not at hand")
 def test_timms_real_table_gives_resnet50_a1_its_published_top1(monkeypatch):
     monkeypatch.setenv(TIMM_RESULTS_VARIABLE, str(REAL_TABLE))
     table = read_timm_results(REAL_TABLE)
+    assert REAL_TABLE.stat().st_size == TIMM_RESULTS.size
     assert len(table) > 1000
     # timm's model card for resnet50.a1_in1k: top-1 80.4 at 224, 25.6 M parameters.
     assert published_imagenet_top1("timm:resnet50.a1_in1k") == pytest.approx(0.804, abs=0.001)
