@@ -19,6 +19,7 @@ warning once, timm's published top-1 is then None, and `max_params_m` on a timm 
 refused by planning with the fix (models.collection).
 """
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -94,8 +95,14 @@ def fetch_timm_results(
     if own_copy() is not None:  # the user's file: never downloaded over
         return FetchMessage("WARNING", f"{_CONSEQUENCE}: {unavailable}.")
     # Imported here: pooch and requests are needed only when a download happens.
+    import pooch
+
     from cifar_zeroshot.data.download import download_file
 
+    # pooch's own lines (downloading, retrying) would repeat what the one message returned says.
+    pooch_log = pooch.get_logger()
+    level = pooch_log.level
+    pooch_log.setLevel(logging.WARNING)
     try:
         download_file(
             pinned.url,
@@ -108,6 +115,8 @@ def fetch_timm_results(
         )
     except UserError as error:
         return FetchMessage("WARNING", f"{_CONSEQUENCE}: {error}")
+    finally:
+        pooch_log.setLevel(level)
     return FetchMessage(
         "NOTE", f"downloaded timm's published results table from {pinned.url} into {pinned.cache}"
     )
