@@ -29,7 +29,7 @@ _COLUMNS = ("model", "img_size", "top1", "param_count")
 
 @dataclass(frozen=True)
 class PinnedTable:
-    """A published table at one commit of its repository: where it is downloaded from, its
+    """timm's published table at one commit of its repository: where it is downloaded from, its
     SHA-256 and size, and the cache (relative to the working directory) it is kept in."""
 
     url: str
