@@ -56,3 +56,13 @@ def test_run_info_refuses_a_file_that_is_not_logits(tmp_path):
     bad.write_bytes(b"not parquet")
     with pytest.raises(UserError, match="bad.parquet is not a readable Parquet file"):
         collect_run_info({}, [bad])
+
+
+def test_run_info_lists_each_model_collection_with_its_models(tmp_path):
+    paths = [_logits_file(tmp_path / "a.parquet", "alexnet", "NVIDIA H200")]
+    collections = {"timm:resnet*.a1_in1k": ["timm:resnet18.a1_in1k", "timm:resnet34.a1_in1k"]}
+    out = tmp_path / "run_info.yaml"
+    write_run_info(out, collect_run_info({"models": ["alexnet"]}, paths, collections))
+    info = yaml.safe_load(out.read_text())
+    assert info["model_collections"] == collections
+    assert list(info) == ["configuration", "model_collections", "software", "inference_runs"]

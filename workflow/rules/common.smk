@@ -23,6 +23,7 @@ from cifar_zeroshot.config.schema import (
     load_config_file,
 )
 from cifar_zeroshot.config.planning import dataset_size, plan_workflow
+from cifar_zeroshot.config.published_tables import fetch_timm_results
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.runtimes.onnx_file import exported_inputs, remove_damaged_exports
@@ -76,6 +77,12 @@ try:
     # Every bad key at once, each with its allowed values; then the schema fills the defaults.
     check_against_schema(config, SCHEMA)
     validate(config, str(SCHEMA))
+    if workflow.is_main_process:
+        # timm's published table, which planning reads (max_params_m, published top-1): into
+        # its cache under data/ where the models need it; a job's process reads that cache.
+        fetched = fetch_timm_results(config)
+        if fetched is not None:
+            print(f"{fetched.level}: {fetched.text}", file=sys.stderr)
     PLAN = plan_workflow(config)
     # Where the jobs write: refused now rather than after Snakemake deleted older outputs.
     check_output_folders(["data", f"data/{config['dataset']}", "results", "logs"])
@@ -120,6 +127,8 @@ if workflow.is_main_process:
         print(f"WARNING: {reason}", file=sys.stderr)
     for note in PLAN.test_sets.notes:
         print(f"WARNING: {note}", file=sys.stderr)
+    for note in PLAN.collection_notes:
+        print(f"NOTE: {note}", file=sys.stderr)
 
 _CHECKED_EXPORTS = set()
 FP32_ONNXRUNTIME = Variant(runtime="onnxruntime")  # the variant that runs the fp32 export

@@ -21,6 +21,8 @@ rule run_info:
     params:
         # The effective configuration: a change to it rewrites this file.
         configuration=config,
+        # Each model collection in `models:` and the model names it expanded into.
+        collections=PLAN.collection_record,
     script:
         "../scripts/run_info.py"
 

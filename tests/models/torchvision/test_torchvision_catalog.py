@@ -53,6 +53,18 @@ def _weights_of_the_wrong_shape(raw: dict[str, Any]) -> None:
     raw["weights"]["alexnet"] = "AlexNet_Weights"
 
 
+def _without_published_figures(raw: dict[str, Any]) -> None:
+    del raw["published"]
+
+
+def _published_figures_of_the_wrong_shape(raw: dict[str, Any]) -> None:
+    raw["published"]["alexnet"]["IMAGENET1K_V1"] = ["56.522", 61100840, 0.71]
+
+
+def _published_figures_of_weights_alexnet_lacks(raw: dict[str, Any]) -> None:
+    raw["published"]["alexnet"]["IMAGENET1K_V9"] = [99.0, 1, 1.0]
+
+
 def _another_torchvision(raw: dict[str, Any]) -> None:
     _without_alexnet(raw)
     raw["torchvision"] = "0.1.0"
@@ -65,6 +77,9 @@ def _another_torchvision(raw: dict[str, Any]) -> None:
         _without_alexnets_weights,
         _alexnet_as_a_detection_model,
         _weights_of_the_wrong_shape,
+        _without_published_figures,
+        _published_figures_of_the_wrong_shape,
+        _published_figures_of_weights_alexnet_lacks,
         _another_torchvision,
     ],
 )

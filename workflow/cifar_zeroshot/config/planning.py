@@ -1,9 +1,10 @@
 """The job plan: what the configuration asks for, checked where a schema cannot check it.
 
-After config_schema has checked the values, this module checks model and weights names against
-torchvision and open_clip, `limit` against the dataset's size, the class mapping and prompts
-files, the linear probe's settings, and which models the linear probe can read; then it lists
-the inference jobs and what the configuration asks of the scoring methods' files.
+After config_schema has checked the values, this module expands model collections
+(models.collection), checks model and weights names against torchvision, timm and open_clip,
+`limit` against the dataset's size, the class mapping and prompts files, the linear probe's
+settings, and which models the linear probe can read; then it lists the inference jobs, each
+model's published ImageNet-1k top-1 and what the configuration asks of the scoring methods' files.
 """
 
 import dataclasses
@@ -29,9 +30,12 @@ from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
+from cifar_zeroshot.models.architecture_family import architecture_family
+from cifar_zeroshot.models.collection import Expansion, collection_request, expand_collection
 from cifar_zeroshot.models.family import ModelFamily
 from cifar_zeroshot.models.family_registry import family_of_config_name
 from cifar_zeroshot.models.feature_widths import feature_widths
+from cifar_zeroshot.models.published_accuracy import published_imagenet_top1
 from cifar_zeroshot.models.timm.names import head_refusal, parse_timm_name
 from cifar_zeroshot.models.torchvision.catalog import weights_member
 from cifar_zeroshot.models.weights_file import WeightsFile, architecture_slug
@@ -85,6 +89,26 @@ class WorkflowPlan:
     test_sets: TestSetPlan = dataclasses.field(default_factory=TestSetPlan)
     # The images the int8 variant's quantisation is calibrated on (None without int8).
     calibration: CalibrationSource | None = None
+    # The collections in `models:` and the model names each expanded into.
+    collections: tuple[Expansion, ...] = ()
+    # Each model's published ImageNet-1k top-1 (a fraction; None: untrained weights, a weights
+    # file's model, or none published), by slug: metrics.csv's model column.
+    published_top1: Mapping[str, float | None] = dataclasses.field(default_factory=dict)
+
+    @property
+    def collection_record(self) -> dict[str, list[str]]:
+        """Each collection's text -> the model names it expanded into (run_info)."""
+        return {e.request.text: list(e.models) for e in self.collections}
+
+    @property
+    def collection_notes(self) -> list[str]:
+        """The dry run's lines: each collection with its count, what it left out, its models."""
+        return [expansion.summary() for expansion in self.collections]
+
+    @property
+    def model_families(self) -> dict[str, str]:
+        """Each model's architecture family by slug ('resnet', 'vgg'), to colour figures."""
+        return {m.name: architecture_family(m.config_name or m.name) for m in self.models}
 
     @property
     def calibrates_on_training(self) -> bool:
@@ -212,16 +236,38 @@ def train_set_size(config: Mapping[str, Any]) -> int:
     return CIFAR10_TRAIN_IMAGES
 
 
-def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[ModelChoice]:
-    """The models as configured; each bad or repeated name goes to ``problems``."""
-    choices = []
+def _model_choices(
+    config: Mapping[str, Any], problems: list[str]
+) -> tuple[list[ModelChoice], list[Expansion]]:
+    """The models as configured, each collection expanded in its place; each bad or repeated
+    name goes to ``problems``. A collection's model that another entry names too is run once
+    (a model named on its own keeps its own weights)."""
+    entries: list[tuple[str | Mapping[str, Any], bool]] = []  # (entry, from a collection)
+    expansions = []
     for entry in config["models"]:
         try:
-            choices.append(_parse_model(entry, config["weights"]))
+            request = collection_request(entry)
+            if request is None:
+                entries.append((entry, False))
+                continue
+            expansion = expand_collection(request)
         except UserError as error:
             problems.append(f"config key 'models': {error}")
-    seen: set[str] = set()
-    for choice in choices:
+            continue
+        expansions.append(expansion)
+        weights = request.weights or config["weights"]
+        entries += [({"name": name, "weights": weights}, True) for name in expansion.models]
+    parsed = []
+    for entry, collected in entries:
+        try:
+            parsed.append((_parse_model(entry, config["weights"]), collected))
+        except UserError as error:
+            problems.append(f"config key 'models': {error}")
+    named = {choice.name for choice, collected in parsed if not collected}
+    choices, seen = [], set()
+    for choice, collected in parsed:
+        if collected and (choice.name in named or choice.name in seen):
+            continue  # named on its own too, or by an earlier collection: run once
         try:
             # CLIP, timm and weights files' names are checked as they are parsed.
             if not choice.config_name and choice.weights_file is None:
@@ -234,7 +280,19 @@ def _model_choices(config: Mapping[str, Any], problems: list[str]) -> list[Model
                 "(run other weights under another configuration)."
             )
         seen.add(choice.name)
-    return choices
+        choices.append(choice)
+    return choices, expansions
+
+
+def _published_top1(choices: list[ModelChoice]) -> dict[str, float | None]:
+    """Each model's published ImageNet-1k top-1 (a fraction) by its slug; None for a weights
+    file's model, untrained weights, or where none is published."""
+    return {
+        c.name: None
+        if c.weights_file is not None
+        else published_imagenet_top1(c.config_name or c.name, c.weights)
+        for c in choices
+    }
 
 
 def _probe_request(config: Mapping[str, Any], problems: list[str]) -> ProbeRequest | None:
@@ -264,7 +322,7 @@ def _few_shot(config: Mapping[str, Any], problems: list[str]) -> FewShotSettings
 def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
     """Check what the schema cannot and list the inference jobs. ``config`` has its defaults."""
     problems: list[str] = []
-    choices = _model_choices(config, problems)
+    choices, expansions = _model_choices(config, problems)
     limit, size = config["limit"], dataset_size(config)
     test_sets = test_set_plan(config, problems)
     if (
@@ -309,6 +367,8 @@ def plan_workflow(config: Mapping[str, Any]) -> WorkflowPlan:
         few_shot=few_shot,
         test_sets=test_sets,
         calibration=calibration,
+        collections=tuple(expansions),
+        published_top1=_published_top1(choices),
     )
     plan = dataclasses.replace(plan, prompts_sha256=_check_clip_runs(plan, config))
     if not config["linear_probe"]:

@@ -1,8 +1,9 @@
-"""Download an archive with pooch: into a temporary file beside ``dest``, verified, then renamed.
+"""Download a file (an archive, a published table) with pooch: into a temporary file beside
+``dest``, verified, then renamed.
 
 pooch (a well-kept library for exactly this) streams the file into a temporary file in the
 destination folder, checks its hash, retries a failed or mismatched download, and moves it onto
-``dest`` only when the hash matches. So ``dest`` either is the verified archive or does not
+``dest`` only when the hash matches. So ``dest`` either is the verified file or does not
 exist, an interrupted download restarts from the beginning on the next run, and every failure
 here says which file to download by hand and where to put it.
 """
@@ -74,7 +75,7 @@ class _DownloadProgress:
         if self._expected is not None and self.received > self._expected:
             raise UserError(
                 f"Download from {self._url} is larger than the expected {self._expected:,} "
-                f"bytes; it is not the archive this workflow reads. {self._hint}"
+                f"bytes; it is not the file this workflow reads. {self._hint}"
             )
         self._bar.update(chunk)
         self._report(self.received, self._expected or self.total or None)
@@ -96,26 +97,54 @@ def download_archive(
     progress: Progress | None = None,
     retries: int = 2,
 ) -> None:
-    """Download ``url`` onto ``dest`` through pooch, verified by MD5 (and size, when given).
+    """Download an archive ``url`` onto ``dest``, verified by MD5 (and size, when given).
 
-    A failed or mismatched download is retried ``retries`` times, then raises UserError saying
-    which file to put where; nothing is left at ``dest`` or beside it. ``progress`` is called
-    with (bytes received, expected total) after each chunk; by default a line per 10% goes to
-    the log.
+    download_file with the hint an archive's failure gives: download it by hand, or run the
+    offline demo.
+    """
+    download_file(
+        url,
+        dest,
+        f"md5:{expected_md5.lower()}",
+        expected_size,
+        _by_hand_hint(url, Path(dest), expected_md5, expected_size),
+        timeout_s=timeout_s,
+        progress=progress,
+        retries=retries,
+    )
+
+
+def download_file(
+    url: str,
+    dest: str | Path,
+    known_hash: str,
+    expected_size: int | None,
+    by_hand_hint: str,
+    *,
+    timeout_s: float = 60.0,
+    progress: Progress | None = None,
+    retries: int = 2,
+) -> None:
+    """Download ``url`` onto ``dest`` through pooch, verified by ``known_hash`` (pooch's
+    'md5:<hex>' or 'sha256:<hex>') and by size, when given.
+
+    A failed or mismatched download is retried ``retries`` times, then raises UserError ending
+    with ``by_hand_hint`` (which file to put where); nothing is left at ``dest`` or beside it.
+    ``progress`` is called with (bytes received, expected total) after each chunk; by default a
+    line per 10% goes to the log.
     """
     dest = Path(dest)
-    hint = _by_hand_hint(url, dest, expected_md5, expected_size)
     scheme = urlparse(url).scheme
     if scheme not in _SCHEMES:
         raise UserError(
             f"Could not download {url} (not an {', '.join(_SCHEMES)} URL). Fix: set a URL "
-            f"that starts with http://, https:// or ftp://. {hint}"
+            f"that starts with http://, https:// or ftp://. {by_hand_hint}"
         )
-    meter = _DownloadProgress(url, expected_size, progress or _LogProgress(), hint)
+    meter = _DownloadProgress(url, expected_size, progress or _LogProgress(), by_hand_hint)
     fetcher = pooch.create(
         path=dest.parent,
         base_url="",
-        registry={dest.name: f"md5:{expected_md5.lower()}"},
+        registry={dest.name: known_hash.lower()},
         urls={dest.name: url},
         retry_if_failed=retries,
     )
@@ -128,10 +157,10 @@ def download_archive(
     except ValueError as error:  # pooch: the hash did not match, after every retry
         raise UserError(
             f"Downloaded {url} but it is not the expected file ({error}) (interrupted or altered "
-            f"download). Rerun to try again. {hint}"
+            f"download). Rerun to try again. {by_hand_hint}"
         ) from error
     except (requests.RequestException, OSError) as error:
-        raise UserError(f"Could not download {url} ({error}). {hint}") from error
+        raise UserError(f"Could not download {url} ({error}). {by_hand_hint}") from error
     finally:
         meter.close()
     log.info(

@@ -29,6 +29,30 @@ class ParsedName:
 
 
 @dataclass(frozen=True)
+class PublishedFigures:
+    """What a model's publisher reports for it on ImageNet-1k (None: not published or at hand)."""
+
+    top1: float | None  # validation top-1, a fraction (as metrics.csv's accuracy); None untrained
+    params_m: float | None  # parameters, millions
+
+
+@dataclass(frozen=True)
+class CollectionSource:
+    """How a family's models are named as a collection (models.collection)."""
+
+    prefix: str  # what starts a collection: 'torchvision:', 'timm:'
+    # Whether the text after the prefix is a collection only with a wildcard in it (a plain
+    # 'timm:resnet50.a1_in1k' is one model).
+    needs_wildcard: bool
+    # The family's names (without config prefix) in its list order, and for those a collection
+    # leaves out, why (a head the class mapping cannot score).
+    names: Callable[[], tuple[list[str], dict[str, str]]]
+    listing_hint: str  # how to list every name
+    # Why parameter counts are unknown for the whole family (a table absent), else None.
+    params_unknown: Callable[[], str | None]
+
+
+@dataclass(frozen=True)
 class ModelFamily:
     name: str  # 'torchvision', 'timm', 'clip'
     config_prefix: str  # what starts its config names, lowercase ('' for none)
@@ -47,6 +71,10 @@ class ModelFamily:
     weights_label: Callable[[str, str], str]
     # (slug, weights as written) -> the weights its ONNX export is made from; None: no export.
     export_weights: Callable[[str, str], str] | None
+    # Its models as collections; None: a collection cannot name them.
+    collection: CollectionSource | None = None
+    # (config name, weights as written) -> what its publisher reports; None: nothing published.
+    published: Callable[[str, str], PublishedFigures] | None = None
 
     def runs_variant(self, variant: Variant) -> bool:
         return (self.only_runtime is None or variant.runtime == self.only_runtime) and (

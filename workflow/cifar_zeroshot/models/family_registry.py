@@ -24,6 +24,7 @@ __all__ = [
     "MODEL_SLUG_PATTERN",
     "TIMM",
     "TORCHVISION",
+    "family_of_collection",
     "family_of_config_name",
     "family_of_slug",
     "slug_pattern",
@@ -33,6 +34,8 @@ FAMILIES: tuple[ModelFamily, ...] = (TORCHVISION, TIMM, CLIP)
 # The families a name is tested against by its prefix; the unprefixed one is the fallback.
 _PREFIXED = tuple(family for family in FAMILIES if family.config_prefix)
 # A torchvision name, with a user's weights file's suffix where it has one.
+# fnmatch's wildcards: a timm name holding one names a collection.
+_WILDCARDS = re.compile(r"[*?\[]")
 _PLAIN_NAME = re.compile(rf"[A-Za-z0-9_]+(?:{SLUG_SUFFIX_PATTERN})?")
 
 
@@ -43,6 +46,21 @@ def family_of_config_name(name: str) -> ModelFamily:
         if lowered.startswith(family.config_prefix):
             return family
     return TORCHVISION
+
+
+def family_of_collection(text: object) -> ModelFamily | None:
+    """The family whose models a `models:` name collects ('torchvision:all', 'timm:resnet*');
+    None for a single model's name."""
+    lowered = text.strip().lower() if isinstance(text, str) else ""
+    for family in FAMILIES:
+        source = family.collection
+        if (
+            source is not None
+            and lowered.startswith(source.prefix)
+            and (not source.needs_wildcard or _WILDCARDS.search(lowered))
+        ):
+            return family
+    return None
 
 
 def family_of_slug(slug: str) -> ModelFamily:

@@ -56,8 +56,12 @@ def _run_entry(facts: RunFacts) -> dict[str, Any]:
 
 
 def collect_run_info(
-    config: Mapping[str, Any], logits_paths: Iterable[str | Path]
+    config: Mapping[str, Any],
+    logits_paths: Iterable[str | Path],
+    collections: Mapping[str, list[str]] | None = None,
 ) -> dict[str, Any]:
+    """The configuration, each model collection's expansion (collection -> model names; none
+    without collections), the software and every run's facts."""
     runs = {}
     for path in logits_paths:
         failure = read_failed_run(path)
@@ -67,8 +71,10 @@ def collect_run_info(
         facts = read_logits_facts(path)
         runs[f"{facts.model}/{facts.variant}"] = _run_entry(facts)
     log.info("read the facts of %d inference runs", len(runs))
+    expanded = {text: list(models) for text, models in (collections or {}).items()}
     return {
         "configuration": dict(config),
+        **({"model_collections": expanded} if expanded else {}),
         "software": {
             "python": platform.python_version(),
             "platform": platform.platform(terse=True),

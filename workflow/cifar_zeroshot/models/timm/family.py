@@ -1,18 +1,21 @@
 """timm's classifiers as a model family: `timm:<model name>.<tag>`, slug `timm-<name>.<tag>`."""
 
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
-from cifar_zeroshot.models.family import ModelFamily, ParsedName
+from cifar_zeroshot.models.family import CollectionSource, ModelFamily, ParsedName
 from cifar_zeroshot.models.timm.names import (
+    LIST_COMMAND,
     TIMM_PREFIX,
     TIMM_SLUG_PATTERN,
     TimmSpec,
     check_timm_spec,
     imagenet1k_head,
     parse_timm_name,
+    scorable_names,
     spec_from_slug,
     timm_weights_label,
     untrained_weights,
 )
+from cifar_zeroshot.models.timm.published import table_unavailable, timm_published
 from cifar_zeroshot.models.weights_file import SLUG_SUFFIX_PATTERN, with_file_weights
 
 
@@ -46,4 +49,13 @@ TIMM = ModelFamily(
         lambda slug, weights: timm_weights_label(spec_from_slug(slug), weights)
     ),
     export_weights=with_file_weights(_export_weights),
+    # 'timm:<pattern>' (with a wildcard): its pretrained names that match.
+    collection=CollectionSource(
+        prefix=TIMM_PREFIX,
+        needs_wildcard=True,
+        names=scorable_names,
+        listing_hint=LIST_COMMAND,
+        params_unknown=table_unavailable,
+    ),
+    published=timm_published,
 )

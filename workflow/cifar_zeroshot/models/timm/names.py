@@ -26,7 +26,8 @@ from cifar_zeroshot.models.timm.catalog import SUPPORTED_CROP_MODES, TimmCatalog
 TIMM_PREFIX = "timm:"
 _PART = r"[a-z0-9_]+"
 _SYNTAX = "write timm:<model name>.<pretrained tag>, for example timm:resnet50.a1_in1k"
-_LIST_HINT = "See every name with: python -c 'import timm; print(timm.list_pretrained())'"
+LIST_COMMAND = "python -c 'import timm; print(timm.list_pretrained())'"
+_LIST_HINT = f"See every name with: {LIST_COMMAND}"
 _ALLOWED = "lowercase letters, digits and '_' (as timm's names do; it names a results folder)"
 
 
@@ -148,6 +149,20 @@ def head_refusal(spec: TimmSpec, *, linear_probe: bool) -> str | None:
         f"timm model {spec.config_name} has {head}, not ImageNet-1k's 1000 classes in their "
         f"order, so the class mapping cannot score it ({probe}). {fix}"
     )
+
+
+def scorable_names() -> tuple[list[str], dict[str, str]]:
+    """Every pretrained name (timm's list order), and why the class mapping cannot score some
+    (their head, or a preprocessing this workflow does not reproduce)."""
+    known = timm_catalog()
+    imagenet1k = set(known.imagenet1k)
+    left_out = {}
+    for name in known.classes:
+        if name not in imagenet1k:
+            left_out[name] = "head not ImageNet-1k's"
+        elif name in known.unsupported_crop:
+            left_out[name] = "preprocessing not reproduced"
+    return list(known.classes), left_out
 
 
 def _check_preprocessing(spec: TimmSpec, known: TimmCatalog) -> None:

@@ -18,16 +18,18 @@ from dataclasses import asdict, dataclass, fields
 from cifar_zeroshot.core.choices import NONE_WEIGHTS
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.core.json_cache import PackageFacts, is_text_list
+from cifar_zeroshot.models.family import PublishedFigures
 
 log = logging.getLogger(__name__)
 
 # A model name becomes a folder under results/: only plain identifiers can never escape it.
 _PLAIN_NAME = re.compile(r"[A-Za-z0-9_]+")
 
-_MODEL_LIST_HINT = (
-    "See all names with: python -c 'import torchvision; "
+MODEL_LIST_COMMAND = (
+    "python -c 'import torchvision; "
     "print(torchvision.models.list_models(module=torchvision.models))'"
 )
+_MODEL_LIST_HINT = f"See all names with: {MODEL_LIST_COMMAND}"
 # torchvision.models.<subpackage> -> what the user is told the model is.
 _OTHER_KINDS = {
     "detection": "an object-detection model",
@@ -45,6 +47,9 @@ class Catalog:
     others: dict[str, str]  # every other model -> its torchvision.models subpackage
     # classifier -> [weights enum name, [member names], the member DEFAULT stands for]
     weights: dict[str, tuple[str, list[str], str]]
+    # classifier -> member -> [published ImageNet-1k top-1 in %, parameters, GFLOPs], as the
+    # weights' meta gives them (meta["_metrics"]["ImageNet-1K"]["acc@1"], num_params, _ops).
+    published: dict[str, dict[str, tuple[float, int, float]]]
 
 
 def _build(version: str) -> Catalog:
@@ -56,12 +61,44 @@ def _build(version: str) -> Catalog:
         if name not in classifiers:
             module = torchvision.models.get_model_builder(name).__module__
             others[name] = module.split(".")[2] if module.count(".") >= 2 else ""
-    weights = {}
+    weights, published = {}, {}
     for name in classifiers:
         enum = torchvision.models.get_model_weights(name)
         members = [member for member in enum.__members__ if member != "DEFAULT"]
         weights[name] = (enum.__name__, members, enum.DEFAULT.name)
-    return Catalog(version, classifiers, others, weights)
+        published[name] = {
+            member: (
+                float(enum[member].meta["_metrics"]["ImageNet-1K"]["acc@1"]),
+                int(enum[member].meta["num_params"]),
+                float(enum[member].meta["_ops"]),
+            )
+            for member in members
+            if "ImageNet-1K" in enum[member].meta.get("_metrics", {})
+        }
+    return Catalog(version, classifiers, others, weights, published)
+
+
+def _number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _parse_published(
+    raw: object, weights: dict[str, tuple[str, list[str], str]]
+) -> dict[str, dict[str, tuple[float, int, float]]] | None:
+    """Each classifier's published figures per weights member, if ``raw`` holds them all."""
+    if not isinstance(raw, dict) or set(raw) != set(weights):
+        return None
+    parsed = {}
+    for name, members in raw.items():
+        if not isinstance(members, dict) or not set(members) <= set(weights[name][1]):
+            return None
+        entries = {}
+        for member, entry in members.items():
+            if not isinstance(entry, list) or len(entry) != 3 or not all(map(_number, entry)):
+                return None
+            entries[member] = (float(entry[0]), int(entry[1]), float(entry[2]))
+        parsed[name] = entries
+    return parsed
 
 
 def _parse(raw: object, version: str) -> Catalog | None:
@@ -84,7 +121,10 @@ def _parse(raw: object, version: str) -> Catalog | None:
         if not is_text_list(members) or default not in members:
             return None
         parsed[name] = (enum, list(members), default)
-    return Catalog(version, list(classifiers), dict(others), parsed)
+    published = _parse_published(raw["published"], parsed)
+    if published is None:
+        return None
+    return Catalog(version, list(classifiers), dict(others), parsed, published)
 
 
 CATALOG = PackageFacts("torchvision", "torchvision-{version}-models.json", _build, _parse, asdict)
@@ -152,6 +192,24 @@ def weights_member(model: str, weights: str) -> str | None:
         f"Unknown weights {weights!r} for model {model!r}. Use one of: {', '.join(allowed)} "
         f"(or the full name, e.g. '{enum_name}.{members[0]}'); 'none' means untrained."
     )
+
+
+def torchvision_published(model: str, weights: str) -> PublishedFigures:
+    """The ImageNet-1k top-1 (a fraction; None for untrained weights) and parameters (millions)
+    torchvision publishes for the model and the weights ``weights`` stands for."""
+    member = weights_member(model, weights)
+    figures = catalog().published[model]
+    top1 = None if member is None or member not in figures else figures[member][0] / 100
+    default = figures.get(catalog().weights[model][2])
+    return PublishedFigures(top1, None if default is None else default[1] / 1e6)
+
+
+def imagenet_classifiers() -> tuple[list[str], dict[str, str]]:
+    """The classifiers a collection lists (those with ImageNet-1k figures for their DEFAULT
+    weights: every one), and none it leaves out."""
+    known = catalog()
+    names = [name for name in known.classifiers if known.weights[name][2] in known.published[name]]
+    return names, {}
 
 
 def resolved_weights_label(model: str, weights: str) -> str:
