@@ -1,0 +1,62 @@
+"""The figures at 8, 50 and 200 runs: no two texts overlap, the legends stay bounded, and only
+the runs a figure names (the Pareto front, the best runs) carry labels."""
+
+import numpy as np
+import pytest
+from figure_checks import overlapping_texts
+from many_runs import many_metrics
+
+from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
+from cifar_zeroshot.report.model_families import architecture_family
+
+
+def _scatter_labels(ax) -> list[str]:
+    return sorted(text.get_text() for text in ax.texts if "left out" not in text.get_text())
+
+
+@pytest.mark.parametrize(
+    ("draw", "column", "higher_is_better"),
+    [
+        (plots.accuracy_vs_speed_figure, "images_per_second", True),
+        (accuracy_vs_gflops_figure, "gflops_per_image", False),
+    ],
+)
+def test_scatter_at_50_runs_names_exactly_each_methods_front(draw, column, higher_is_better):
+    metrics = many_metrics(50)
+    figure = draw(metrics)
+    ax = figure.axes[0]
+    assert len(ax.collections) == len(metrics)
+    expected = []
+    for _, rows in metrics.groupby("method"):
+        x, y = rows[column].to_numpy(), rows["top1"].to_numpy()
+        for i, (model, variant) in enumerate(zip(rows["model"], rows["variant"], strict=True)):
+            better = (y >= y[i]) & ((x >= x[i]) if higher_is_better else (x <= x[i]))
+            if not (better & ((y > y[i]) | (x != x[i]))).any():
+                expected.append(f"{model} · {variant}")
+    assert _scatter_labels(ax) == sorted(expected)
+    assert 3 <= len(expected) < 40
+    assert overlapping_texts(figure) == []
+
+
+@pytest.mark.parametrize("count", [8, 200])
+def test_scatter_legend_stays_bounded_and_texts_apart(count):
+    metrics = many_metrics(count)
+    figure = plots.accuracy_vs_speed_figure(metrics)
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    families = legend[1 : legend.index("variant")]
+    assert len(families) <= 10
+    named = {architecture_family(m) for m in metrics["model"]}
+    assert set(families) - {"other"} <= named
+    assert ("other" in families) == (len(named) > 10)
+    assert overlapping_texts(figure) == []
+
+
+def test_scatter_colours_one_family_alike():
+    metrics = many_metrics(50)
+    ax = plots.accuracy_vs_speed_figure(metrics).axes[0]
+    edges = [tuple(np.round(c.get_edgecolor()[0], 3)) for c in ax.collections]
+    by_family: dict[str, set] = {}
+    for model, edge in zip(metrics["model"], edges, strict=True):
+        by_family.setdefault(architecture_family(model), set()).add(edge)
+    assert all(len(colours) == 1 for colours in by_family.values())
