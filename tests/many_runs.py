@@ -114,3 +114,27 @@ def many_reliability_bins(metrics: pd.DataFrame, seed: int = 0) -> pd.DataFrame:
                 }
             )
     return pd.DataFrame(rows)
+
+
+def many_paired(metrics: pd.DataFrame, significance: float = 0.05) -> pd.DataFrame:
+    """paired_tests.csv's rows for every pair of CIFAR-10 rows of ``metrics``: a difference
+    counts as significant beyond 3 points."""
+    reference = metrics[metrics["test_set"] == "cifar10"].reset_index(drop=True)
+    first, second = np.triu_indices(len(reference), k=1)
+    a, b = (
+        reference.iloc[first].reset_index(drop=True),
+        reference.iloc[second].reset_index(drop=True),
+    )
+    difference = a["top1"].to_numpy() - b["top1"].to_numpy()
+    return pd.DataFrame(
+        {
+            **{f"{c}_a": a[c] for c in ("model", "variant", "method")},
+            **{f"{c}_b": b[c] for c in ("model", "variant", "method")},
+            "test_set": "cifar10",
+            "top1_a": a["top1"],
+            "top1_b": b["top1"],
+            "difference": difference,
+            "significant": np.abs(difference) > 0.03,
+            "significance_level": significance,
+        }
+    )
