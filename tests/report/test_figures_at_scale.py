@@ -2,13 +2,16 @@
 the runs a figure names (the Pareto front, the best runs) carry labels."""
 
 import numpy as np
+import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
 from many_runs import many_metrics
 
+from cifar_zeroshot.analysis.robustness import robustness_table
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.model_families import architecture_family
+from cifar_zeroshot.report.robustness_plots import NAMED_EACH_END, effective_robustness_figure
 
 
 def _scatter_labels(ax) -> list[str]:
@@ -60,3 +63,32 @@ def test_scatter_colours_one_family_alike():
     for model, edge in zip(metrics["model"], edges, strict=True):
         by_family.setdefault(architecture_family(model), set()).add(edge)
     assert all(len(colours) == 1 for colours in by_family.values())
+
+
+def test_effective_robustness_at_50_runs_names_the_ends_of_each_method():
+    metrics = many_metrics(50, corruptions=True)
+    shifted = metrics[metrics["test_set"] == "cifar10-c"].assign(corruption="", severity=None)
+    mean = shifted.groupby(["model", "variant", "method"], sort=False, as_index=False).agg(
+        {column: "first" for column in metrics.columns if column not in ("top1",)}
+        | {"top1": "mean"}
+    )
+    table = robustness_table(pd.concat([metrics[metrics["test_set"] == "cifar10"], mean]))
+    figure = effective_robustness_figure(table, "CIFAR-10")
+    (ax,) = figure.axes
+    assert ax.texts[0].get_text().startswith("clip_prompts: no fit")  # four CLIP runs
+    named = [t.get_text() for t in ax.texts][1:]
+    expected = []
+    for _, rows in table.groupby("method", sort=False):
+        ranked = rows["effective_robustness"].fillna(rows["shifted_top1"]).sort_values()
+        if len(rows) > 2 * NAMED_EACH_END:  # else every run is named
+            ranked = pd.concat([ranked.iloc[:NAMED_EACH_END], ranked.iloc[-NAMED_EACH_END:]])
+        expected += list(rows.loc[ranked.index, "model"])
+    assert sorted(named) == sorted(expected)
+    assert overlapping_texts(figure) == []
+
+
+@pytest.mark.parametrize("count", [8, 50])
+def test_the_bar_figures_keep_their_texts_apart(count):
+    metrics = many_metrics(count).assign(host_peak_rss_mb=2900.0, torch_peak_allocated_mb=800.0)
+    for figure in (plots.speed_figure(metrics), plots.memory_figure(metrics)):
+        assert overlapping_texts(figure) == []

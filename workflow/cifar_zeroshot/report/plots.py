@@ -144,7 +144,8 @@ def per_class_figure(per_class: pd.DataFrame) -> Figure:
     ax = figure.subplots()
     texts = [[f"{x:.0f}" if np.isfinite(x) else "-" for x in row] for row in values]
     image = annotated_heatmap(ax, values, texts, "viridis", 100.0)
-    ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right")
+    # Vertical: slanted labels' boxes overlap their neighbours'.
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=90)
     ax.set_yticks(np.arange(len(keys)), row_labels(rows))
     figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
     ax.set_title("Per-class top-1 accuracy (%)")

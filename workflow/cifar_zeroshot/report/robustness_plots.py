@@ -20,6 +20,7 @@ from cifar_zeroshot.analysis.robustness import CHANCE, ProbitFit, fits, probit, 
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.report.plot_parts import COLOURS
+from cifar_zeroshot.report.point_labels import place_labels
 
 _TICKS = np.array([0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.8, 0.9, 0.95, 0.99])
 SEVERITIES = np.arange(6)  # 0: the clean images, then CIFAR-10-C's five
@@ -28,6 +29,8 @@ ALL_DRAWN = 7
 TOP_RUNS = 5
 # tab10 without its grey, which the band of the other runs uses.
 RUN_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6")
+# Effective robustness names, per method, this many runs at each end (every run where fewer).
+NAMED_EACH_END = 3
 
 
 def _title(test_set: str) -> str:
@@ -154,9 +157,11 @@ def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure
     accuracies = robustness[["cifar10_top1", "shifted_top1"]].to_numpy(float)
     low = max(0.01, min(0.05, float(np.nanmin(accuracies)) * 0.8)) if len(accuracies) else 0.05
     high = min(0.995, max(0.95, float(np.nanmax(accuracies)) + 0.02)) if len(accuracies) else 0.95
+    to_name: dict[Axes, list[tuple[float, float, str]]] = {}
     for ax, test_set in zip(axes, sets, strict=False):
         rows = robustness[robustness["test_set"] == test_set]
         reasons = []
+        names: list[tuple[float, float, str]] = []
         for number, method in enumerate(methods):
             ours = rows[rows["method"] == method]
             if ours.empty:
@@ -169,16 +174,7 @@ def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure
                 label=method,
                 zorder=3,
             )
-            # One label per point: runs with the same two accuracies would print over each other.
-            points = ours.groupby(["cifar10_top1", "shifted_top1"], sort=False)["model"]
-            for (clean, shifted), models in points.agg(", ".join).items():
-                ax.annotate(
-                    models,
-                    (probit(clean), probit(shifted)),
-                    fontsize=7,
-                    xytext=(3, 3),
-                    textcoords="offset points",
-                )
+            names.extend(_named_points(ours))
             accuracy = ours[["cifar10_top1", "shifted_top1"]].to_numpy(float)
             outside = int(((accuracy < low) | (accuracy > high)).any(axis=1).sum())
             if outside:
@@ -209,7 +205,48 @@ def effective_robustness_figure(robustness: pd.DataFrame, images: str) -> Figure
                 fontsize=8,
             )
         ax.legend(loc="lower right", fontsize=8)
+        to_name[ax] = names
+    many = any(len(names) >= NAMED_EACH_END * 2 + 1 for names in to_name.values())
     figure.suptitle(
         f"Effective robustness ({images}): dashed y = x; lines: fit in probit space across models"
+        + (
+            f"\nnamed: per method the {NAMED_EACH_END} runs farthest above and below its fit"
+            if many
+            else ""
+        )
     )
+    # Last, once every panel's texts are in place, so no name covers them.
+    for ax, names in to_name.items():
+        if names:
+            x, y, labels = zip(*names, strict=True)
+            place_labels(ax, list(zip(x, y, strict=True)), list(labels), fontsize=7)
     return figure
+
+
+def _named_points(ours: pd.DataFrame) -> list[tuple[float, float, str]]:
+    """(probit x, probit y, label) of the points of one method worth naming: every point where
+    there are few, else the NAMED_EACH_END of highest and of lowest effective robustness
+    (without a fit: of shifted top-1). Runs at the same two accuracies share one label."""
+    points = (
+        ours.assign(
+            _rank=ours["effective_robustness"].fillna(ours["shifted_top1"])
+            if "effective_robustness" in ours
+            else ours["shifted_top1"]
+        )
+        .groupby(["cifar10_top1", "shifted_top1"], sort=False)
+        .agg(models=("model", ", ".join), rank=("_rank", "max"))
+        .reset_index()
+    )
+    if len(points) > 2 * NAMED_EACH_END:
+        ordered = points.sort_values("rank", kind="stable")
+        points = pd.concat([ordered.head(NAMED_EACH_END), ordered.tail(NAMED_EACH_END)])
+    finite = np.isfinite(probit(points["cifar10_top1"].to_numpy(float))) & np.isfinite(
+        probit(points["shifted_top1"].to_numpy(float))
+    )
+    return [
+        (float(probit(clean)), float(probit(shifted)), models)
+        for clean, shifted, models, shown in zip(
+            points["cifar10_top1"], points["shifted_top1"], points["models"], finite, strict=True
+        )
+        if shown
+    ]
