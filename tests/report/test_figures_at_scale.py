@@ -5,11 +5,12 @@ import numpy as np
 import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
-from many_runs import many_metrics
+from many_runs import many_metrics, many_runs
 
 from cifar_zeroshot.analysis.robustness import robustness_table
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
+from cifar_zeroshot.report.few_shot import COLOURED, few_shot_figure
 from cifar_zeroshot.report.model_families import architecture_family
 from cifar_zeroshot.report.robustness_plots import NAMED_EACH_END, effective_robustness_figure
 
@@ -92,3 +93,26 @@ def test_the_bar_figures_keep_their_texts_apart(count):
     metrics = many_metrics(count).assign(host_peak_rss_mb=2900.0, torch_peak_allocated_mb=800.0)
     for figure in (plots.speed_figure(metrics), plots.memory_figure(metrics)):
         assert overlapping_texts(figure) == []
+
+
+@pytest.mark.parametrize("count", [8, 50])
+def test_few_shot_colours_the_best_four_and_greys_the_rest(count):
+    rng = np.random.default_rng(count)
+    runs = many_runs(count)
+    few_shot = pd.DataFrame(
+        [
+            {"model": m, "variant": v, "k": k, "draw": d, "test_top1": rng.uniform(0.1, 0.9)}
+            for m, v in runs
+            for k in (1, 2, 4, 8, 16)
+            for d in range(3)
+        ]
+    )
+    metrics = many_metrics(count)
+    figure = few_shot_figure(few_shot, metrics)
+    at_16 = few_shot[few_shot["k"] == 16].groupby(["model", "variant"], sort=False)["test_top1"]
+    best = at_16.mean().sort_values(ascending=False, kind="stable").index[:COLOURED]
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    coloured = [t for t in legend if not t.startswith(("zero-shot", f"{len(runs) - 4} other"))]
+    assert coloured == [f"{m} {v}" for m, v in best]
+    assert f"{len(runs) - COLOURED} other run(s): mean" in legend
+    assert overlapping_texts(figure) == []
