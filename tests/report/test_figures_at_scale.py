@@ -8,7 +8,9 @@ from figure_checks import overlapping_texts
 from many_runs import many_metrics, many_runs
 
 from cifar_zeroshot.analysis.robustness import robustness_table
+from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.report import plots
+from cifar_zeroshot.report.balanced_plot import MOST_MODELS, SERIES, per_class_balanced_figure
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.few_shot import COLOURED, few_shot_figure
 from cifar_zeroshot.report.model_families import architecture_family
@@ -115,4 +117,31 @@ def test_few_shot_colours_the_best_four_and_greys_the_rest(count):
     coloured = [t for t in legend if not t.startswith(("zero-shot", f"{len(runs) - 4} other"))]
     assert coloured == [f"{m} {v}" for m, v in best]
     assert f"{len(runs) - COLOURED} other run(s): mean" in legend
+    assert overlapping_texts(figure) == []
+
+
+def test_per_class_balanced_draws_the_twelve_models_of_highest_pooled_recall():
+    rng = np.random.default_rng(5)
+    models = [f"resnet{i}" for i in range(50)]
+    level = dict(zip(models, rng.uniform(0.2, 0.8, len(models)), strict=True))
+    rows = [
+        {
+            "model": model,
+            "variant": "fp32",
+            "method": method,
+            "pooling": pooling,
+            "cifar_class": name,
+            "recall": level[model] + (0.05 if method != "class_mapping" else 0.0),
+        }
+        for model in models
+        for method in SERIES
+        for pooling in ("max_logit", "mean_prob")
+        for name in CIFAR10_CLASSES
+    ]
+    figure = per_class_balanced_figure(pd.DataFrame(rows), "CIFAR-10")
+    panels = [ax for ax in figure.axes if ax.get_title()]
+    best = sorted(models, key=lambda m: -level[m])[:MOST_MODELS]
+    drawn = list(dict.fromkeys(ax.get_title().split(" · ")[0] for ax in panels))
+    assert drawn == [m for m in models if m in best]
+    assert f"the {MOST_MODELS} of 50 models" in figure.get_suptitle()
     assert overlapping_texts(figure) == []
