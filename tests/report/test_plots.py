@@ -197,21 +197,28 @@ def test_accuracy_vs_speed_one_point_per_run(metrics):
     assert ax.get_xscale() == "log"
     offsets = [collection.get_offsets()[0] for collection in ax.collections]
     np.testing.assert_allclose(offsets, [[800.0, 55.0], [3100.0, 65.0], [95.0, 75.0]])
-    # Colour: the model; marker: the variant (one legend each); no text on the points.
+    # Colour: the architecture family (two resnet50 runs share one); marker: the variant.
     edges = [tuple(collection.get_edgecolor()[0]) for collection in ax.collections]
     assert edges[0] == edges[1] != edges[2]
     paths = [collection.get_paths()[0].vertices.tolist() for collection in ax.collections]
     assert paths[0] == paths[2] != paths[1]  # fp32, bf16-compile, fp32
     (legend,) = figure.legends
     assert [t.get_text() for t in legend.get_texts()] == [
-        "model",
-        "resnet50",
-        "mobilenet_v3_large",
+        "architecture family",
+        "mobilenet",
+        "resnet",
         "variant",
         "fp32",
         "bf16-compile",
+        "Pareto front, named",
+        "class_mapping",
     ]  # one method: no method section
-    assert _texts(ax) == []
+    # resnet50 fp32 (800/s, 55 %) is beaten by its bf16 run (3,100/s, 65 %): off the front,
+    # unnamed; the front is a staircase through the other two.
+    assert sorted(_texts(ax)) == ["mobilenet_v3_large · fp32", "resnet50 · bf16-compile"]
+    (front,) = ax.lines
+    assert front.get_drawstyle() == "steps-pre"
+    np.testing.assert_allclose(front.get_xydata(), [[95.0, 75.0], [3100.0, 65.0]])
     assert ax.get_xlim() == pytest.approx((95.0 / 1.6, 3100.0 * 1.6))
     assert ax.get_ylabel() == "top-1 accuracy (%)"
 
@@ -225,7 +232,15 @@ def test_accuracy_vs_speed_tells_the_method_by_the_fill(metrics):
         hollow = face.size == 0 or face[0][3] == 0
         assert hollow == (method == "linear_probe"), method
     texts = [t.get_text() for t in figure.legends[0].get_texts()]
-    assert texts[-3:] == ["method (filled: zero-shot)", "class_mapping", "linear_probe"]
+    assert texts[-6:] == [
+        "method (filled: zero-shot)",
+        "class_mapping",
+        "linear_probe",
+        "Pareto front per method",
+        "class_mapping",
+        "linear_probe",
+    ]
+    assert len(ax.lines) == 2  # each method's front: the probe's rows beat no zero-shot row
 
 
 def test_accuracy_vs_speed_with_twelve_runs_has_no_overlapping_text():

@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from figure_checks import overlapping_texts
+from many_runs import many_metrics
 
 from cifar_zeroshot.analysis.metrics_tables import METRICS_COLUMNS, read_metrics_csv, reference_rows
 from cifar_zeroshot.analysis.robustness import difference_interval, robustness_table
@@ -116,11 +117,39 @@ def test_corruption_severity_has_a_panel_per_corruption_and_a_line_per_run():
     figure = corruption_severity_figure(_metrics(), "CIFAR-10")
     panels = [ax for ax in figure.axes if ax.get_visible()]
     assert [ax.get_title() for ax in panels] == ["fog", "snow"]
-    fog = panels[0].lines[: len(RUNS)]
+    fog = {line.get_label(): line for line in panels[0].lines[: len(RUNS)]}
     assert len(fog) == len(RUNS)
+    # Highest mean corrupted top-1 first: vit_b_16, resnet50, vgg16, alexnet.
+    assert list(fog) == ["vit_b_16 · fp32", "resnet50 · fp32", "vgg16 · fp32", "alexnet · fp32"]
     # alexnet: clean 40 %, then severities 1 and 3.
-    assert list(fog[0].get_xdata()) == [0, 1, 3]
-    assert list(fog[0].get_ydata()) == pytest.approx([40.0, 35.0, 25.0])
+    assert list(fog["alexnet · fp32"].get_xdata()) == [0, 1, 3]
+    assert list(fog["alexnet · fp32"].get_ydata()) == pytest.approx([40.0, 35.0, 25.0])
+    assert len(panels[0].collections) == 0  # four runs: no band
+
+
+@pytest.mark.parametrize("count", [8, 50, 200])
+def test_corruption_severity_beyond_seven_runs_draws_the_best_five_and_a_band(count):
+    metrics = many_metrics(count, corruptions=True)
+    figure = corruption_severity_figure(metrics, "CIFAR-10")
+    shifted = metrics[metrics["test_set"] == "cifar10-c"]
+    means = shifted.groupby(["model", "variant", "method"], sort=False)["top1"].mean()
+    best = means.sort_values(ascending=False, kind="stable").index[:5]
+    fog = figure.axes[0]
+    labels = [line.get_label() for line in fog.lines]
+    assert labels[:5] == [f"{m} · {v} · {method}" for m, v, method in best]
+    assert labels[5] == "the other runs' median"
+    # Five colours, none repeated, and one band for the other runs.
+    assert len({line.get_color() for line in fog.lines[:5]}) == 5
+    (band,) = fog.collections
+    assert (
+        band.get_label() == f"the other {len(means) - 5} runs: middle half (25th-75th percentile)"
+    )
+    # The median at severity 3 is the median of the other runs' fog accuracy there.
+    others = means.index.difference(best)
+    at_three = shifted[(shifted["corruption"] == "fog") & (shifted["severity"] == 3)]
+    expected = 100 * at_three.set_index(["model", "variant", "method"]).loc[others, "top1"].median()
+    assert fog.lines[5].get_ydata()[3] == pytest.approx(expected)
+    assert overlapping_texts(figure) == []
 
 
 def test_difference_interval_contains_the_drop_and_widens_with_either_interval():

@@ -5,6 +5,8 @@ import math
 import numpy as np
 import pandas as pd
 import pytest
+from figure_checks import overlapping_texts
+from many_runs import many_metrics, many_paired, many_reliability_bins
 from run_files import GROUPS, write_three_runs
 
 from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
@@ -14,7 +16,11 @@ from cifar_zeroshot.analysis.paired_tests import paired_tests
 from cifar_zeroshot.analysis.reliability import reliability_table
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines
-from cifar_zeroshot.report.paired_plot import paired_differences_figure
+from cifar_zeroshot.report.paired_plot import (
+    MOST_IN_MATRIX,
+    MOST_RANKED,
+    paired_differences_figure,
+)
 from cifar_zeroshot.report.reliability import reliability_figure
 
 
@@ -26,12 +32,47 @@ def results(tmp_path):
 
 
 def test_paired_matrix_is_antisymmetric_and_stars_significant_cells(results):
-    figure = paired_differences_figure(paired_tests(results).table)
+    metrics = tables_from_results(results, [f"n{i}" for i in range(1000)]).metrics
+    figure = paired_differences_figure(paired_tests(results).table, metrics)
     values = figure.axes[0].images[0].get_array()
     np.testing.assert_allclose(values, -values.T)
     texts = {t.get_text() for t in figure.axes[0].texts}
     assert "+100.0*" in texts and "-100.0*" in texts  # resnet fp32 against vit
     assert "-10.0" in texts  # bf16 against fp32: not significant, no star
+
+
+def test_paired_matrix_up_to_25_results():
+    metrics = many_metrics(20).head(MOST_IN_MATRIX)
+    figure = paired_differences_figure(many_paired(metrics), metrics)
+    assert figure.axes[0].images[0].get_array().shape == (25, 25)
+    assert overlapping_texts(figure) == []
+    one_more = many_metrics(20).head(MOST_IN_MATRIX + 1)
+    figure = paired_differences_figure(many_paired(one_more), one_more)
+    assert len(figure.axes[0].images) == 0
+    assert len(figure.axes[0].get_yticklabels()) == MOST_IN_MATRIX + 1
+
+
+@pytest.mark.parametrize("count", [50, 200])
+def test_beyond_25_results_a_ranked_list_marks_what_differs_from_the_best(count):
+    metrics = many_metrics(count)
+    paired = many_paired(metrics)
+    figure = paired_differences_figure(paired, metrics)
+    ax = figure.axes[0]
+    assert len(ax.images) == 0
+    ranked = metrics.sort_values("top1", ascending=False, kind="stable").head(MOST_RANKED)
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    assert labels == [
+        f"{m} {v} ({method})" for m, v, method in ranked[["model", "variant", "method"]].values
+    ]
+    markers = [line for line in ax.lines if line.get_marker() in ("o", "D")]
+    assert [m.get_xdata()[0] for m in markers] == pytest.approx(100 * ranked["top1"].to_numpy())
+    # Filled: significantly below the best (here: more than 3 points below it).
+    best = ranked["top1"].iloc[0]
+    for marker, top1 in zip(markers[1:], ranked["top1"].iloc[1:], strict=True):
+        filled = marker.get_markerfacecolor() != "white"
+        assert filled == (best - top1 > 0.03)
+    assert f"ranked; the best {MOST_RANKED} of" in ax.get_title() or len(metrics) <= MOST_RANKED
+    assert overlapping_texts(figure) == []
 
 
 def test_reliability_table_and_panels(results):
@@ -40,24 +81,46 @@ def test_reliability_table_and_panels(results):
     assert frame.groupby(["model", "variant"])["images"].sum().tolist() == [30, 30, 30]
     metrics = tables_from_results(results, [f"n{i}" for i in range(1000)]).metrics
     figure = reliability_figure(frame, metrics)
-    panels = [ax for ax in figure.axes if ax.get_title()]
-    assert [ax.get_title() for ax in panels] == [
-        "resnet\nclass_mapping",
-        "vit\nclass_mapping",
-    ]
-    legend = [t.get_text() for t in panels[0].get_legend().get_texts()]
-    assert legend[0].startswith("bf16: ECE ")
+    curves, spread = figure.axes
+    assert curves.get_title() == "class_mapping: lowest ECE in colour"
+    assert spread.get_title() == "class_mapping: every run (3)"
+    # Three runs: all among the highlighted, named in order of their ECE, lowest first.
+    ece = metrics.set_index(["model", "variant"])["ece"].sort_values(kind="stable")
+    legend = [t.get_text() for t in curves.get_legend().get_texts()]
+    assert legend == [f"{m} · {v}: ECE {e:.3f}" for (m, v), e in ece.items()]
+    np.testing.assert_allclose(
+        sorted(spread.collections[0].get_offsets()[:, 1]), sorted(ece.to_numpy())
+    )
+
+
+def test_reliability_names_only_the_best_calibrated_runs_per_method():
+    metrics = many_metrics(50)
+    figure = reliability_figure(many_reliability_bins(metrics), metrics)
+    methods = list(dict.fromkeys(metrics["method"]))
+    panels = [ax for ax in figure.axes if ax.get_visible()]
+    assert len(panels) == 2 * len(methods)
+    for method, curves in zip(methods, panels[: len(methods)], strict=True):
+        ours = metrics[metrics["method"] == method]
+        best = ours.sort_values("ece", kind="stable").head(3)
+        legend = [t.get_text() for t in curves.get_legend().get_texts()]
+        expected = [
+            f"{m} · {v}: ECE {e:.3f}" for m, v, e in best[["model", "variant", "ece"]].values
+        ]
+        others = len(ours) - len(best)
+        assert legend == expected + ([f"{others} other run(s)"] if others else [])
+        assert len(curves.lines) == 1 + len(ours) + (1 if others else 0)  # diagonal, runs, key
+    assert overlapping_texts(figure) == []
 
 
 def test_reliability_panels_take_cifar10s_ece_beside_shifted_rows(results):
     # With shifted test sets metrics.csv holds a run's rows per set; the bins are CIFAR-10's.
     metrics = tables_from_results(results, [f"n{i}" for i in range(1000)]).metrics
-    shifted = metrics.assign(test_set="cifar10.1", ece=0.987)
+    shifted = metrics.assign(test_set="cifar10.1", ece=0.0)
     both = pd.concat([metrics.assign(test_set="cifar10"), shifted], ignore_index=True)
     figure = reliability_figure(reliability_table(results), both)
     legend = [t.get_text() for t in figure.axes[0].get_legend().get_texts()]
-    expected = metrics.set_index(["model", "variant"])["ece"]["resnet", "bf16"]
-    assert legend[0] == f"bf16: ECE {expected:.3f}"
+    expected = metrics.set_index(["model", "variant"])["ece"].sort_values(kind="stable")
+    assert legend == [f"{m} · {v}: ECE {e:.3f}" for (m, v), e in expected.items()]
 
 
 @pytest.mark.parametrize(

@@ -93,3 +93,25 @@ rule probe_plot:
         "../envs/benchmark.yaml"
     script:
         "../scripts/probe_plot.py"
+
+
+# CIFAR-10 top-1 against each model's published ImageNet-1k top-1 (the leaderboard's
+# imagenet_top1 column, empty where no figure is published).
+rule imagenet_vs_transfer:
+    input:
+        metrics="results/metrics.csv",
+        leaderboard="results/leaderboard.csv",
+    output:
+        report(
+            "results/plots/imagenet_vs_transfer.png",
+            caption="../report/imagenet_vs_transfer.rst",
+            category="Results",
+            subcategory="Accuracy",
+        ),
+    log:
+        "logs/plots/imagenet_vs_transfer.log",
+    localrule: True
+    conda:
+        "../envs/benchmark.yaml"
+    script:
+        "../scripts/imagenet_vs_transfer.py"

@@ -11,5 +11,5 @@ from cifar_zeroshot.report.provenance import provenance_note
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)
     paired = pd.read_csv(snakemake.input.paired, dtype={"variant_a": str, "variant_b": str})
-    figure = paired_differences_figure(paired)
+    figure = paired_differences_figure(paired, metrics)
     save_figure(figure, snakemake.output[0], provenance_note(metrics))

@@ -3,7 +3,8 @@
 Speed depends on the device, the variant and the batch size; FLOPs only on the model and its
 input size (models.complexity). So the two views together tell a model that is slow because it
 computes much from one that computes little but runs badly on this device. The points are drawn
-as in plots.accuracy_vs_speed_figure: colour the model, marker the variant, fill the method.
+as in plots.accuracy_vs_speed_figure: colour the architecture family, marker the variant, fill the
+method; the Pareto front here is the most accurate run for its FLOPs.
 """
 
 import numpy as np
@@ -24,4 +25,5 @@ def accuracy_vs_gflops_figure(metrics: pd.DataFrame) -> Figure:
         "g",
         "Accuracy vs compute (forward FLOPs at each model's input size)",
         "a FLOP count",
+        x_higher_is_better=False,
     )

@@ -16,6 +16,9 @@ from matplotlib.figure import Figure
 from cifar_zeroshot.analysis.few_shot import curve, worth, zero_shot_top1
 from cifar_zeroshot.report.plot_parts import COLOURS
 
+# Runs drawn in colour, with their bands, draws and zero-shot lines; the others thin and grey.
+COLOURED = len(COLOURS)
+
 
 def few_shot_summary_lines(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> list[str]:
     lines = ["## Few-shot linear probes against zero-shot", ""]
@@ -45,14 +48,31 @@ def few_shot_summary_lines(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> lis
     return lines
 
 
+def _ranked_runs(few_shot: pd.DataFrame) -> list[tuple[str, str]]:
+    """(model, variant) of every probed run, the highest mean top-1 at its largest k first."""
+    runs = list(dict.fromkeys(zip(few_shot["model"], few_shot["variant"], strict=True)))
+    best = [float(curve(few_shot, m, v)["mean"].iloc[-1]) for m, v in runs]
+    order = np.argsort(-np.array(best), kind="stable")
+    return [runs[i] for i in order]
+
+
 def few_shot_figure(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     """Mean top-1 over draws against k (log scale), the draws' range shaded, every draw a dot,
-    and each run's zero-shot top-1 as a dashed line of its colour."""
-    figure = Figure(figsize=(9, 6), layout="constrained")
+    and each run's zero-shot top-1 as a dashed line of its colour, for the COLOURED runs of
+    highest top-1 at the largest k; any other run is a thin grey line of its means alone, so
+    the figure stays readable at any number of runs."""
+    figure = Figure(figsize=(10.5, 6), layout="constrained")
     ax = figure.subplots()
-    runs = few_shot[["model", "variant"]].drop_duplicates()
+    ranked = _ranked_runs(few_shot)
     shots: set[int] = set()
-    for n, (model, variant) in enumerate(zip(runs["model"], runs["variant"], strict=True)):
+    for model, variant in ranked[COLOURED:]:
+        stats = curve(few_shot, model, variant)
+        shots |= set(stats.index.tolist())
+        ax.plot(stats.index.to_numpy(float), 100 * stats["mean"], color="0.65", linewidth=0.7)
+    if len(ranked) > COLOURED:
+        others = len(ranked) - COLOURED
+        ax.plot([], [], color="0.65", linewidth=0.7, label=f"{others} other run(s): mean")
+    for n, (model, variant) in enumerate(ranked[:COLOURED]):
         colour = COLOURS[n % len(COLOURS)]
         stats = curve(few_shot, model, variant)
         k = stats.index.to_numpy(float)
@@ -74,7 +94,10 @@ def few_shot_figure(few_shot: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     ax.set_xlabel("labelled training images per class (k, log scale)")
     ax.set_ylabel("test top-1 (%)")
     ax.grid(alpha=0.3)
-    ax.legend(fontsize=8, title="few-shot probe (line: mean; band: range over draws)")
+    heading = "few-shot probe (line: mean; band: range over draws)"
+    if len(ranked) > COLOURED:
+        heading += f"\nin colour: the {COLOURED} best at k = {max(shots)}"
+    figure.legend(loc="outside right upper", fontsize=8, title=heading, title_fontsize=8)
     ax.set_title("Few-shot linear probes; dashed: the same model's zero-shot top-1")
     if np.isfinite(ax.get_ylim()).all():
         ax.set_ylim(bottom=0)

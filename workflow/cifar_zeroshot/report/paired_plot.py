@@ -1,33 +1,47 @@
-"""results/plots/paired_differences.png: the matrix of paired top-1 differences.
+"""results/plots/paired_differences.png: the paired top-1 differences, as a matrix while it is
+readable, as a ranked list beyond.
 
-Cell (row A, column B) is top-1 of A minus top-1 of B in percentage points (so the matrix is
-antisymmetric), from results/paired_tests.csv; a star marks a difference significant after
-Holm's correction. Runs on other images have no pair and stay blank. The matrix is CIFAR-10's
-pairs; the shifted test sets' pairs are in the CSV (and counted in the summary).
+Up to MOST_IN_MATRIX results (run and method): cell (row A, column B) is top-1 of A minus top-1
+of B in percentage points (so the matrix is antisymmetric), from results/paired_tests.csv; a
+star marks a difference significant after Holm's correction. Runs on other images have no pair
+and stay blank. With more results an n x n matrix is unreadable, so the figure is each result's
+top-1 with its 95 % Wilson interval, ranked (the best MOST_RANKED), each marked by whether its
+paired difference from the best result is significant. Either way the pairs are CIFAR-10's; the
+shifted test sets' pairs are in the CSV (and counted in the summary).
 """
 
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
+from cifar_zeroshot.analysis.metrics_tables import reference_rows
 from cifar_zeroshot.analysis.paired_tests import result_label
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 
+# The matrix up to this many results (25 x 25 cells stay legible); the ranked list beyond.
+MOST_IN_MATRIX = 25
+# The ranked list shows at most this many results, the best first.
+MOST_RANKED = 100
+
+
+def _side_labels(table: pd.DataFrame, side: str) -> list[str]:
+    columns = (table[f"{name}_{side}"] for name in ("model", "variant", "method"))
+    return [result_label(*key) for key in zip(*columns, strict=True)]
+
 
 def _labels(table: pd.DataFrame) -> list[str]:
-    labels: dict[str, None] = {}
-    for side in ("a", "b"):
-        for _, row in table.iterrows():
-            labels[
-                result_label(row[f"model_{side}"], row[f"variant_{side}"], row[f"method_{side}"])
-            ] = None
-    return sorted(labels)
+    return sorted(set(_side_labels(table, "a")) | set(_side_labels(table, "b")))
 
 
-def paired_differences_figure(table: pd.DataFrame) -> Figure:
+def paired_differences_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
+    """The matrix of paired differences, or beyond MOST_IN_MATRIX results the ranked list
+    (``metrics``: metrics.csv, whose CIFAR-10 rows give each result's top-1 and interval)."""
     if "test_set" in table.columns:
         table = table[table["test_set"] == REFERENCE_TEST_SET]
     labels = _labels(table)
+    if len(labels) > MOST_IN_MATRIX:
+        return ranked_figure(table, reference_rows(metrics))
     figure = Figure(figsize=(4 + 0.9 * len(labels), 2.5 + 0.7 * len(labels)), layout="constrained")
     ax = figure.subplots()
     if table.empty:
@@ -55,7 +69,8 @@ def paired_differences_figure(table: pd.DataFrame) -> Figure:
     for i, row_texts in enumerate(texts):
         for j, text in enumerate(row_texts):
             ax.text(j, i, text, ha="center", va="center", fontsize=8)
-    ax.set_xticks(range(len(labels)), labels, rotation=40, ha="right", fontsize=8)
+    # Vertical labels: slanted ones' boxes would overlap their neighbours'.
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=8)
     ax.set_yticks(range(len(labels)), labels, fontsize=8)
     ax.set_xlabel("B")
     ax.set_ylabel("A")
@@ -63,6 +78,82 @@ def paired_differences_figure(table: pd.DataFrame) -> Figure:
     ax.set_title(
         f"Paired differences on {REFERENCE_TEST_SET}'s images; * significant (McNemar exact, "
         f"Holm, {100 * float(table['significance_level'].iloc[0]):g} %)",
+        fontsize=10,
+    )
+    return figure
+
+
+def _significant_against(table: pd.DataFrame, best: str) -> dict[str, bool]:
+    """Result label -> whether its paired difference from ``best`` is significant (Holm);
+    results never paired with ``best`` are absent."""
+    against = {}
+    pairs = zip(
+        _side_labels(table, "a"), _side_labels(table, "b"), table["significant"], strict=True
+    )
+    for a, b, significant in pairs:
+        if best in (a, b):
+            against[b if a == best else a] = bool(significant)
+    return against
+
+
+def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
+    """Each result's top-1 with its 95 % Wilson interval, best first (at most MOST_RANKED):
+    filled where its paired difference from the best is significant after Holm's correction,
+    hollow where it is not, grey where it was not paired with the best (other images)."""
+    rows = metrics.sort_values("top1", ascending=False, kind="stable").reset_index(drop=True)
+    shown = rows.head(MOST_RANKED)
+    labels = [
+        result_label(m, v, method)
+        for m, v, method in zip(shown["model"], shown["variant"], shown["method"], strict=True)
+    ]
+    figure = Figure(figsize=(10, 2.2 + 0.19 * len(shown)), layout="constrained")
+    ax = figure.subplots()
+    y = np.arange(len(shown))
+    top1 = 100 * shown["top1"].to_numpy(float)
+    low, high = (100 * shown[c].to_numpy(float) for c in ("top1_ci_low", "top1_ci_high"))
+    ax.errorbar(
+        top1,
+        y,
+        xerr=np.vstack([np.nan_to_num(top1 - low), np.nan_to_num(high - top1)]),
+        fmt="none",
+        ecolor="0.4",
+        elinewidth=1,
+        capsize=2,
+    )
+    against = _significant_against(table, labels[0]) if labels else {}
+    for position, (label, value) in enumerate(zip(labels, top1, strict=True)):
+        best = position == 0
+        paired = best or label in against
+        below = against.get(label, False)
+        ax.plot(
+            [value],
+            [position],
+            marker="D" if best else "o",
+            markersize=5,
+            color="C3" if best else "C0" if paired else "0.6",
+            markerfacecolor="C3" if best else "C0" if below else "white",
+            linestyle="none",
+        )
+    ax.set_yticks(y, labels, fontsize=7)
+    ax.set_ylim(len(shown) - 0.5, -0.5)
+    ax.grid(axis="x", alpha=0.3)
+    ax.set_xlabel("top-1 accuracy (%), bars: 95 % Wilson interval")
+    level = float(table["significance_level"].iloc[0]) if len(table) else float("nan")
+    keys = [
+        Line2D([], [], marker="D", color="C3", linestyle="none", label="the best result"),
+        Line2D([], [], marker="o", color="C0", linestyle="none", label="significantly below it"),
+        Line2D(
+            [], [], marker="o", color="C0", mfc="white", linestyle="none", label="not significantly"
+        ),
+        Line2D([], [], marker="o", color="0.6", mfc="white", linestyle="none", label="not paired"),
+    ]
+    figure.legend(handles=keys, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
+    count = len(_labels(table))
+    more = f"; the best {len(shown)} of {len(rows)}" if len(rows) > len(shown) else ""
+    ax.set_title(
+        f"Top-1 on {REFERENCE_TEST_SET}'s images, ranked{more}: {count} paired results are too "
+        f"many for a matrix\nof differences (all pairs in paired_tests.csv); against the best: "
+        f"McNemar exact, Holm, {100 * level:g} %",
         fontsize=10,
     )
     return figure

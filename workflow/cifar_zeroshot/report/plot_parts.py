@@ -11,6 +11,7 @@ from matplotlib.axes import Axes
 from matplotlib.container import BarContainer
 from matplotlib.figure import Figure
 from matplotlib.image import AxesImage
+from matplotlib.ticker import MaxNLocator
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS, method_class
@@ -119,6 +120,8 @@ def hbar(ax: Axes, labels: list[str], values: np.ndarray, fmt: str, colour: str)
     bars = ax.barh(y, finite, color=colour)
     label_bars(ax, bars, [fmt.format(v) if math.isfinite(v) else "n/a" for v in values])
     ax.set_yticks(y, labels)
+    # No tick at the right end: beside another panel its label would meet that panel's first.
+    ax.xaxis.set_major_locator(MaxNLocator(nbins="auto", prune="upper"))
     if not ax.yaxis_inverted():  # shared axes would flip back on a second call
         ax.invert_yaxis()  # first run at the top, as in the tables
     ax.grid(axis="x", alpha=0.3)

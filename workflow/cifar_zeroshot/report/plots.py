@@ -18,6 +18,12 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS
+from cifar_zeroshot.report.model_families import (
+    OTHER,
+    architecture_family,
+    bounded_groups,
+    group_order,
+)
 from cifar_zeroshot.report.plot_parts import (
     COLOURS,
     annotated_heatmap,
@@ -33,6 +39,7 @@ from cifar_zeroshot.report.plot_parts import (
     scores_text,
     several_methods,
 )
+from cifar_zeroshot.report.point_labels import pareto_front, place_labels
 from cifar_zeroshot.report.provenance import accuracy_title, images_name
 
 # metrics column -> legend text (what the figure means), in MiB.
@@ -137,7 +144,8 @@ def per_class_figure(per_class: pd.DataFrame) -> Figure:
     ax = figure.subplots()
     texts = [[f"{x:.0f}" if np.isfinite(x) else "-" for x in row] for row in values]
     image = annotated_heatmap(ax, values, texts, "viridis", 100.0)
-    ax.set_xticks(np.arange(len(classes)), classes, rotation=30, ha="right")
+    # Vertical: slanted labels' boxes overlap their neighbours'.
+    ax.set_xticks(np.arange(len(classes)), classes, rotation=90)
     ax.set_yticks(np.arange(len(keys)), row_labels(rows))
     figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
     ax.set_title("Per-class top-1 accuracy (%)")
@@ -194,26 +202,85 @@ def failed_run_figure(model: str, variant: str, error: str) -> Figure:
     return figure
 
 
-# A marker per variant (the colour is the model's, the fill the method's).
+# A marker per variant (the colour is the architecture family's, the fill the method's).
 VARIANT_MARKERS = ("o", "s", "^", "D", "v", "P", "X", "*", "<", ">", "h", "p")
+# tab10 without its grey, which marks the families left out of the legend ("other").
+FAMILY_COLOURS = ("C0", "C1", "C2", "C3", "C4", "C5", "C6", "C8", "C9")
+OTHER_COLOUR = "0.6"
+# The Pareto front of each method: a line style each, in the order the methods come.
+FRONT_STYLES = ("-", "--", ":", "-.")
 
 
 def _key_legend(figure: Figure, sections: list[tuple[str, list[tuple[str, dict]]]]) -> None:
-    """One legend outside the axes, on the right: a heading per section (model, variant,
-    method), then its (text, marker style) entries. One box, so no legend covers another."""
+    """One legend outside the axes, on the right: a heading per section (family, variant,
+    method, front), then its (text, marker or line style) entries. One box, so no legend covers
+    another."""
     handles: list[Line2D] = []
     headings = []
     for heading, entries in sections:
         headings.append(len(handles))
         handles.append(Line2D([], [], linestyle="none", label=heading))
         handles.extend(
-            Line2D([], [], linestyle="none", markersize=7, label=text, **style)
+            Line2D([], [], **({"linestyle": "none", "markersize": 7} | style), label=text)
             for text, style in entries
         )
     legend = figure.legend(handles=handles, loc="outside right upper", fontsize=8)
     texts = legend.get_texts()
     for index in headings:
         texts[index].set_fontweight("bold")
+
+
+def _colours(models: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+    """(model -> colour, legend group -> colour): one colour per architecture family, the
+    commonest ones named and the rest grey as "other", so the legend stays short."""
+    family = {model: architecture_family(model) for model in dict.fromkeys(models)}
+    groups = bounded_groups([family[m] for m in models.drop_duplicates()], most=len(FAMILY_COLOURS))
+    named = [g for g in group_order(groups) if g != OTHER]
+    colour = {g: FAMILY_COLOURS[i] for i, g in enumerate(named)} | {OTHER: OTHER_COLOUR}
+    return {m: colour[groups[f]] for m, f in family.items()}, {
+        g: colour[g] for g in group_order(groups)
+    }
+
+
+def _markers(variants: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
+    """(variant -> marker, legend group -> marker): the commonest variants their own marker,
+    the rest "other" (a cross)."""
+    groups = bounded_groups(list(variants), most=len(VARIANT_MARKERS))
+    named = [v for v in dict.fromkeys(variants) if groups[v] != OTHER]
+    marker = {v: VARIANT_MARKERS[i] for i, v in enumerate(named)} | {OTHER: "x"}
+    order = named + ([OTHER] if OTHER in groups.values() else [])
+    return {v: marker[groups[v]] for v in groups}, {g: marker[g] for g in order}
+
+
+def _clear_corner(ax) -> None:
+    """Lower the y axis a little where a y tick would sit at its very bottom: its label would
+    meet the first x tick's label in the corner."""
+    bottom, top = ax.get_ylim()
+    ticks = ax.get_yticks()
+    step = float(ticks[1] - ticks[0]) if len(ticks) > 1 else top - bottom
+    if any(abs(tick - bottom) < 0.15 * step for tick in ticks):
+        ax.set_ylim(bottom - 0.35 * step, top)
+
+
+def front_labels(metrics: pd.DataFrame) -> list[str]:
+    """How a point on the Pareto front is named: its model, and its variant where the table
+    holds several variants."""
+    if metrics["variant"].nunique() > 1:
+        return [f"{m} · {v}" for m, v in zip(metrics["model"], metrics["variant"], strict=True)]
+    return [str(m) for m in metrics["model"]]
+
+
+def fronts(metrics: pd.DataFrame, x_values: np.ndarray, x_higher_is_better: bool) -> np.ndarray:
+    """Per row: whether it is on its method's Pareto front of top-1 against ``x_values``
+    (each method's scores are compared among themselves: a probe trained on CIFAR-10 would
+    otherwise push every zero-shot run off the front)."""
+    accuracy = metrics["top1"].to_numpy(float)
+    usable = np.isfinite(x_values) & (x_values > 0)
+    on_front = np.zeros(len(metrics), dtype=bool)
+    for method in dict.fromkeys(metrics["method"]):
+        rows = (metrics["method"] == method).to_numpy() & usable
+        on_front[rows] = pareto_front(x_values[rows], accuracy[rows], x_higher_is_better)
+    return on_front
 
 
 def accuracy_scatter(
@@ -223,19 +290,21 @@ def accuracy_scatter(
     x_format: str,
     title: str,
     lacking: str,
+    x_higher_is_better: bool = True,
 ) -> Figure:
     """Top-1 accuracy against ``x_values`` (log scale), one point per run and method: colour
-    tells the model, the marker the variant, the fill the method (filled: zero-shot; hollow: the
-    linear probe). No text sits on the points, so none can cover another. Rows without a
-    positive finite x are left out, and the figure says how many (``lacking``: "a FLOP count")."""
-    figure = Figure(figsize=(9, 6), layout="constrained")
+    tells the architecture family (model_families; the commonest nine named, the rest grey),
+    the marker the variant, the fill the method (filled: zero-shot; hollow: the linear probe).
+    Each method's Pareto front (no run of the method is both more accurate and better on x) is a
+    stepped line, and only its runs are named, where their labels overlap no other text. Rows
+    without a positive finite x are left out, and the figure says how many (``lacking``: "a
+    FLOP count")."""
+    figure = Figure(figsize=(10, 6.5), layout="constrained")
     ax = figure.subplots()
     accuracy = 100 * metrics["top1"].to_numpy(float)
-    models = list(dict.fromkeys(metrics["model"]))
-    variants = list(dict.fromkeys(metrics["variant"]))
     methods = list(dict.fromkeys(metrics["method"]))
-    colour = {model: f"C{i % 10}" for i, model in enumerate(models)}
-    marker = {v: VARIANT_MARKERS[i % len(VARIANT_MARKERS)] for i, v in enumerate(variants)}
+    colour, family_colours = _colours(metrics["model"])
+    marker, variant_markers = _markers(metrics["variant"])
     finite = np.isfinite(x_values) & np.isfinite(accuracy) & (x_values > 0)
     for model, variant, method, x, y, drawn in zip(
         metrics["model"],
@@ -252,12 +321,28 @@ def accuracy_scatter(
         ax.scatter(
             [x],
             [y],
-            s=55,
+            s=45,
             marker=marker[variant],
             facecolors="none" if hollow else colour[model],
             edgecolors=colour[model],
-            linewidths=1.6,
+            linewidths=1.4,
+            alpha=0.85,
             zorder=3,
+        )
+    on_front = fronts(metrics, x_values, x_higher_is_better) & finite
+    front_styles = {m: FRONT_STYLES[i % len(FRONT_STYLES)] for i, m in enumerate(methods)}
+    fronted = [m for m in methods if (on_front & (metrics["method"] == m).to_numpy()).any()]
+    for method in fronted:
+        rows = np.flatnonzero(on_front & (metrics["method"] == method).to_numpy())
+        order = rows[np.argsort(x_values[rows])]
+        ax.plot(
+            x_values[order],
+            accuracy[order],
+            drawstyle="steps-pre" if x_higher_is_better else "steps-post",
+            color="0.25",
+            linestyle=front_styles[method],
+            linewidth=1.0,
+            zorder=2,
         )
     if finite.any():
         ax.set_xscale("log")
@@ -265,7 +350,8 @@ def accuracy_scatter(
         ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: format(v, x_format)))
         ax.xaxis.set_minor_formatter(NullFormatter())
-        ax.margins(y=0.12)
+        ax.margins(y=0.15)
+        _clear_corner(ax)
     if not finite.all():
         ax.text(
             0.01,
@@ -282,8 +368,11 @@ def accuracy_scatter(
     # Outside the axes: the upper right, where the best runs land, stays free.
     grey = {"color": "0.35"}
     sections = [
-        ("model", [(m, {"marker": "o", "color": colour[m]}) for m in models]),
-        ("variant", [(v, {"marker": marker[v], **grey}) for v in variants]),
+        (
+            "architecture family",
+            [(f, {"marker": "o", "color": c}) for f, c in family_colours.items()],
+        ),
+        ("variant", [(v, {"marker": m, **grey}) for v, m in variant_markers.items()]),
     ]
     if len(methods) > 1:
         fills = [
@@ -291,8 +380,15 @@ def accuracy_scatter(
             for m in methods
         ]
         sections.append(("method (filled: zero-shot)", fills))
+    lines = [(m, {"linestyle": front_styles[m], "color": "0.25"}) for m in fronted]
+    sections.append(
+        ("Pareto front, named" if len(methods) == 1 else "Pareto front per method", lines)
+    )
     _key_legend(figure, sections)
     ax.set_title(title)
+    labelled = np.flatnonzero(on_front)
+    names = front_labels(metrics.iloc[labelled])
+    place_labels(ax, list(zip(x_values[labelled], accuracy[labelled], strict=True)), names)
     return figure
 
 

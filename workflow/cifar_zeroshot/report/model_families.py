@@ -1,0 +1,68 @@
+"""A model's architecture family, read from its name, and a bounded set of groups for a legend.
+
+Figures of many runs colour points by family (resnet, vit, clip, ...) rather than one colour per
+model, which repeats after ten. The family comes from the name alone: the family registry's
+prefix (``timm-``, ``clip-``, or the config's ``timm:``) is dropped, a CLIP model is ``clip``,
+and otherwise the family is the leading letters of the architecture's first word, without a
+version suffix (``convnextv2_tiny`` -> ``convnext``, ``vgg16_bn`` -> ``vgg``).
+"""
+
+import re
+from collections import Counter
+from collections.abc import Iterable
+
+from cifar_zeroshot.models.family_registry import FAMILIES
+
+OTHER = "other"
+CLIP = "clip"
+# Leading letters, stopping before a version ("v2"), a number or an underscore.
+_STEM = re.compile(r"[a-z]+?(?=v?\d|_|$)")
+# Stems that name a variant of a family rather than a family of their own.
+_ALIASES: dict[str, str] = {
+    "regnetx": "regnet",
+    "regnety": "regnet",
+    "regnetz": "regnet",
+    "wide": "wide_resnet",
+    "googlenet": "inception",
+}
+
+
+def _without_prefix(name: str) -> tuple[str, str]:
+    """(the model family's registry name or "", the name without its prefix)."""
+    lowered = name.lower()
+    for family in FAMILIES:
+        for prefix in (family.config_prefix, family.slug_prefix):
+            if prefix and lowered.startswith(prefix):
+                return family.name, lowered[len(prefix) :]
+    return "", lowered
+
+
+def architecture_family(model: str) -> str:
+    """The architecture family of a model name: ``resnet50``, ``timm-resnet50.a1_in1k`` and
+    ``timm:resnet50.a1_in1k`` -> ``resnet``; ``vgg16_bn`` -> ``vgg``; ``efficientnet_b0`` ->
+    ``efficientnet``; any CLIP model -> ``clip``. A name with no leading letters is its own
+    family."""
+    registry_family, rest = _without_prefix(str(model))
+    if registry_family == CLIP or CLIP in rest:
+        return CLIP
+    # timm's tiny test models (test_vit, test_convnext) belong to the architecture they test.
+    architecture = rest.split(".", 1)[0].removeprefix("test_")
+    match = _STEM.match(architecture)
+    stem = match.group(0) if match else architecture
+    return _ALIASES.get(stem, stem) or architecture
+
+
+def bounded_groups(names: Iterable[str], most: int) -> dict[str, str]:
+    """Each name -> itself if it is among the ``most`` commonest names (ties: first seen),
+    else ``other``; at most ``most`` + 1 groups, so a legend stays short at any number of runs.
+    Where only one name would be left over it keeps its own name (no "other" of one)."""
+    counts = Counter(names)
+    ranked = [name for name, _ in counts.most_common()]
+    kept = set(ranked[:most] if len(ranked) > most + 1 else ranked)
+    return {name: name if name in kept else OTHER for name in counts}
+
+
+def group_order(groups: dict[str, str]) -> list[str]:
+    """The groups of ``bounded_groups`` in legend order: by name, ``other`` last."""
+    unique = sorted(set(groups.values()) - {OTHER})
+    return unique + ([OTHER] if OTHER in groups.values() else [])
