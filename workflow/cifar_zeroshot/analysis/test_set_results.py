@@ -34,9 +34,7 @@ from cifar_zeroshot.analysis.evaluation import (
 )
 from cifar_zeroshot.analysis.verification import run_checks
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
-from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.data.test_sets import test_set as registered_test_set
 from cifar_zeroshot.methods.calibration import ECE_BINS
@@ -67,13 +65,6 @@ def methods_for_test_set(
             },
         )
     )
-
-
-def load_test_set(path: str | Path, limit: int | None) -> ConfiguredTestSet:
-    """The image set a run with ``limit`` scores (its file is checked as it loads)."""
-    path = Path(path)
-    images, labels = first_images(*load_image_set(path, ImageSet.TEST), limit, path)
-    return ConfiguredTestSet(path, labels, images_digest(images, labels))
 
 
 # One scope of a test set: (corruption, severity, its images' image_index and labels).
