@@ -201,6 +201,21 @@ class OpenedRows:
     facts: RunFacts
     image_index: np.ndarray
     labels: np.ndarray
+    # Per row group, the lowest and highest image_index it holds (its statistics): -1 and
+    # the int32 maximum for a row group without them, which may hold any.
+    group_ranges: np.ndarray
+
+
+def _group_ranges(parquet: pq.ParquetFile) -> np.ndarray:
+    """[row groups, 2]: each row group's image_index range, from its statistics."""
+    metadata = parquet.metadata
+    ranges = np.tile(np.array([-1, np.iinfo(np.int32).max], np.int64), (metadata.num_row_groups, 1))
+    column = parquet.schema_arrow.get_field_index("image_index")
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(column).statistics
+        if statistics is not None and statistics.has_min_max:
+            ranges[group] = statistics.min, statistics.max
+    return ranges
 
 
 def _unreadable(path: Path, error: Exception) -> UserError:
@@ -248,7 +263,7 @@ def open_rows(path: str | Path, layout: RowsLayout | None, column: str) -> Opene
             f"{path} has labels outside 0..{NUM_CIFAR10_CLASSES - 1}. "
             "Delete it and rerun snakemake."
         )
-    return OpenedRows(path, parquet, layout, facts, image_index, labels)
+    return OpenedRows(path, parquet, layout, facts, image_index, labels, _group_ranges(parquet))
 
 
 def _values(table: pa.Table, layout: RowsLayout) -> np.ndarray:
@@ -267,15 +282,6 @@ def _check_finite(path: Path, column: str, values: np.ndarray, image_index: np.n
         )
 
 
-def _may_hold(parquet: pq.ParquetFile, group: int, low: int, high: int) -> bool:
-    """Whether row group ``group`` may hold an image_index in low..high (by its statistics;
-    True where it has none)."""
-    statistics = parquet.metadata.row_group(group).column(0).statistics
-    if statistics is None or not statistics.has_min_max:
-        return True
-    return not (statistics.max < low or statistics.min > high)
-
-
 def read_values(rows: OpenedRows, wanted: np.ndarray) -> np.ndarray:
     """The values of the images ``wanted`` (image_index values the file holds, sorted), in that
     order, checked finite. Read one row group at a time, only those whose image_index
@@ -286,10 +292,9 @@ def read_values(rows: OpenedRows, wanted: np.ndarray) -> np.ndarray:
     found = 0
     if len(wanted) == 0:
         return values
-    low, high = int(wanted[0]), int(wanted[-1])
-    for group in range(rows.parquet.metadata.num_row_groups):
-        if not _may_hold(rows.parquet, group, low, high):
-            continue
+    low, high = wanted[0], wanted[-1]
+    reach = (rows.group_ranges[:, 1] >= low) & (rows.group_ranges[:, 0] <= high)
+    for group in np.flatnonzero(reach).tolist():
         try:
             table = rows.parquet.read_row_group(group, columns=["image_index", column])
         except (pa.ArrowException, OSError) as error:
