@@ -132,7 +132,7 @@ def test_a_results_paired_part_is_its_metrics_rows_image_columns(tmp_path):
     result = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)[0]
     part = paired_result(result)
     assert part.images == images_key(metrics_row(result))
-    assert part.right.tolist() == (result.predicted == result.run.outputs.labels).tolist()
+    assert part.right.tolist() == (result.predicted == result.run.labels).tolist()
 
 
 def test_many_significant_pairs_are_counted_not_listed(tmp_path):

@@ -7,10 +7,15 @@ import numpy as np
 import pytest
 
 from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.data import image_set, test_set_checks
 from cifar_zeroshot.data.archive import CIFAR10_MD5
-from cifar_zeroshot.data.image_set import ImageSet, save_image_set
+from cifar_zeroshot.data.image_set import ImageSet, open_image_set, save_image_set
 from cifar_zeroshot.data.test_set import images_digest
-from cifar_zeroshot.data.test_set_checks import check_built_image_set, load_configured_test_set
+from cifar_zeroshot.data.test_set_checks import (
+    check_built_image_set,
+    load_configured_test_set,
+    read_test_set,
+)
 
 MD5 = "5df2ce170c3a35d66f24b547b0936860"
 
@@ -140,3 +145,45 @@ def test_metrics_blame_a_cut_test_set_not_the_limit(tmp_path):
     _cut(path, 10)
     with pytest.raises(UserError, match="holds 10 images, but the archive it was read from"):
         load_configured_test_set(path, "synthetic", 40, MD5, 20)
+
+
+@pytest.mark.parametrize("limit", [None, 7, 40])
+def test_the_images_are_digested_a_few_at_a_time_to_the_digest_of_them_all(
+    tmp_path, monkeypatch, limit
+):
+    path = tmp_path / "test_set.npz"
+    images, labels = _test_set(path)
+    monkeypatch.setattr(image_set, "_CHUNK_BYTES", 3 * images[0].nbytes)  # three images
+    chunks = []
+    image_chunks = image_set.image_chunks
+
+    def recording(stored, rows):
+        for chunk in image_chunks(stored, rows):
+            chunks.append(len(chunk))
+            yield chunk
+
+    monkeypatch.setattr(test_set_checks, "image_chunks", recording)
+    configured = load_configured_test_set(path, "synthetic", 40, MD5, limit)
+    count = 40 if limit is None else limit
+    assert configured.sha256 == images_digest(images[:count], labels[:count])
+    assert max(chunks) == 3 * images[0].nbytes and sum(chunks) == images[:count].nbytes
+    assert read_test_set(path, limit).sha256 == configured.sha256
+
+
+def test_a_damaged_image_past_the_limit_is_refused_as_when_loading_them_all(tmp_path):
+    path = tmp_path / "test_set.npz"
+    images, _ = _test_set(path)
+    content = bytearray(path.read_bytes())
+    where = bytes(content).find(images[30].tobytes())
+    content[where] ^= 0xFF
+    path.write_bytes(bytes(content))
+    with pytest.raises(UserError, match=r"is not a readable \.npz .*Fix: delete"):
+        load_configured_test_set(path, "synthetic", 40, MD5, 5)
+
+
+def test_images_stored_column_major_get_the_digest_of_their_values(tmp_path):
+    path = tmp_path / "test_set.npz"
+    images, labels = _test_set(path)
+    save_image_set(path, np.asfortranarray(images), labels, MD5, ImageSet.TEST)
+    assert open_image_set(path, ImageSet.TEST).fortran_order
+    assert read_test_set(path, 9).sha256 == images_digest(images[:9], labels[:9])

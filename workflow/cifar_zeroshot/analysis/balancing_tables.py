@@ -72,7 +72,7 @@ def balancing_table(results: Sequence[MethodResult]) -> pd.DataFrame:
 
 def per_class_pooling_rows(result: MethodResult) -> list[dict[str, Any]]:
     """Per alternative (pooling) of the result's method: each class's images, hits and recall."""
-    labels = result.run.outputs.labels
+    labels = result.run.labels
     key = dict(zip(_KEY_COLUMNS, result.key, strict=True))
     rows = []
     for pooling, predicted in result.alternative_predicted.items():

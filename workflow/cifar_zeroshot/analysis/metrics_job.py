@@ -28,14 +28,14 @@ from cifar_zeroshot.analysis.metrics_tables import (
 from cifar_zeroshot.analysis.paired_tests import PairedTests, paired_tests
 from cifar_zeroshot.analysis.reliability import reliability_table
 from cifar_zeroshot.analysis.robustness import robustness_table
-from cifar_zeroshot.analysis.test_set_results import (
-    load_test_set,
-    methods_for_test_set,
-    test_set_results,
-)
+from cifar_zeroshot.analysis.test_set_results import methods_for_test_set, test_set_results
 from cifar_zeroshot.core.errors import UserError
 from cifar_zeroshot.data.checksums import read_md5_sidecar
-from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet, load_configured_test_set
+from cifar_zeroshot.data.test_set_checks import (
+    ConfiguredTestSet,
+    load_configured_test_set,
+    read_test_set,
+)
 from cifar_zeroshot.data.test_sets import TEST_SETS, test_set
 from cifar_zeroshot.mapping.imagenet_classes import all_imagenet_names
 from cifar_zeroshot.mapping.tables import check_mapping_matches, read_mapping_csv
@@ -78,7 +78,7 @@ def _configured_test_sets(inputs: Any, params: Any) -> dict[str, ConfiguredTestS
                 path, params.dataset, params.dataset_size, archive_md5, limit
             )
         else:
-            configured[name] = load_test_set(path, limit)
+            configured[name] = read_test_set(path, limit)
     return configured
 
 

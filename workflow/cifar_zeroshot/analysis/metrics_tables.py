@@ -15,7 +15,14 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from cifar_zeroshot.analysis.evaluation import TOP_K, MethodResult, StoredRun, read_runs, score_runs
+from cifar_zeroshot.analysis.evaluation import (
+    TOP_K,
+    MethodResult,
+    RunRecord,
+    StoredRun,
+    read_runs,
+    score_runs,
+)
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES, NUM_IMAGENET_CLASSES
@@ -189,7 +196,7 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
     for k, correct in result.correct.items():
         row[f"top{k}"] = share(correct, n)
         row[f"top{k}_ci_low"], row[f"top{k}_ci_high"] = wilson_interval(correct, n)
-    recalls = class_recalls(result.run.outputs.labels, result.predicted, len(CIFAR10_CLASSES))
+    recalls = class_recalls(result.run.labels, result.predicted, len(CIFAR10_CLASSES))
     worst, worst_recall = worst_class(recalls)
     row["balanced_accuracy"] = balanced_accuracy(recalls)
     row["worst_class_recall"] = worst_recall
@@ -211,7 +218,7 @@ def metrics_row(result: MethodResult) -> dict[str, Any]:
 
 def per_class_rows(result: MethodResult) -> list[dict[str, Any]]:
     """Top-1 accuracy of each CIFAR-10 class with its Wilson interval."""
-    labels = result.run.outputs.labels
+    labels = result.run.labels
     rows = []
     for k, name in enumerate(CIFAR10_CLASSES):
         members = labels == k
@@ -228,7 +235,7 @@ def per_class_rows(result: MethodResult) -> list[dict[str, Any]]:
 
 def confusion_rows(result: MethodResult) -> list[tuple[str, str, str, str, str, int]]:
     """All 10 x 10 cells (zeros too): true class, predicted class, count."""
-    counts = confusion_matrix(result.run.outputs.labels, result.predicted, len(CIFAR10_CLASSES))
+    counts = confusion_matrix(result.run.labels, result.predicted, len(CIFAR10_CLASSES))
     return [
         (*result.key, true, predicted, int(counts[t, p]))
         for t, true in enumerate(CIFAR10_CLASSES)
@@ -237,16 +244,14 @@ def confusion_rows(result: MethodResult) -> list[tuple[str, str, str, str, str, 
 
 
 def top_confusion_rows(
-    scope: tuple[str, str, int | None], run: StoredRun, imagenet_names: Sequence[str]
+    scope: tuple[str, str, int | None], run: RunRecord, imagenet_names: Sequence[str]
 ) -> list[dict[str, Any]]:
     """Per CIFAR-10 class: the ImageNet classes its images are most often predicted as."""
-    outputs = run.outputs
-    if outputs.logits is None:  # a CLIP run predicts no ImageNet classes
+    if run.imagenet_top1 is None:  # a CLIP run predicts no ImageNet classes
         return []
-    imagenet_top1 = np.argmax(outputs.logits, axis=1)
     rows = []
     for k, name in enumerate(CIFAR10_CLASSES):
-        predictions = imagenet_top1[outputs.labels == k]
+        predictions = run.imagenet_top1[run.labels == k]
         counts = np.bincount(predictions, minlength=NUM_IMAGENET_CLASSES)
         # Most frequent first; equal counts by ImageNet index (stable sort).
         best = np.argsort(-counts, kind="stable")[:TOP_CONFUSIONS]

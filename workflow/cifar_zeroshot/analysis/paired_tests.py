@@ -69,20 +69,16 @@ class PairedResult:
 
 def paired_result(result: MethodResult) -> PairedResult:
     """The part of ``result`` the paired tests compare (metrics.csv's IMAGE_COLUMNS of its row)."""
-    outputs = result.run.outputs
+    run = result.run
     images = (
-        result.run.facts.dataset,
+        run.facts.dataset,
         result.test_set,
         result.corruption,
         result.severity,
         len(result.predicted),
     )
     return PairedResult(
-        result.run_key,
-        images,
-        outputs.image_index,
-        outputs.labels,
-        result.predicted == outputs.labels,
+        result.run_key, images, run.image_index, run.labels, result.predicted == run.labels
     )
 
 

@@ -7,11 +7,15 @@ given. The class mapping and CLIP prompts score each set's logits or embeddings;
 probe, fitted on CIFAR-10's training features only, scores each set from that set's own probe
 file (results/probe/<test_set>/...), checked as every method file is. A method's files are
 looked up per test set (methods_for_test_set), so no method is handed another set's files.
+
+Runs are scored one at a time, and a set in blocks one block at a time: a run's values are read
+for one block, scored by every method, and dropped before the next block is read, so the job
+holds one block's logits (one run's for a set without blocks) whatever the set's size.
 """
 
 import dataclasses
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +24,17 @@ import pandas as pd
 
 from cifar_zeroshot.analysis.evaluation import (
     MethodResult,
-    StoredRun,
-    read_runs,
+    OpenedRun,
+    RunRecord,
+    open_runs,
+    read_part,
+    run_record,
     score_run,
     with_agreement,
 )
 from cifar_zeroshot.analysis.verification import run_checks
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.data.image_set import ImageSet, load_image_set
 from cifar_zeroshot.data.shifted_selection import block_of_rows, read_selection_table
-from cifar_zeroshot.data.test_set import first_images, images_digest
 from cifar_zeroshot.data.test_set_checks import ConfiguredTestSet
 from cifar_zeroshot.data.test_sets import test_set as registered_test_set
 from cifar_zeroshot.methods.calibration import ECE_BINS
@@ -62,55 +67,47 @@ def methods_for_test_set(
     )
 
 
-def load_test_set(path: str | Path, limit: int | None) -> ConfiguredTestSet:
-    """The image set a run with ``limit`` scores (its file is checked as it loads)."""
-    path = Path(path)
-    images, labels = first_images(*load_image_set(path, ImageSet.TEST), limit, path)
-    return ConfiguredTestSet(path, labels, images_digest(images, labels))
+# One scope of a test set: (corruption, severity, its images' image_index and labels).
+Part = tuple[str, int | None, np.ndarray, np.ndarray]
 
 
-def _block_run(run: StoredRun, rows: np.ndarray) -> StoredRun:
-    """``run`` restricted to ``rows`` (one CIFAR-10-C block), so every figure is the block's."""
-    outputs = run.outputs
-    sliced = dataclasses.replace(
-        outputs,
-        image_index=outputs.image_index[rows],
-        labels=outputs.labels[rows],
-        logits=None if outputs.logits is None else outputs.logits[rows],
-        embeddings=None if outputs.embeddings is None else outputs.embeddings[rows],
-    )
-    return dataclasses.replace(run, outputs=sliced)
-
-
-def _blocks(run: StoredRun, blocks: pd.DataFrame | None) -> list[tuple[str, int | None, StoredRun]]:
-    """(corruption, severity, the run's rows of that block); the whole run without blocks."""
+def scope_parts(run: RunRecord, blocks: pd.DataFrame | None) -> list[Part]:
+    """The run's images per block of ``blocks`` (CIFAR-10-C), sorted by image_index; all its
+    images without blocks. Computed once per test set: every run holds the same images."""
     if blocks is None:
-        return [("", None, run)]
-    corruption, severity = block_of_rows(blocks, run.outputs.image_index)
-    return [
-        (c, int(s), _block_run(run, np.flatnonzero((corruption == c) & (severity == s))))
-        for c, s in zip(blocks["corruption"], blocks["severity"], strict=True)
-    ]
+        return [("", None, run.image_index, run.labels)]
+    corruption, severity = block_of_rows(blocks, run.image_index)
+    parts: list[Part] = []
+    for c, s in zip(blocks["corruption"], blocks["severity"], strict=True):
+        rows = np.flatnonzero((corruption == c) & (severity == s))
+        parts.append((c, int(s), run.image_index[rows], run.labels[rows]))
+    return parts
 
 
 def scope_results(
     test_set: str,
-    stored: Sequence[StoredRun],
+    runs: Iterable[OpenedRun],
     methods: Sequence[ScoringMethod],
     blocks: pd.DataFrame | None = None,
     bins: int = ECE_BINS,
 ) -> list[MethodResult]:
     """Every run scored by every method that applies, per block of ``blocks`` (CIFAR-10-C), each
     scope's results sorted by model, variant and method, with their agreement with the fp32 run
-    on the same images (calibration over ``bins`` bins)."""
+    on the same images (calibration over ``bins`` bins). Each run's values are read one block
+    at a time (evaluation.read_part) and dropped once scored."""
     if not methods:
         raise UserError("No scoring methods to evaluate the runs with.")
     by_block: dict[tuple[str, int | None], list[MethodResult]] = {}
-    for run in stored:
-        for corruption, severity, part in _blocks(run, blocks):
+    parts: list[Part] | None = None
+    for run in runs:
+        if parts is None:
+            parts = scope_parts(run.record, blocks)
+        for corruption, severity, image_index, labels in parts:
+            part = read_part(run, image_index, labels)
+            record = run_record(part)
             by_block.setdefault((corruption, severity), []).extend(
                 dataclasses.replace(
-                    score_run(part, method, bins),
+                    score_run(part, method, bins, record),
                     test_set=test_set,
                     corruption=corruption,
                     severity=severity,
@@ -118,6 +115,7 @@ def scope_results(
                 for method in methods
                 if method.applies_to(part.outputs)
             )
+            del part  # its values, before the next block's are read
     return [
         result
         for results in by_block.values()
@@ -136,8 +134,8 @@ def test_set_results(
 ) -> list[MethodResult]:
     """The results of one test set's runs ((outputs, timing) pairs, with what each job was
     asked in ``requested``), each verified against ``configured`` before it is scored."""
-    stored = read_runs(runs, run_checks(list(runs), list(requested), configured))
     blocks = None if blocks_path is None else read_selection_table(blocks_path, configured.path)
-    results = scope_results(test_set, stored, methods, blocks, bins)
-    log.info("scored %d runs on %s: %d results", len(stored), test_set, len(results))
+    opened = open_runs(runs, run_checks(list(runs), list(requested), configured))
+    results = scope_results(test_set, opened, methods, blocks, bins)
+    log.info("scored %d runs on %s: %d results", len(runs), test_set, len(results))
     return results

@@ -19,10 +19,12 @@ from cifar_zeroshot.data.archive import CIFAR10_MD5
 from cifar_zeroshot.data.image_set import (
     ArchiveOrigin,
     ImageSet,
-    load_image_set,
+    StoredImageSet,
+    image_chunks,
+    open_image_set,
     read_image_origin,
 )
-from cifar_zeroshot.data.test_set import first_images, images_digest
+from cifar_zeroshot.data.test_set import chunked_images_digest, limited_count
 
 # Datasets whose archive is a fixed file: an image set from any other archive is never rebuilt.
 FIXED_ARCHIVE_MD5 = {"cifar10": CIFAR10_MD5}
@@ -86,14 +88,29 @@ def check_built_image_set(path: str | Path, kind: ImageSet, dataset: str, test_i
         _check_origin(path, origin, dataset, expected, FIXED_ARCHIVE_MD5[dataset], kind)
 
 
+def _configured(stored: StoredImageSet, limit: int | None) -> ConfiguredTestSet:
+    """The images a run with ``limit`` scores of ``stored``: their labels and digest, the
+    images read from the file a chunk at a time (a CIFAR-10-C selection's are gigabytes)."""
+    count = limited_count(len(stored.labels), limit, stored.path)
+    labels = stored.labels[:count]
+    shape = (count, *stored.images_shape[1:])
+    chunks = image_chunks(stored, count)
+    digest = chunked_images_digest(stored.images_dtype, shape, chunks, labels)
+    return ConfiguredTestSet(stored.path, labels, digest)
+
+
+def read_test_set(path: str | Path, limit: int | None) -> ConfiguredTestSet:
+    """The image set a run with ``limit`` scores (its file is checked as it loads)."""
+    return _configured(open_image_set(path, ImageSet.TEST), limit)
+
+
 def load_configured_test_set(
     path: str | Path, dataset: str, expected_images: int, expected_md5: str, limit: int | None
 ) -> ConfiguredTestSet:
     """Load the test set, refuse it unless it is the configured one, and apply the limit."""
     path = Path(path)
-    images, labels = load_image_set(path, ImageSet.TEST)
+    stored = open_image_set(path, ImageSet.TEST)
     _check_origin(
         path, read_image_origin(path, ImageSet.TEST), dataset, expected_images, expected_md5
     )
-    images, labels = first_images(images, labels, limit, path)
-    return ConfiguredTestSet(path, labels, images_digest(images, labels))
+    return _configured(stored, limit)

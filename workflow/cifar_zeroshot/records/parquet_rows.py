@@ -198,8 +198,43 @@ def _describe(schema: pa.Schema) -> str:
     return ", ".join(f"{field.name} {field.type}" for field in schema)
 
 
-def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsTable:
-    """Read a per-image file and refuse anything that would give wrong numbers.
+@dataclass(frozen=True)
+class OpenedRows:
+    """A per-image file opened for reading in parts: its layout, facts and index columns (in
+    file order), checked as read_rows checks them; values are read by read_values."""
+
+    path: Path
+    parquet: pq.ParquetFile
+    layout: RowsLayout
+    facts: RunFacts
+    image_index: np.ndarray
+    labels: np.ndarray
+    # Per row group, the lowest and highest image_index it holds (its statistics): -1 and
+    # the int32 maximum for a row group without them, which may hold any.
+    group_ranges: np.ndarray
+
+
+def _group_ranges(parquet: pq.ParquetFile) -> np.ndarray:
+    """[row groups, 2]: each row group's image_index range, from its statistics."""
+    metadata = parquet.metadata
+    ranges = np.tile(np.array([-1, np.iinfo(np.int32).max], np.int64), (metadata.num_row_groups, 1))
+    column = parquet.schema_arrow.get_field_index("image_index")
+    for group in range(metadata.num_row_groups):
+        statistics = metadata.row_group(group).column(column).statistics
+        if statistics is not None and statistics.has_min_max:
+            ranges[group] = statistics.min, statistics.max
+    return ranges
+
+
+def _unreadable(path: Path, error: Exception) -> UserError:
+    return UserError(
+        f"{path} could not be read ({error}); it is probably truncated. Delete it and rerun."
+    )
+
+
+def open_rows(path: str | Path, layout: RowsLayout | None, column: str) -> OpenedRows:
+    """A per-image file's schema, facts and image_index and label columns, every check of
+    read_rows but the values' made; the values stay on disk.
 
     ``layout`` None accepts any width of float32 or float16 values in ``column`` (features and
     embeddings, whose width depends on the model).
@@ -219,11 +254,9 @@ def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsT
         )
     facts = read_facts(path, parquet.schema_arrow)
     try:
-        table = parquet.read()
+        table = parquet.read(columns=["image_index", "label"])
     except (pa.ArrowException, OSError) as error:
-        raise UserError(
-            f"{path} could not be read ({error}); it is probably truncated. Delete it and rerun."
-        ) from None
+        raise _unreadable(path, error) from None
     if table.num_rows != facts.image_count:
         raise UserError(
             f"{path} has {table.num_rows} rows but its run facts say {facts.image_count} images: "
@@ -231,8 +264,6 @@ def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsT
         )
     image_index = table.column("image_index").to_numpy()
     labels = table.column("label").to_numpy()
-    flat = table.column(column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
-    values = flat.reshape(table.num_rows, layout.width)
     if len(np.unique(image_index)) != len(image_index):
         raise UserError(f"{path} lists some image_index twice. Delete it and rerun snakemake.")
     if labels.size and (labels.min() < 0 or labels.max() >= NUM_CIFAR10_CLASSES):
@@ -240,6 +271,15 @@ def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsT
             f"{path} has labels outside 0..{NUM_CIFAR10_CLASSES - 1}. "
             "Delete it and rerun snakemake."
         )
+    return OpenedRows(path, parquet, layout, facts, image_index, labels, _group_ranges(parquet))
+
+
+def _values(table: pa.Table, layout: RowsLayout) -> np.ndarray:
+    flat = table.column(layout.column).combine_chunks().flatten().to_numpy(zero_copy_only=False)
+    return flat.reshape(table.num_rows, layout.width)
+
+
+def _check_finite(path: Path, column: str, values: np.ndarray, image_index: np.ndarray) -> None:
     finite = np.isfinite(values)
     if not finite.all():
         row = int(np.argwhere(~finite)[0][0])
@@ -248,4 +288,50 @@ def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsT
             f"{int(image_index[row])}); metrics from it would be meaningless. Rerun that model "
             "in fp32 to check whether the model or the precision is at fault."
         )
-    return RowsTable(image_index, labels, values, facts)
+
+
+def read_values(rows: OpenedRows, wanted: np.ndarray) -> np.ndarray:
+    """The values of the images ``wanted`` (image_index values the file holds, sorted), in that
+    order, checked finite. Read one row group at a time, only those whose image_index
+    statistics reach ``wanted``, so no more than ``wanted``'s rows and one row group are in
+    memory at once."""
+    layout, column = rows.layout, rows.layout.column
+    values = np.empty((len(wanted), layout.width), dtype=layout.numpy_dtype)
+    found = 0
+    if len(wanted) == 0:
+        return values
+    low, high = wanted[0], wanted[-1]
+    reach = (rows.group_ranges[:, 1] >= low) & (rows.group_ranges[:, 0] <= high)
+    for group in np.flatnonzero(reach).tolist():
+        try:
+            table = rows.parquet.read_row_group(group, columns=["image_index", column])
+        except (pa.ArrowException, OSError) as error:
+            raise _unreadable(rows.path, error) from None
+        image_index = table.column("image_index").to_numpy()
+        where = np.minimum(np.searchsorted(wanted, image_index), len(wanted) - 1)
+        hit = wanted[where] == image_index
+        if not hit.any():
+            continue
+        part = _values(table, layout)[hit]
+        _check_finite(rows.path, column, part, image_index[hit])
+        values[where[hit]] = part
+        found += int(hit.sum())
+    if found != len(wanted):
+        raise ValueError(f"{rows.path} holds {found} of the {len(wanted)} images asked for")
+    return values
+
+
+def read_rows(path: str | Path, layout: RowsLayout | None, column: str) -> RowsTable:
+    """Read a per-image file and refuse anything that would give wrong numbers.
+
+    ``layout`` None accepts any width of float32 or float16 values in ``column`` (features and
+    embeddings, whose width depends on the model).
+    """
+    rows = open_rows(path, layout, column)
+    try:
+        table = rows.parquet.read(columns=[column])
+    except (pa.ArrowException, OSError) as error:
+        raise _unreadable(rows.path, error) from None
+    values = _values(table, rows.layout)
+    _check_finite(rows.path, column, values, rows.image_index)
+    return RowsTable(rows.image_index, rows.labels, values, rows.facts)
