@@ -148,7 +148,8 @@ def test_compare_runs_every_part_and_reports_its_rows(tmp_path: Path) -> None:
             assert summary["end_to_end_images_per_second"] > 0
             assert summary["images_per_second"] > 0 and run["wall_images_per_second"] > 0
             assert summary["batch_size"] == 8
-            assert run["logits_bytes"] > 12 * 1000 * 4  # 12 rows of 1000 float32 logits, and more
+            # 12 rows of 1000 float32 logits, compressed losslessly: far over one byte a logit.
+            assert run["logits_bytes"] > 12 * 1000
     assert len(row["c_over_best_b_rounds"]) == 2 and row["c_over_best_b"] > 0
 
     lines = result.stdout.splitlines()
