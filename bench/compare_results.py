@@ -36,6 +36,8 @@ MEASURED = (
     "_ms",
     "ms_per",
     "device_name",
+    # A digest of a file's rows, measured times (the few-shot fit_seconds) among them.
+    "rows_sha256",
 )
 # Run-fact fields that hold measurements or timestamps, besides MEASURED's.
 MEASURED_FACTS = ("created", "hostname", "time", "peak", "started")
