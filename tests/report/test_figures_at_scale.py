@@ -15,7 +15,13 @@ from cifar_zeroshot.report.balanced_plot import MOST_MODELS, SERIES, per_class_b
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.few_shot import COLOURED, few_shot_figure
 from cifar_zeroshot.report.model_families import architecture_family
-from cifar_zeroshot.report.plot_parts import MOST_ROWS, method_places, row_labels, run_labels
+from cifar_zeroshot.report.plot_parts import (
+    MOST_ROWS,
+    method_places,
+    row_labels,
+    run_labels,
+    save_figure,
+)
 from cifar_zeroshot.report.probe_plot import probe_vs_zero_shot_figure
 from cifar_zeroshot.report.robustness_plots import NAMED_EACH_END, effective_robustness_figure
 
@@ -59,6 +65,17 @@ def test_scatter_legend_stays_bounded_and_texts_apart(count):
     assert set(families) - {"other"} <= named
     assert ("other" in families) == (len(named) > 10)
     assert overlapping_texts(figure) == []
+
+
+@pytest.mark.parametrize("draw", [plots.accuracy_vs_speed_figure, accuracy_vs_gflops_figure])
+def test_scatter_labels_move_with_the_provenance_note(draw, tmp_path):
+    figure = draw(many_metrics(200))
+    named = _scatter_labels(figure.axes[0])
+    # The note (above or under the figure) shrinks the axes the labels were placed in.
+    save_figure(figure, tmp_path / "scatter.png", "1,000 synthetic images; untrained weights")
+    assert _scatter_labels(figure.axes[0]) == named
+    assert overlapping_texts(figure) == []
+    assert texts_outside(figure) == []
 
 
 def test_scatter_colours_one_family_alike():

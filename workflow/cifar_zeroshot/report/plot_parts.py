@@ -15,6 +15,7 @@ from matplotlib.ticker import MaxNLocator
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS, method_class
+from cifar_zeroshot.report.point_labels import replace_labels
 from cifar_zeroshot.report.provenance import mark_provenance
 
 log = logging.getLogger(__name__)
@@ -29,7 +30,9 @@ MOST_ROWS = 30
 def save_figure(figure: Figure, path: str | Path, note: str | None = None) -> None:
     """Write a PNG via a temp file; no timestamps or version strings in the metadata. ``note``:
     what the figure was made from, where that is not the real thing (provenance_note)."""
-    mark_provenance(figure, note)
+    if note:
+        mark_provenance(figure, note)
+        replace_labels(figure)  # the note moved the axes under the scatter's labels
     with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
     log.info("drew %s", path)
