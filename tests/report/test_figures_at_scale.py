@@ -17,6 +17,7 @@ from cifar_zeroshot.report.few_shot import COLOURED, few_shot_figure
 from cifar_zeroshot.report.model_families import architecture_family
 from cifar_zeroshot.report.plot_parts import (
     MOST_ROWS,
+    best_rows,
     method_places,
     row_labels,
     run_labels,
@@ -218,6 +219,17 @@ def test_method_places_share_evenly_and_pass_on_what_a_small_method_leaves():
     assert method_places([100, 100], 30) == [15, 15]
     assert method_places([3, 2], 30) == [3, 2]
     assert sum(method_places([7, 40, 1, 90], 30)) == 30
+
+
+def test_best_rows_ranks_by_position_with_missing_scores_last():
+    frame = pd.DataFrame({"name": list("abcde"), "method": "m"}, index=[7, 7, 3, 3, 1])
+    score = np.array([2.0, np.nan, 5.0, 1.0, 3.0])
+    shown, note = best_rows(frame, score, "runs by speed", "speed.csv", most=3)
+    assert list(shown["name"]) == ["c", "e", "a"]
+    assert note == "best 3 of 5 runs by speed; all in speed.csv"
+    least, _ = best_rows(frame, score, "runs by memory", "x.csv", most=4, higher_is_better=False)
+    assert list(least["name"]) == ["d", "a", "e", "c"]  # the missing score stays out
+    assert best_rows(frame, score, "runs", "x.csv", most=5) == (frame, None)
 
 
 def _check_capped(figure, title: str, drawn: int, every: int, source: str) -> None:

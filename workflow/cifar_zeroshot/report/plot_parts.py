@@ -100,7 +100,7 @@ def device_title(metrics: pd.DataFrame) -> str:
 
 def best_rows(
     frame: pd.DataFrame,
-    score: pd.Series,
+    score: pd.Series | np.ndarray,
     what: str,
     source: str,
     most: int = MOST_ROWS,
@@ -108,14 +108,16 @@ def best_rows(
     per_method: bool = False,
 ) -> tuple[pd.DataFrame, str | None]:
     """(the rows a bar figure draws, the note saying which) for ``frame``'s rows scored by
-    ``score`` (aligned with it; NaN counts as worst). Up to ``most`` rows: all, in their order,
-    and no note. Beyond: the best ``most``, best first; with ``per_method`` and several methods,
-    each method's best in turn, the places shared out evenly (a probe would otherwise take every
-    place). ``what``: "results by top-1"; ``source``: the file that holds every row."""
+    ``score`` (one value per row, in its order; NaN counts as worst). Up to ``most`` rows: all,
+    in their order, and no note. Beyond: the best ``most``, best first; with ``per_method`` and
+    several methods, each method's best in turn, the places shared out evenly (a probe would
+    otherwise take every place). ``what``: "results by top-1"; ``source``: the file that holds
+    every row."""
     if len(frame) <= most:
         return frame, None
-    order = score.sort_values(ascending=not higher_is_better, na_position="last", kind="stable")
-    ranked = frame.loc[order.index]
+    values = np.asarray(score, dtype=float)
+    # Stable, and NaN last either way (argsort puts NaN after every number).
+    ranked = frame.iloc[np.argsort(-values if higher_is_better else values, kind="stable")]
     methods = list(dict.fromkeys(frame["method"])) if per_method else []
     if len(methods) > 1:
         places = method_places(ranked["method"].value_counts().reindex(methods).tolist(), most)
