@@ -1,6 +1,7 @@
 """The statistics figures and the few-shot summary: what they draw and say, read back."""
 
 import math
+import re
 
 import numpy as np
 import pandas as pd
@@ -11,6 +12,7 @@ from run_files import GROUPS, write_three_runs
 
 from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
 from cifar_zeroshot.analysis.few_shot import worth
+from cifar_zeroshot.analysis.leaderboard import leaderboard_table
 from cifar_zeroshot.analysis.metrics_tables import tables_from_results
 from cifar_zeroshot.analysis.paired_tests import paired_tests
 from cifar_zeroshot.analysis.reliability import reliability_table
@@ -73,6 +75,40 @@ def test_beyond_25_results_a_ranked_list_marks_what_differs_from_the_best(count)
         assert filled == (best - top1 > 0.03)
     assert f"ranked; the best {MOST_RANKED} of" in ax.get_title() or len(metrics) <= MOST_RANKED
     assert overlapping_texts(figure) == []
+
+
+LETTER = r"[a-zA-Z][0-9]*"  # analysis.letters.letter_names: a-z, A-Z, then a1 ...
+
+
+def _letters_column(figure) -> list[str]:
+    return [t.get_text() for t in figure.axes[1].get_yticklabels()]
+
+
+@pytest.mark.parametrize("count", [50, 200])
+def test_the_ranked_list_letters_share_exactly_where_no_significant_difference(count):
+    metrics = many_metrics(count)
+    figure = paired_differences_figure(many_paired(metrics), metrics)
+    letters = _letters_column(figure)
+    ranked = metrics.sort_values("top1", ascending=False, kind="stable").head(MOST_RANKED)
+    assert len(letters) == len(ranked) and letters[0].startswith("a")
+    top1 = ranked["top1"].to_numpy()
+    for i in range(len(letters)):
+        for j in range(i + 1, len(letters)):
+            share = bool(set(re.findall(LETTER, letters[i])) & set(re.findall(LETTER, letters[j])))
+            assert share == (abs(top1[i] - top1[j]) <= 0.03), (i, j, letters[i], letters[j])
+    assert "letters" in figure.axes[1].get_ylabel()
+    assert overlapping_texts(figure) == []
+
+
+def test_the_ranked_list_of_one_method_has_the_leaderboards_letters():
+    metrics = many_metrics(60)
+    metrics = metrics[metrics["method"] == "class_mapping"].reset_index(drop=True)
+    assert len(metrics) > MOST_IN_MATRIX
+    paired = many_paired(metrics).assign(corruption="")
+    figure = paired_differences_figure(paired, metrics)
+    board = leaderboard_table(metrics, paired)
+    assert _letters_column(figure) == list(board["letters"])
+    assert "letters, as in leaderboard.csv" in figure.axes[0].get_title()
 
 
 def test_reliability_table_and_panels(results):

@@ -52,10 +52,11 @@ def per_class_balanced_figure(per_class_poolings: pd.DataFrame, images: str) -> 
     runs = best_runs(table, every_run, MOST_MODELS)
     poolings = list(dict.fromkeys(table["pooling"]))
     figure = Figure(
-        figsize=(4.6 * max(1, len(poolings)), 1.2 + 2.6 * max(1, len(runs))), layout="constrained"
+        figsize=(1.8 + 4.6 * max(1, len(poolings)), 1.2 + 2.6 * max(1, len(runs))),
+        layout="constrained",
     )
     figure.suptitle(
-        f"Per-class recall on {images}: the class mapping under each pooling, as pooled and "
+        f"Per-class recall on {images}: the class mapping under each pooling,\nas pooled and "
         "balanced to equal classes without labels (transductive)"
         + (
             f"\nthe {len(runs)} of {len(every_run)} models of highest mean recall as pooled"
@@ -91,14 +92,22 @@ def per_class_balanced_figure(per_class_poolings: pd.DataFrame, images: str) -> 
                     label=label,
                 )
                 means.append(f"{np.nanmean(values):.0f}" if np.isfinite(values).any() else "-")
-            ax.set_title(f"{model} · {variant} · {pooling}\nmean recall {' / '.join(means)} %")
+            ax.set_title(
+                f"{model} · {variant} · {pooling}\nmean recall {' / '.join(means)} %", fontsize=10
+            )
             # Vertical: slanted labels' boxes overlap their neighbours'.
             ax.set_xticks(positions, CIFAR10_CLASSES, rotation=90, fontsize=8)
             ax.set_ylim(0, 100)
             ax.grid(axis="y", alpha=0.3)
             if column == 0:
                 ax.set_ylabel("recall (%)")
-    axes[0, 0].legend(fontsize=8, loc="upper left")
+    # Beside the panels: inside one it would cover bars; under them, the provenance note sits.
+    figure.legend(
+        handles=axes[0, 0].get_legend_handles_labels()[0],
+        loc="outside right upper",
+        fontsize=8,
+        frameon=False,
+    )
     return figure
 
 

@@ -6,8 +6,11 @@ of B in percentage points (so the matrix is antisymmetric), from results/paired_
 star marks a difference significant after Holm's correction. Runs on other images have no pair
 and stay blank. With more results an n x n matrix is unreadable, so the figure is each result's
 top-1 with its 95 % Wilson interval, ranked (the best MOST_RANKED), each marked by whether its
-paired difference from the best result is significant. Either way the pairs are CIFAR-10's; the
-shifted test sets' pairs are in the CSV (and counted in the summary).
+paired difference from the best result is significant, with its compact letters beside it
+(analysis/letters.py, over the whole ranking): two results that share a letter do not differ
+significantly, as in results/leaderboard.csv, whose letters rank each method on its own. Either
+way the pairs are CIFAR-10's; the shifted test sets' pairs are in the CSV (and counted in the
+summary).
 """
 
 import numpy as np
@@ -15,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from cifar_zeroshot.analysis.letters import compact_letters
 from cifar_zeroshot.analysis.metrics_tables import reference_rows
 from cifar_zeroshot.analysis.paired_tests import result_label
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
@@ -96,16 +100,34 @@ def _significant_against(table: pd.DataFrame, best: str) -> dict[str, bool]:
     return against
 
 
+def significant_matrix(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
+    """[labels, labels] bool: which results differ significantly (Holm) in ``table``'s pairs;
+    two results never paired (other images) count as not shown to differ, as in the
+    leaderboard."""
+    where = {label: i for i, label in enumerate(labels)}
+    significant = np.zeros((len(labels), len(labels)), dtype=bool)
+    pairs = zip(
+        _side_labels(table, "a"), _side_labels(table, "b"), table["significant"], strict=True
+    )
+    for a, b, differs in pairs:
+        if bool(differs) and a in where and b in where:
+            significant[where[a], where[b]] = significant[where[b], where[a]] = True
+    return significant
+
+
 def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     """Each result's top-1 with its 95 % Wilson interval, best first (at most MOST_RANKED):
     filled where its paired difference from the best is significant after Holm's correction,
-    hollow where it is not, grey where it was not paired with the best (other images)."""
+    hollow where it is not, grey where it was not paired with the best (other images); on the
+    right, each result's compact letters over the whole ranking."""
     rows = metrics.sort_values("top1", ascending=False, kind="stable").reset_index(drop=True)
-    shown = rows.head(MOST_RANKED)
-    labels = [
+    every_label = [
         result_label(m, v, method)
-        for m, v, method in zip(shown["model"], shown["variant"], shown["method"], strict=True)
+        for m, v, method in zip(rows["model"], rows["variant"], rows["method"], strict=True)
     ]
+    letters = compact_letters(significant_matrix(table, every_label))
+    shown = rows.head(MOST_RANKED)
+    labels = every_label[: len(shown)]
     figure = Figure(figsize=(10, 2.2 + 0.19 * len(shown)), layout="constrained")
     ax = figure.subplots()
     y = np.arange(len(shown))
@@ -136,6 +158,11 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         )
     ax.set_yticks(y, labels, fontsize=7)
     ax.set_ylim(len(shown) - 0.5, -0.5)
+    right = ax.twinx()
+    right.set_ylim(ax.get_ylim())
+    right.set_yticks(y, letters[: len(shown)], fontsize=7, family="monospace")
+    right.tick_params(axis="y", length=0)
+    right.set_ylabel("letters: results sharing one do not differ significantly", fontsize=8)
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("top-1 accuracy (%), bars: 95 % Wilson interval")
     level = float(table["significance_level"].iloc[0]) if len(table) else float("nan")
@@ -150,10 +177,12 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     figure.legend(handles=keys, loc="outside lower center", ncols=4, fontsize=8, frameon=False)
     count = len(_labels(table))
     more = f"; the best {len(shown)} of {len(rows)}" if len(rows) > len(shown) else ""
+    # Several methods: one ranking here, one per method in the leaderboard, so other letters.
+    within = "" if rows["method"].nunique() > 1 else ", as in leaderboard.csv"
     ax.set_title(
-        f"Top-1 on {REFERENCE_TEST_SET}'s images, ranked{more}: {count} paired results are too "
-        f"many for a matrix\nof differences (all pairs in paired_tests.csv); against the best: "
-        f"McNemar exact, Holm, {100 * level:g} %",
+        f"Top-1 on {REFERENCE_TEST_SET}'s images, ranked{more}:\n{count} paired results are too "
+        "many for a matrix of differences (all pairs in paired_tests.csv);\nagainst the best "
+        f"and letters{within}: McNemar exact, Holm, {100 * level:g} %",
         fontsize=10,
     )
     return figure

@@ -15,18 +15,24 @@ from matplotlib.ticker import MaxNLocator
 
 from cifar_zeroshot.core.atomic import atomic_path
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS, method_class
+from cifar_zeroshot.report.point_labels import replace_labels
 from cifar_zeroshot.report.provenance import mark_provenance
 
 log = logging.getLogger(__name__)
 
 DPI = 120
 COLOURS = ("#4C72B0", "#DD8452", "#55A868", "#C44E52")
+# A bar or heatmap figure draws at most this many rows (the best by its own measure); beyond,
+# the figure grows past what a page shows and names nothing a reader can find.
+MOST_ROWS = 30
 
 
 def save_figure(figure: Figure, path: str | Path, note: str | None = None) -> None:
     """Write a PNG via a temp file; no timestamps or version strings in the metadata. ``note``:
     what the figure was made from, where that is not the real thing (provenance_note)."""
-    mark_provenance(figure, note)
+    if note:
+        mark_provenance(figure, note)
+        replace_labels(figure)  # the note moved the axes under the scatter's labels
     with atomic_path(path) as temp:
         figure.savefig(temp, format="png", dpi=DPI, metadata={"Software": None})
     log.info("drew %s", path)
@@ -90,6 +96,56 @@ def device_title(metrics: pd.DataFrame) -> str:
     names = metrics["device_name"].where(metrics["device_name"].notna(), metrics["device"])
     unique = sorted({str(n) for n in names if isinstance(n, str) and n})
     return ", ".join(unique) if unique else "unknown device"
+
+
+def best_rows(
+    frame: pd.DataFrame,
+    score: pd.Series | np.ndarray,
+    what: str,
+    source: str,
+    most: int = MOST_ROWS,
+    higher_is_better: bool = True,
+    per_method: bool = False,
+) -> tuple[pd.DataFrame, str | None]:
+    """(the rows a bar figure draws, the note saying which) for ``frame``'s rows scored by
+    ``score`` (one value per row, in its order; NaN counts as worst). Up to ``most`` rows: all,
+    in their order, and no note. Beyond: the best ``most``, best first; with ``per_method`` and
+    several methods, each method's best in turn, the places shared out evenly (a probe would
+    otherwise take every place). ``what``: "results by top-1"; ``source``: the file that holds
+    every row."""
+    if len(frame) <= most:
+        return frame, None
+    values = np.asarray(score, dtype=float)
+    # Stable, and NaN last either way (argsort puts NaN after every number).
+    ranked = frame.iloc[np.argsort(-values if higher_is_better else values, kind="stable")]
+    methods = list(dict.fromkeys(frame["method"])) if per_method else []
+    if len(methods) > 1:
+        places = method_places(ranked["method"].value_counts().reindex(methods).tolist(), most)
+        shown = pd.concat(
+            [ranked[ranked["method"] == m].head(n) for m, n in zip(methods, places, strict=True)]
+        )
+        split = ", each method's best"
+    else:
+        shown, split = ranked.head(most), ""
+    note = f"best {len(shown)} of {len(frame)} {what}{split}; all in {source}"
+    return shown.reset_index(drop=True), note
+
+
+def method_places(counts: list[int], most: int) -> list[int]:
+    """How many of ``most`` places each method gets, given how many rows each has: an even
+    share, the places a small method leaves going to the others."""
+    places = [0] * len(counts)
+    left = most
+    for number, i in enumerate(sorted(range(len(counts)), key=lambda i: counts[i])):
+        places[i] = min(counts[i], left // (len(counts) - number))
+        left -= places[i]
+    return places
+
+
+def titled(title: str, note: str | None) -> str:
+    """``title`` with ``note`` (best_rows's) under it, where rows were left out: which rows on
+    one line, where to find the rest on the next (one line would outgrow a narrow figure)."""
+    return "\n".join([title, *note.split("; ")]) if note else title
 
 
 def bar_height_figure(bars: int, width: float = 11.0) -> Figure:

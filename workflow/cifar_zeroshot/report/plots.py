@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
+from cifar_zeroshot.analysis.leaderboard import peak_memory
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS
 from cifar_zeroshot.report.model_families import (
@@ -26,8 +27,10 @@ from cifar_zeroshot.report.model_families import (
 )
 from cifar_zeroshot.report.plot_parts import (
     COLOURS,
+    MOST_ROWS,
     annotated_heatmap,
     bar_height_figure,
+    best_rows,
     decimals_format,
     device_title,
     hbar,
@@ -38,6 +41,7 @@ from cifar_zeroshot.report.plot_parts import (
     runs_only,
     scores_text,
     several_methods,
+    titled,
 )
 from cifar_zeroshot.report.point_labels import pareto_front, place_labels
 from cifar_zeroshot.report.provenance import accuracy_title, images_name
@@ -53,8 +57,12 @@ MEMORY_SERIES: dict[str, str] = {
 
 def speed_figure(metrics: pd.DataFrame) -> Figure:
     """Throughput (images/s) and per-image latency (ms) per model and variant; where NVML
-    measured the GPU's energy, images per joule as a third panel."""
+    measured the GPU's energy, images per joule as a third panel. Beyond MOST_ROWS runs, the
+    fastest."""
     runs = runs_only(metrics)
+    runs, note = best_rows(
+        runs, runs["images_per_second"], "runs by throughput", "results/metrics.csv"
+    )
     labels = run_labels(runs)
     energy = runs.get("images_per_joule", pd.Series(dtype=float)).to_numpy(float)
     panels = 3 if np.isfinite(energy).any() else 2
@@ -71,15 +79,29 @@ def speed_figure(metrics: pd.DataFrame) -> Figure:
     if panels == 3:
         hbar(axes[2], labels, energy, decimals_format(energy), COLOURS[2])
         axes[2].set_xlabel("images per joule of GPU energy (higher is better)")
-    figure.suptitle(f"Inference speed on {device_title(runs)} (warm-up batches excluded)")
+    figure.suptitle(
+        titled(f"Inference speed on {device_title(runs)} (warm-up batches excluded)", note)
+    )
     return figure
 
 
 def memory_figure(metrics: pd.DataFrame) -> Figure:
-    """Grouped bars: every memory figure that was measured for at least one run, in MiB."""
+    """Grouped bars: every memory figure that was measured for at least one run, in MiB.
+    Beyond MOST_ROWS runs, those of least peak memory (the leaderboard's peak_memory_mb)."""
     runs = runs_only(metrics)
-    labels = run_labels(runs)
+    peaks = [peak_memory(row) for _, row in runs.iterrows()]
+    peak = pd.Series([np.nan if p is None else p[0] for p in peaks], index=runs.index)
     present = [c for c in MEMORY_SERIES if c in runs and runs[c].notna().any()]
+    runs, note = best_rows(
+        runs,
+        peak,
+        "runs by least peak memory",
+        "results/metrics.csv",
+        # As many bars as two series of MOST_ROWS runs: each run is a group of them.
+        most=2 * MOST_ROWS // max(2, len(present)),
+        higher_is_better=False,
+    )
+    labels = run_labels(runs)
     figure = bar_height_figure(len(labels) * max(1, len(present)) // 2 + 2)
     ax = figure.subplots()
     y = np.arange(len(labels))
@@ -109,12 +131,21 @@ def memory_figure(metrics: pd.DataFrame) -> Figure:
     ax.invert_yaxis()
     ax.grid(axis="x", alpha=0.3)
     ax.set_xlabel("peak memory (MiB = 2^20 bytes)")
-    ax.set_title(f"Peak memory during inference on {device_title(runs)}")
+    ax.set_title(titled(f"Peak memory during inference on {device_title(runs)}", note))
     return figure
 
 
 def accuracy_figure(metrics: pd.DataFrame) -> Figure:
-    """Top-1 and top-5 accuracy (%) with 95 % Wilson intervals as error bars."""
+    """Top-1 and top-5 accuracy (%) with 95 % Wilson intervals as error bars; beyond MOST_ROWS
+    results, each method's best by top-1."""
+    title = f"{accuracy_title(metrics['method'], images_name(metrics))} ({scores_text(metrics)})"
+    metrics, note = best_rows(
+        metrics,
+        metrics["top1"],
+        "results by top-1",
+        "results/leaderboard.csv",
+        per_method=True,
+    )
     labels = row_labels(metrics)
     figure = bar_height_figure(len(labels) + 1)
     ax = figure.subplots()
@@ -127,15 +158,22 @@ def accuracy_figure(metrics: pd.DataFrame) -> Figure:
         interval_bars(ax, y + offset, values, (low, high), colour, f"top-{k}")
     xlabel = "accuracy over the 10 CIFAR-10 classes (%), error bars: 95 % Wilson interval"
     percent_axes(ax, labels, xlabel)
-    title = accuracy_title(metrics["method"], images_name(metrics))
-    ax.set_title(f"{title} ({scores_text(metrics)})")
+    ax.set_title(titled(title, note))
     return figure
 
 
 def per_class_figure(per_class: pd.DataFrame) -> Figure:
-    """Heatmap: per-class top-1 accuracy (%), one row per model, variant and method."""
+    """Heatmap: per-class top-1 accuracy (%), one row per model, variant and method; beyond
+    MOST_ROWS rows, each method's best by mean per-class accuracy."""
     key_columns = ["model", "variant", "method"]
     rows = per_class.drop_duplicates(key_columns)
+    means = per_class.groupby(key_columns, sort=False)["accuracy"].mean()
+    mean = pd.Series(
+        means.reindex(pd.MultiIndex.from_frame(rows[key_columns])).to_numpy(), index=rows.index
+    )
+    rows, note = best_rows(
+        rows, mean, "results by mean per-class accuracy", "results/per_class.csv", per_method=True
+    )
     keys = list(zip(*(rows[c] for c in key_columns), strict=True))
     classes = [c for c in CIFAR10_CLASSES if c in set(per_class["cifar_class"])]
     table = per_class.set_index([*key_columns, "cifar_class"])["accuracy"]
@@ -149,6 +187,8 @@ def per_class_figure(per_class: pd.DataFrame) -> Figure:
     ax.set_yticks(np.arange(len(keys)), row_labels(rows))
     figure.colorbar(image, ax=ax, label="top-1 accuracy (%)")
     ax.set_title("Per-class top-1 accuracy (%)")
+    if note:  # over the colour bar too: the axes alone are narrower than the note
+        figure.suptitle(note, fontsize=10)
     return figure
 
 

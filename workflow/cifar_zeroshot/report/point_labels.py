@@ -4,7 +4,8 @@ A scatter of 200 runs cannot name every point; it names the runs on the Pareto f
 run is both at least as accurate and at least as fast), the ones a reader picks from. Each
 label is put at the first of a ring of offsets around its point where its box, once drawn,
 overlaps no text placed before it and stays inside the axes; a label with no free place is
-drawn at its last offset with a leader line.
+drawn at its last offset with a leader line. A note added to the figure afterwards (its
+provenance) moves the axes, so replace_labels places the labels anew.
 """
 
 from collections.abc import Sequence
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
 from matplotlib.text import Annotation, Text
 from matplotlib.transforms import Bbox
 
@@ -20,6 +22,8 @@ _DIRECTIONS = ((1, 1), (-1, -1), (1, -1), (-1, 1), (0, 1.4), (0, -1.4), (1.4, 0)
 _RADII = (6, 16, 28, 42, 58)
 # A faint white backing, so a label stays legible over the points it crosses.
 _BACKING = {"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.7}
+# The gid of a label place_labels drew: replace_labels finds them by it.
+POINT_LABEL = "point-label"
 
 
 def pareto_front(x: np.ndarray, y: np.ndarray, x_higher_is_better: bool = True) -> np.ndarray:
@@ -77,6 +81,7 @@ def place_labels(
                     bbox=_BACKING,
                 )
                 annotation.set_in_layout(False)
+                annotation.set_gid(POINT_LABEL)
                 box = _box(annotation, renderer)
                 free = not any(box.overlaps(other) for other in taken)
                 if free and inside.contains(box.x0, box.y0) and inside.contains(box.x1, box.y1):
@@ -97,6 +102,23 @@ def place_labels(
                 annotation_clip=False,
             )
             annotation.set_in_layout(False)
+        annotation.set_gid(POINT_LABEL)
         taken.append(_box(annotation, renderer))
         placed.append(annotation)
     return placed
+
+
+def replace_labels(figure: Figure) -> None:
+    """Place every label place_labels drew on ``figure`` anew, axes by axes in their order:
+    after a change of layout (a note added over or under the figure) the old places may
+    overlap."""
+    labelled = []
+    for ax in figure.axes:
+        labels = [text for text in ax.texts if text.get_gid() == POINT_LABEL]
+        for label in labels:
+            label.remove()
+        if labels:
+            labelled.append((ax, labels))
+    for ax, labels in labelled:
+        points = [label.xy for label in labels]
+        place_labels(ax, points, [label.get_text() for label in labels], labels[0].get_fontsize())
