@@ -299,3 +299,29 @@ def test_below_the_cap_the_bar_figures_draw_every_row_in_the_tables_order():
     assert per_class.get_suptitle() == ""
     for figure in (accuracy, per_class, speed, memory):
         assert overlapping_texts(figure) == []
+
+
+@pytest.mark.parametrize("families", [len(plots.FAMILY_COLOURS), len(plots.FAMILY_COLOURS) + 1])
+def test_scatter_colours_as_many_families_as_its_palette_and_one_more(families):
+    # With one family more than the palette's named colours, bounded_groups keeps every family
+    # named (no "other" of one), which once asked the palette for a colour it does not have.
+    metrics = many_metrics(2 * families)
+    words = (
+        "alpha",
+        "bravo",
+        "charlie",
+        "delta",
+        "echo",
+        "foxtrot",
+        "golf",
+        "hotel",
+        "india",
+        "juliet",
+    )
+    names = {m: f"{words[n % families]}net" for n, m in enumerate(metrics["model"].unique())}
+    metrics["model"] = metrics["model"].map(names)
+    figure = plots.accuracy_vs_speed_figure(metrics)
+    legend = [t.get_text() for t in figure.legends[0].get_texts()]
+    named = legend[1 : legend.index("variant")]
+    assert len(named) == min(families, len(plots.FAMILY_COLOURS))
+    assert len(set(named) - {"other"}) <= len(plots.FAMILY_COLOURS)

@@ -274,7 +274,9 @@ def _colours(models: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
     """(model -> colour, legend group -> colour): one colour per architecture family, the
     commonest ones named and the rest grey as "other", so the legend stays short."""
     family = {model: architecture_family(model) for model in dict.fromkeys(models)}
-    groups = bounded_groups([family[m] for m in models.drop_duplicates()], most=len(FAMILY_COLOURS))
+    # One fewer than the palette: bounded_groups names one more where only one would be left.
+    families = [family[m] for m in models.drop_duplicates()]
+    groups = bounded_groups(families, most=len(FAMILY_COLOURS) - 1)
     named = [g for g in group_order(groups) if g != OTHER]
     colour = {g: FAMILY_COLOURS[i] for i, g in enumerate(named)} | {OTHER: OTHER_COLOUR}
     return {m: colour[groups[f]] for m, f in family.items()}, {
@@ -285,7 +287,7 @@ def _colours(models: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
 def _markers(variants: pd.Series) -> tuple[dict[str, str], dict[str, str]]:
     """(variant -> marker, legend group -> marker): the commonest variants their own marker,
     the rest "other" (a cross)."""
-    groups = bounded_groups(list(variants), most=len(VARIANT_MARKERS))
+    groups = bounded_groups(list(variants), most=len(VARIANT_MARKERS) - 1)
     named = [v for v in dict.fromkeys(variants) if groups[v] != OTHER]
     marker = {v: VARIANT_MARKERS[i] for i, v in enumerate(named)} | {OTHER: "x"}
     order = named + ([OTHER] if OTHER in groups.values() else [])
