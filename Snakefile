@@ -36,7 +36,7 @@ rule all:
         rules.report_tables.output,
         rules.probe_plot.output if PROBE_RUNS else [],
         rules.paired_plot.output,
-        # CIFAR-10 top-1 against published ImageNet top-1 (leaderboard.csv's imagenet_top1).
+        # CIFAR-10 top-1 against published ImageNet top-1 (the leaderboard's column).
         rules.imagenet_vs_transfer.output,
         rules.reliability_plot.output,
         rules.few_shot_plot.output if PROBE_RUNS else [],

@@ -37,7 +37,7 @@ def _table(models=MODELS) -> pd.DataFrame:
                         "method": "class_mapping",
                         "test_set": test_set,
                         "top1": top1 + shift - drop,
-                        "imagenet_top1": imagenet,
+                        "published_imagenet_top1": imagenet,
                     }
                 )
     return pd.DataFrame(rows)
@@ -115,8 +115,15 @@ def test_many_models_are_not_named_and_no_text_overlaps(count):
 
 def test_a_table_without_the_published_column_is_refused_with_the_fix(tmp_path):
     path = tmp_path / "leaderboard.csv"
-    _table().drop(columns="imagenet_top1").to_csv(path, index=False)
-    with pytest.raises(UserError, match="no column imagenet_top1.*Rerun the workflow"):
+    _table().drop(columns="published_imagenet_top1").to_csv(path, index=False)
+    with pytest.raises(UserError, match="no column published_imagenet_top1.*Rerun the workflow"):
         read_transfer_table(path)
     _table().to_csv(path, index=False)
     assert len(read_transfer_table(path)) == len(_table())
+
+
+def test_the_figure_reads_the_columns_the_leaderboard_writes():
+    from cifar_zeroshot.analysis.leaderboard import LEADERBOARD_COLUMNS
+    from cifar_zeroshot.report.transfer_plot import TRANSFER_COLUMNS
+
+    assert set(TRANSFER_COLUMNS) <= set(LEADERBOARD_COLUMNS)

@@ -96,7 +96,7 @@ rule probe_plot:
 
 
 # CIFAR-10 top-1 against each model's published ImageNet-1k top-1 (the leaderboard's
-# imagenet_top1 column, empty where no figure is published).
+# published_imagenet_top1 column, empty where no figure is published).
 rule imagenet_vs_transfer:
     input:
         metrics="results/metrics.csv",

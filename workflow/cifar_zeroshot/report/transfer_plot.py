@@ -6,8 +6,8 @@ Pearson's r and Spearman's rho written on the panel. A model counts once per met
 reference variant (fp32, eager) where it has one. Models without a published ImageNet figure
 are left out, and each panel says how many.
 
-The table read has the columns ``model``, ``method``, ``top1`` and ``imagenet_top1`` (both
-fractions; ``imagenet_top1`` empty where no figure is published), and optionally ``variant`` and
+The table read has the columns ``model``, ``method``, ``top1`` and ``published_imagenet_top1`` (both
+fractions; ``published_imagenet_top1`` empty where no figure is published), and optionally ``variant`` and
 ``test_set`` (results/leaderboard.csv has all of them).
 """
 
@@ -26,7 +26,7 @@ from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.report.plot_parts import COLOURS
 from cifar_zeroshot.report.point_labels import place_labels
 
-TRANSFER_COLUMNS = ("model", "method", "top1", "imagenet_top1")
+TRANSFER_COLUMNS = ("model", "method", "top1", "published_imagenet_top1")
 # Fewer models than this: no line and no correlation (two points always lie on a line).
 FEWEST_MODELS = 3
 # Up to this many models per panel each point is named; beyond, none is.
@@ -98,8 +98,8 @@ def _fit_text(fit: TransferFit) -> str:
 
 
 def _panel(ax: Axes, rows: pd.DataFrame, colour: str) -> TransferFit | str:
-    published = rows[rows["imagenet_top1"].notna()]
-    x = 100 * published["imagenet_top1"].to_numpy(float)
+    published = rows[rows["published_imagenet_top1"].notna()]
+    x = 100 * published["published_imagenet_top1"].to_numpy(float)
     y = 100 * published["top1"].to_numpy(float)
     ax.scatter(x, y, color=colour, s=30, zorder=3)
     fit = transfer_fit(x, y)
@@ -144,10 +144,10 @@ def imagenet_vs_transfer_figure(table: pd.DataFrame) -> Figure:
         ax.set_title(method, fontsize=10)
         ax.set_ylabel("CIFAR-10 top-1 (%)")
     for ax, method in zip(axes, methods, strict=True):
-        published = rows[(rows["method"] == method) & rows["imagenet_top1"].notna()]
+        published = rows[(rows["method"] == method) & rows["published_imagenet_top1"].notna()]
         if len(published) <= MOST_NAMED:
             points = zip(
-                100 * published["imagenet_top1"].to_numpy(float),
+                100 * published["published_imagenet_top1"].to_numpy(float),
                 100 * published["top1"].to_numpy(float),
                 strict=True,
             )
