@@ -37,7 +37,8 @@ whatever it was stored as. Before it starts, it prints the disk a size needs and
 that does not fit in the free space.
 
 Peak RSS is the child's own (os.wait4's rusage, which covers the child and the processes it
-waited for, e.g. Snakemake's jobs), so one step's peak never carries over into the next. It
+waited for, e.g. Snakemake's jobs), read by a small process that starts the child, so neither
+this script's memory nor one step's peak carries over into another step's figure. It
 prints what it measured and asserts nothing.
 """
 
@@ -51,7 +52,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -123,26 +123,42 @@ class ChildRun:
     returncode: int
 
 
+# Runs one command and reports its wall time and peak RSS. It is a small process of its own
+# because a child's ru_maxrss starts at its parent's RSS when it forked (Linux counts the
+# copied memory before exec), so children of this script, which holds numpy and pandas, would
+# all report at least its size.
+MEASURER = """
+import json, os, subprocess, sys, time
+started = time.perf_counter()
+child = subprocess.Popen(sys.argv[2:])
+_, status, usage = os.wait4(child.pid, 0)
+seconds = time.perf_counter() - started
+with open(sys.argv[1], "w") as report:
+    json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss,
+               "exit": os.waitstatus_to_exitcode(status)}, report)
+"""
+
+
 def run_measured(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> ChildRun:
-    """Run ``command`` in a fresh process; its wall time and the peak RSS of it and of every
-    process it waited for (os.wait4's ru_maxrss, in KiB on Linux)."""
-    started = time.perf_counter()
-    process = subprocess.Popen(
-        list(command), cwd=cwd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-    )
-    stderr_file = process.stderr
-    # wait4 reaps the child itself, so the stderr pipe is drained on a thread first.
-    stderr_chunks: list[bytes] = []
-    reader = threading.Thread(target=lambda: stderr_chunks.append(stderr_file.read()))
-    reader.start()
-    _, status, usage = os.wait4(process.pid, 0)
-    seconds = time.perf_counter() - started
-    reader.join()
-    process.returncode = os.waitstatus_to_exitcode(status)
-    if process.returncode != 0:
-        tail = b"".join(stderr_chunks).decode(errors="replace")[-4000:]
-        raise RuntimeError(f"{' '.join(command)} failed ({process.returncode}) in {cwd}:\n{tail}")
-    return ChildRun(seconds, int(usage.ru_maxrss) * 1024, process.returncode)
+    """Run ``command`` in a fresh process (started by a small one that waits for it); its wall
+    time and the peak RSS of it and of every process it waited for (os.wait4's ru_maxrss, in
+    KiB on Linux)."""
+    with tempfile.TemporaryDirectory() as folder:
+        report = Path(folder) / "measured.json"
+        finished = subprocess.run(
+            [sys.executable, "-S", "-c", MEASURER, str(report), *command],
+            cwd=cwd,
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            check=False,
+        )
+        measured = json.loads(report.read_text()) if report.exists() else None
+    if measured is None or measured["exit"] != 0:
+        tail = finished.stderr.decode(errors="replace")[-4000:]
+        code = finished.returncode if measured is None else measured["exit"]
+        raise RuntimeError(f"{' '.join(command)} failed ({code}) in {cwd}:\n{tail}")
+    return ChildRun(measured["seconds"], int(measured["maxrss_kib"]) * 1024, measured["exit"])
 
 
 # --- the synthetic workspace -----------------------------------------------------------------
