@@ -56,6 +56,7 @@ import time
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -86,7 +87,7 @@ GROWTH_IMAGES_PER_CLASS = 100  # 1,000 images a run: 4 MB of logits
 FULL_IMAGES_PER_CLASS = 1000  # 10,000 images a run: CIFAR-10's test set, 40 MB of logits
 BATCH = 1000  # rows per write, as inference streams them
 LOGITS_BYTES_PER_IMAGE = 1000 * 4
-STEPS = ("planning", "metrics", "paired", "plots", "report")
+STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "report")
 FULL_STEPS = ("metrics", "paired")
 # Seconds per run and step on two shared cores, from a run of this script (1,000 images a run);
 # only for the estimate printed before starting.
@@ -97,12 +98,13 @@ FULL_ESTIMATE_SECONDS_PER_RUN = {"write": 0.8, "metrics": 4.0}
 
 # The rules whose files the plots and report steps ask Snakemake for (workflow/rules/plots.smk,
 # stats.smk, report.smk).
-PLOT_TARGETS = (
-    "results/plots/speed.png",
-    "results/plots/paired_differences.png",
-    "results/plots/reliability.png",
-)
-REPORT_TARGETS = ("results/tables/summary.html", "results/run_info.yaml")
+# The paired plot is a step of its own: it draws one cell per pair.
+SNAKEMAKE_TARGETS: dict[str, tuple[str, ...]] = {
+    "plots": ("results/plots/speed.png", "results/plots/reliability.png"),
+    "paired_plot": ("results/plots/paired_differences.png",),
+    "report": ("results/tables/summary.html", "results/run_info.yaml"),
+}
+DEFAULT_MEMORY_CAP_GIB = 12
 
 
 @dataclass(frozen=True)
@@ -111,9 +113,10 @@ class StepResult:
 
     step: str
     runs: int
-    seconds: float
+    seconds: float | None  # None: it failed
     peak_rss_bytes: int | None
     pairs: int | None = None  # rows of paired_tests.csv (the metrics and paired steps)
+    failed: str | None = None  # why it has no figures
 
 
 @dataclass(frozen=True)
@@ -126,27 +129,79 @@ class ChildRun:
 # Runs one command and reports its wall time and peak RSS. It is a small process of its own
 # because a child's ru_maxrss starts at its parent's RSS when it forked (Linux counts the
 # copied memory before exec), so children of this script, which holds numpy and pandas, would
-# all report at least its size.
+# all report at least its size. With a cap it watches the RSS of the command and its
+# descendants and stops them all once their sum passes it, so that a step which would take the
+# shared machine's memory fails instead (an address-space limit would stop Snakemake itself,
+# which reserves far more than it uses).
 MEASURER = """
-import json, os, subprocess, sys, time
+import json, os, signal, subprocess, sys, time
+report, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+def family(root):
+    parents = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as stat:
+                    parents[int(name)] = int(stat.read().rpartition(")")[2].split()[1])
+            except (OSError, ValueError, IndexError):
+                pass
+    found, todo = [], [root]
+    while todo:
+        pid = todo.pop()
+        found.append(pid)
+        todo += [child for child, parent in parents.items() if parent == pid]
+    return found
+def rss(pid):
+    try:
+        with open(f"/proc/{pid}/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return 0
 started = time.perf_counter()
-child = subprocess.Popen(sys.argv[2:])
-_, status, usage = os.wait4(child.pid, 0)
+child = subprocess.Popen(command)
+stopped, reaped = 0, False
+while cap and not reaped:
+    done, status, usage = os.wait4(child.pid, os.WNOHANG)
+    reaped = done == child.pid
+    if reaped:
+        break
+    if stopped:  # killed: reaped on a later round
+        time.sleep(0.2)
+        continue
+    pids = family(child.pid)
+    total = sum(map(rss, pids))
+    if total > cap:
+        stopped = total
+        for pid in reversed(pids):
+            try:
+                os.kill(pid, signal.SIGKILL)
+            except OSError:
+                pass
+    time.sleep(0.2)
+if not reaped:
+    _, status, usage = os.wait4(child.pid, 0)
 seconds = time.perf_counter() - started
-with open(sys.argv[1], "w") as report:
-    json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss,
-               "exit": os.waitstatus_to_exitcode(status)}, report)
+with open(report, "w") as out:
+    json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss, "stopped_at": stopped,
+               "exit": os.waitstatus_to_exitcode(status)}, out)
 """
 
 
-def run_measured(command: Sequence[str], cwd: Path, env: dict[str, str] | None = None) -> ChildRun:
+class OverMemoryCap(RuntimeError):
+    """A step's processes passed the memory cap and were stopped."""
+
+
+def run_measured(
+    command: Sequence[str], cwd: Path, env: dict[str, str] | None = None, memory_cap: int = 0
+) -> ChildRun:
     """Run ``command`` in a fresh process (started by a small one that waits for it); its wall
     time and the peak RSS of it and of every process it waited for (os.wait4's ru_maxrss, in
-    KiB on Linux)."""
+    KiB on Linux). ``memory_cap``: the RSS it and its descendants may take together, in bytes
+    (0: none); past it they are stopped and OverMemoryCap raised."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "measured.json"
         finished = subprocess.run(
-            [sys.executable, "-S", "-c", MEASURER, str(report), *command],
+            [sys.executable, "-S", "-c", MEASURER, str(report), str(memory_cap), *command],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -154,6 +209,11 @@ def run_measured(command: Sequence[str], cwd: Path, env: dict[str, str] | None =
             check=False,
         )
         measured = json.loads(report.read_text()) if report.exists() else None
+    if measured is not None and measured["stopped_at"]:
+        raise OverMemoryCap(
+            f"stopped at {measured['stopped_at'] / 2**30:.1f} GiB of RSS after "
+            f"{measured['seconds']:.0f} s, over the cap of {memory_cap / 2**30:.1f} GiB"
+        )
     if measured is None or measured["exit"] != 0:
         tail = finished.stderr.decode(errors="replace")[-4000:]
         code = finished.returncode if measured is None else measured["exit"]
@@ -522,24 +582,20 @@ def run_metrics_job(workdir: Path) -> dict[str, Any]:
 # --- the steps -------------------------------------------------------------------------------
 
 
-def measure_planning(workdir: Path, runs: int) -> StepResult:
-    child = run_measured(snakemake_command("--dry-run", "--quiet"), workdir, snakemake_env(workdir))
-    return StepResult("planning", runs, child.seconds, child.peak_rss_bytes)
+def measure_planning(workdir: Path, runs: int, memory_cap: int) -> list[StepResult]:
+    command = snakemake_command("--dry-run", "--quiet")
+    child = run_measured(command, workdir, snakemake_env(workdir), memory_cap)
+    return [StepResult("planning", runs, child.seconds, child.peak_rss_bytes)]
 
 
-def measure_metrics(workdir: Path, runs: int) -> list[StepResult]:
+def measure_metrics(workdir: Path, runs: int, memory_cap: int) -> list[StepResult]:
     """The metrics job in a fresh process; the paired tests' row from inside it (their seconds,
     and the peak RSS of the process when they ended)."""
     report = workdir / "growth-metrics.json"
-    command = [
-        sys.executable,
-        __file__,
-        "--metrics-child",
-        str(workdir),
-        "--child-report",
-        str(report),
-    ]
-    child = run_measured(command, workdir, snakemake_env(workdir))
+    command = [sys.executable, __file__, "--metrics-child", str(workdir)]
+    child = run_measured(
+        [*command, "--child-report", str(report)], workdir, snakemake_env(workdir), memory_cap
+    )
     inside = json.loads(report.read_text())
     return [
         StepResult("metrics", runs, child.seconds, child.peak_rss_bytes, inside["pairs"]),
@@ -548,14 +604,48 @@ def measure_metrics(workdir: Path, runs: int) -> list[StepResult]:
 
 
 def measure_snakemake_step(
-    step: str, workdir: Path, runs: int, targets: Sequence[str]
-) -> StepResult:
-    child = run_measured(snakemake_command(*targets), workdir, snakemake_env(workdir))
-    return StepResult(step, runs, child.seconds, child.peak_rss_bytes)
+    step: str, workdir: Path, runs: int, memory_cap: int
+) -> list[StepResult]:
+    command = snakemake_command(*SNAKEMAKE_TARGETS[step])
+    child = run_measured(command, workdir, snakemake_env(workdir), memory_cap)
+    return [StepResult(step, runs, child.seconds, child.peak_rss_bytes)]
+
+
+def measure_workspace(
+    workdir: Path, runs: int, steps: Sequence[str], memory_cap: int
+) -> list[StepResult]:
+    """The steps asked for, in the workflow's order, on a prepared workspace; printed as they
+    end. The metrics job runs whenever a later step needs its files. A step that fails under
+    the memory cap gets a row that says so, and the steps after it still run."""
+    wanted = set(steps)
+    measures: list[tuple[set[str], Any]] = [
+        ({"planning"}, measure_planning),
+        ({"metrics", "paired", "plots", "paired_plot", "report"}, measure_metrics),
+    ]
+    measures += [({step}, partial(measure_snakemake_step, step)) for step in SNAKEMAKE_TARGETS]
+    results: list[StepResult] = []
+    for names, measure in measures:
+        if not names & wanted:
+            continue
+        try:
+            rows = measure(workdir, runs, memory_cap)
+        except OverMemoryCap as error:
+            rows = [StepResult(min(names & wanted), runs, None, None, failed=str(error))]
+        for row in rows:
+            if row.step in wanted or row.step == "metrics":
+                print(f"  {row_text(row)}", flush=True)
+                results.append(row)
+    return results
 
 
 def measure_size(
-    runs: int, images_per_class: int, steps: Sequence[str], root: Path, coarse: bool, keep: bool
+    runs: int,
+    images_per_class: int,
+    steps: Sequence[str],
+    root: Path,
+    coarse: bool,
+    keep: bool,
+    memory_cap: int,
 ) -> list[StepResult]:
     workdir = Path(tempfile.mkdtemp(prefix=f"growth-{runs}-", dir=root))
     try:
@@ -566,20 +656,7 @@ def measure_size(
             f"({size / 2**20:.1f} MiB of logits files, {size / runs / 2**20:.2f} MiB each)",
             flush=True,
         )
-        results = []
-        if "planning" in steps:
-            results.append(measure_planning(workdir, runs))
-        if {"metrics", "paired", "plots", "report"} & set(steps):
-            results += [
-                r for r in measure_metrics(workdir, runs) if r.step in steps or r.step == "metrics"
-            ]
-        if "plots" in steps:
-            results.append(measure_snakemake_step("plots", workdir, runs, PLOT_TARGETS))
-        if "report" in steps:
-            results.append(measure_snakemake_step("report", workdir, runs, REPORT_TARGETS))
-        for result in results:
-            print(f"  {row_text(result)}", flush=True)
-        return results
+        return measure_workspace(workdir, runs, steps, memory_cap)
     finally:
         if keep:
             print(f"  kept {workdir}")
@@ -595,9 +672,11 @@ def mib(value: int | None) -> str:
 
 
 def row_text(result: StepResult) -> str:
+    if result.seconds is None:
+        return f"{result.step:<11} {result.runs:>5} runs: {result.failed}"
     pairs = "" if result.pairs is None else f", {result.pairs:,} pairs"
     return (
-        f"{result.step:<9} {result.runs:>5} runs: {result.seconds:8.2f} s, "
+        f"{result.step:<11} {result.runs:>5} runs: {result.seconds:8.2f} s, "
         f"peak RSS {mib(result.peak_rss_bytes)}{pairs}"
     )
 
@@ -617,7 +696,7 @@ def growth_rows(results: Sequence[StepResult]) -> list[dict[str, Any]]:
         pairs_ratio = pairs_large / pairs_small if pairs_small and pairs_large else None
         for step in dict.fromkeys(r.step for r in results):
             first, second = by_key.get((step, small)), by_key.get((step, large))
-            if first is None or second is None:
+            if first is None or second is None or first.seconds is None or second.seconds is None:
                 continue
             time_ratio = second.seconds / first.seconds if first.seconds > 0 else math.inf
             rss_ratio = (
@@ -732,6 +811,19 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep each size's workspace")
     parser.add_argument("--json", type=Path, help="also write every measurement here")
     parser.add_argument("--estimate-only", action="store_true", help="print the plan and stop")
+    parser.add_argument(
+        "--memory-cap-gib",
+        type=float,
+        default=DEFAULT_MEMORY_CAP_GIB,
+        help="RSS a step's processes may take together (GiB; 0: none); a step past it is "
+        f"stopped and reported as failed (default {DEFAULT_MEMORY_CAP_GIB})",
+    )
+    parser.add_argument(
+        "--measure",
+        type=Path,
+        metavar="WORKSPACE",
+        help="measure the steps again on a workspace kept by --keep (its files as they are)",
+    )
     parser.add_argument("--metrics-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-report", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -747,6 +839,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         FULL_IMAGES_PER_CLASS if args.full else GROWTH_IMAGES_PER_CLASS
     )
     steps = args.steps or (FULL_STEPS if args.full else STEPS)
+    memory_cap = int(args.memory_cap_gib * 2**30)
+    if args.measure is not None:
+        _, plan = workspace_plan(args.measure)
+        print(f"{len(plan.runs)} runs in {args.measure}:", flush=True)
+        measure_workspace(args.measure, len(plan.runs), steps, memory_cap)
+        return
     root = args.workdir or Path(tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
     print_plan(sizes, images_per_class, args.full, root)
@@ -756,7 +854,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: list[StepResult] = []
     for runs in sizes:
         print(f"{runs} runs:", flush=True)
-        results += measure_size(runs, images_per_class, steps, root, args.full, args.keep)
+        results += measure_size(
+            runs, images_per_class, steps, root, args.full, args.keep, memory_cap
+        )
     rows = growth_rows(results)
     if rows:
         print_growth(rows)

@@ -5,6 +5,7 @@ import dataclasses
 import importlib.util
 import math
 import sys
+import time
 
 import numpy as np
 import pandas as pd
@@ -114,6 +115,18 @@ def test_each_child_reports_its_own_peak_rss(growth, tmp_path):
     assert large.peak_rss_bytes > 300 * 2**20
     assert small.peak_rss_bytes < 100 * 2**20  # neither the large child's nor ours carries over
     assert small.seconds > 0
+
+
+def test_a_child_past_the_memory_cap_is_stopped(growth, tmp_path):
+    grows = "import numpy as np, time; a = np.ones(600 * 2**20, np.uint8); time.sleep(30)"
+    started = time.perf_counter()
+    with pytest.raises(growth.OverMemoryCap, match="over the cap of 0.2 GiB"):
+        growth.run_measured([sys.executable, "-c", grows], tmp_path, memory_cap=200 * 2**20)
+    assert time.perf_counter() - started < 20  # stopped, not waited for
+    # Under the cap the same child's figures come back.
+    fits = "import numpy as np; a = np.ones(100 * 2**20, np.uint8); a.sum()"
+    child = growth.run_measured([sys.executable, "-c", fits], tmp_path, memory_cap=2**30)
+    assert 100 * 2**20 < child.peak_rss_bytes < 2**30
 
 
 def test_a_failing_child_is_reported_with_its_error(growth, tmp_path):
