@@ -87,7 +87,7 @@ GROWTH_IMAGES_PER_CLASS = 100  # 1,000 images a run: 4 MB of logits
 FULL_IMAGES_PER_CLASS = 1000  # 10,000 images a run: CIFAR-10's test set, 40 MB of logits
 BATCH = 1000  # rows per write, as inference streams them
 LOGITS_BYTES_PER_IMAGE = 1000 * 4
-STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "report")
+STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "reliability_plot", "report")
 FULL_STEPS = ("metrics", "paired")
 # Seconds per run and step on two shared cores, from a run of this script (1,000 images a run);
 # only for the estimate printed before starting.
@@ -98,12 +98,15 @@ FULL_ESTIMATE_SECONDS_PER_RUN = {"write": 0.8, "metrics": 4.0}
 
 # The rules whose files the plots and report steps ask Snakemake for (workflow/rules/plots.smk,
 # stats.smk, report.smk).
-# The paired plot is a step of its own: it draws one cell per pair.
+# Each figure rule is a step of its own: the plots rule draws a confusion matrix per run, the
+# paired plot a cell per pair, the reliability diagram a panel per model and method.
 SNAKEMAKE_TARGETS: dict[str, tuple[str, ...]] = {
-    "plots": ("results/plots/speed.png", "results/plots/reliability.png"),
+    "plots": ("results/plots/speed.png",),
     "paired_plot": ("results/plots/paired_differences.png",),
+    "reliability_plot": ("results/plots/reliability.png",),
     "report": ("results/tables/summary.html", "results/run_info.yaml"),
 }
+DEFAULT_STEP_LIMIT_SECONDS = 1200
 DEFAULT_MEMORY_CAP_GIB = 12
 
 
@@ -135,7 +138,7 @@ class ChildRun:
 # which reserves far more than it uses).
 MEASURER = """
 import json, os, signal, subprocess, sys, time
-report, cap, command = sys.argv[1], int(sys.argv[2]), sys.argv[3:]
+report, cap, limit, command = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4:]
 def family(root):
     parents = {}
     for name in os.listdir("/proc"):
@@ -159,8 +162,8 @@ def rss(pid):
         return 0
 started = time.perf_counter()
 child = subprocess.Popen(command)
-stopped, reaped = 0, False
-while cap and not reaped:
+stopped, reaped, late = 0, False, False
+while (cap or limit) and not reaped:
     done, status, usage = os.wait4(child.pid, os.WNOHANG)
     reaped = done == child.pid
     if reaped:
@@ -170,7 +173,8 @@ while cap and not reaped:
         continue
     pids = family(child.pid)
     total = sum(map(rss, pids))
-    if total > cap:
+    late = bool(limit) and time.perf_counter() - started > limit
+    if (cap and total > cap) or late:
         stopped = total
         for pid in reversed(pids):
             try:
@@ -183,25 +187,47 @@ if not reaped:
 seconds = time.perf_counter() - started
 with open(report, "w") as out:
     json.dump({"seconds": seconds, "maxrss_kib": usage.ru_maxrss, "stopped_at": stopped,
-               "exit": os.waitstatus_to_exitcode(status)}, out)
+               "late": late, "exit": os.waitstatus_to_exitcode(status)}, out)
 """
 
 
-class OverMemoryCap(RuntimeError):
-    """A step's processes passed the memory cap and were stopped."""
+@dataclass(frozen=True)
+class Limits:
+    """What one step may take before it is stopped (0: no limit)."""
+
+    memory_cap: int = 0  # bytes of RSS, the step's processes together
+    seconds: float = 0
+
+
+class StepStopped(RuntimeError):
+    """A step's processes passed the memory cap or the time limit and were stopped."""
 
 
 def run_measured(
-    command: Sequence[str], cwd: Path, env: dict[str, str] | None = None, memory_cap: int = 0
+    command: Sequence[str],
+    cwd: Path,
+    env: dict[str, str] | None = None,
+    memory_cap: int = 0,
+    time_limit: float = 0,
 ) -> ChildRun:
     """Run ``command`` in a fresh process (started by a small one that waits for it); its wall
     time and the peak RSS of it and of every process it waited for (os.wait4's ru_maxrss, in
     KiB on Linux). ``memory_cap``: the RSS it and its descendants may take together, in bytes
-    (0: none); past it they are stopped and OverMemoryCap raised."""
+    (0: none); past it, or past ``time_limit`` seconds (0: none), they are stopped and
+    StepStopped raised."""
     with tempfile.TemporaryDirectory() as folder:
         report = Path(folder) / "measured.json"
         finished = subprocess.run(
-            [sys.executable, "-S", "-c", MEASURER, str(report), str(memory_cap), *command],
+            [
+                sys.executable,
+                "-S",
+                "-c",
+                MEASURER,
+                str(report),
+                str(memory_cap),
+                str(time_limit),
+                *command,
+            ],
             cwd=cwd,
             env=env,
             stdout=subprocess.DEVNULL,
@@ -209,8 +235,13 @@ def run_measured(
             check=False,
         )
         measured = json.loads(report.read_text()) if report.exists() else None
+    if measured is not None and measured["late"]:
+        raise StepStopped(
+            f"stopped after {measured['seconds']:.0f} s, past the limit of {time_limit:.0f} s "
+            f"(at {measured['stopped_at'] / 2**30:.1f} GiB of RSS)"
+        )
     if measured is not None and measured["stopped_at"]:
-        raise OverMemoryCap(
+        raise StepStopped(
             f"stopped at {measured['stopped_at'] / 2**30:.1f} GiB of RSS after "
             f"{measured['seconds']:.0f} s, over the cap of {memory_cap / 2**30:.1f} GiB"
         )
@@ -582,19 +613,25 @@ def run_metrics_job(workdir: Path) -> dict[str, Any]:
 # --- the steps -------------------------------------------------------------------------------
 
 
-def measure_planning(workdir: Path, runs: int, memory_cap: int) -> list[StepResult]:
+def measure_planning(workdir: Path, runs: int, limits: Limits) -> list[StepResult]:
     command = snakemake_command("--dry-run", "--quiet")
-    child = run_measured(command, workdir, snakemake_env(workdir), memory_cap)
+    child = run_measured(
+        command, workdir, snakemake_env(workdir), limits.memory_cap, limits.seconds
+    )
     return [StepResult("planning", runs, child.seconds, child.peak_rss_bytes)]
 
 
-def measure_metrics(workdir: Path, runs: int, memory_cap: int) -> list[StepResult]:
+def measure_metrics(workdir: Path, runs: int, limits: Limits) -> list[StepResult]:
     """The metrics job in a fresh process; the paired tests' row from inside it (their seconds,
     and the peak RSS of the process when they ended)."""
     report = workdir / "growth-metrics.json"
     command = [sys.executable, __file__, "--metrics-child", str(workdir)]
     child = run_measured(
-        [*command, "--child-report", str(report)], workdir, snakemake_env(workdir), memory_cap
+        [*command, "--child-report", str(report)],
+        workdir,
+        snakemake_env(workdir),
+        limits.memory_cap,
+        limits.seconds,
     )
     inside = json.loads(report.read_text())
     return [
@@ -603,24 +640,31 @@ def measure_metrics(workdir: Path, runs: int, memory_cap: int) -> list[StepResul
     ]
 
 
-def measure_snakemake_step(
-    step: str, workdir: Path, runs: int, memory_cap: int
-) -> list[StepResult]:
+def measure_snakemake_step(step: str, workdir: Path, runs: int, limits: Limits) -> list[StepResult]:
     command = snakemake_command(*SNAKEMAKE_TARGETS[step])
-    child = run_measured(command, workdir, snakemake_env(workdir), memory_cap)
+    child = run_measured(
+        command, workdir, snakemake_env(workdir), limits.memory_cap, limits.seconds
+    )
     return [StepResult(step, runs, child.seconds, child.peak_rss_bytes)]
 
 
 def measure_workspace(
-    workdir: Path, runs: int, steps: Sequence[str], memory_cap: int
+    workdir: Path, runs: int, steps: Sequence[str], limits: Limits
 ) -> list[StepResult]:
     """The steps asked for, in the workflow's order, on a prepared workspace; printed as they
-    end. The metrics job runs whenever a later step needs its files. A step that fails under
-    the memory cap gets a row that says so, and the steps after it still run."""
+    end. The metrics job runs when asked for, or when a later step needs its files and they
+    are missing. A step stopped at the memory cap or time limit gets a row that says so, and
+    the steps after it still run."""
     wanted = set(steps)
+    metrics_needed = not (workdir / "results" / "metrics.csv").exists() and bool(
+        wanted & set(SNAKEMAKE_TARGETS)
+    )
     measures: list[tuple[set[str], Any]] = [
         ({"planning"}, measure_planning),
-        ({"metrics", "paired", "plots", "paired_plot", "report"}, measure_metrics),
+        (
+            {"metrics", "paired"} | (set(SNAKEMAKE_TARGETS) if metrics_needed else set()),
+            measure_metrics,
+        ),
     ]
     measures += [({step}, partial(measure_snakemake_step, step)) for step in SNAKEMAKE_TARGETS]
     results: list[StepResult] = []
@@ -628,8 +672,8 @@ def measure_workspace(
         if not names & wanted:
             continue
         try:
-            rows = measure(workdir, runs, memory_cap)
-        except OverMemoryCap as error:
+            rows = measure(workdir, runs, limits)
+        except StepStopped as error:
             rows = [StepResult(min(names & wanted), runs, None, None, failed=str(error))]
         for row in rows:
             if row.step in wanted or row.step == "metrics":
@@ -645,7 +689,7 @@ def measure_size(
     root: Path,
     coarse: bool,
     keep: bool,
-    memory_cap: int,
+    limits: Limits,
 ) -> list[StepResult]:
     workdir = Path(tempfile.mkdtemp(prefix=f"growth-{runs}-", dir=root))
     try:
@@ -656,7 +700,7 @@ def measure_size(
             f"({size / 2**20:.1f} MiB of logits files, {size / runs / 2**20:.2f} MiB each)",
             flush=True,
         )
-        return measure_workspace(workdir, runs, steps, memory_cap)
+        return measure_workspace(workdir, runs, steps, limits)
     finally:
         if keep:
             print(f"  kept {workdir}")
@@ -819,6 +863,13 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         f"stopped and reported as failed (default {DEFAULT_MEMORY_CAP_GIB})",
     )
     parser.add_argument(
+        "--step-limit-seconds",
+        type=float,
+        default=DEFAULT_STEP_LIMIT_SECONDS,
+        help="wall time a step may take (0: none); a step past it is stopped and reported as "
+        f"failed (default {DEFAULT_STEP_LIMIT_SECONDS})",
+    )
+    parser.add_argument(
         "--measure",
         type=Path,
         metavar="WORKSPACE",
@@ -839,11 +890,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         FULL_IMAGES_PER_CLASS if args.full else GROWTH_IMAGES_PER_CLASS
     )
     steps = args.steps or (FULL_STEPS if args.full else STEPS)
-    memory_cap = int(args.memory_cap_gib * 2**30)
+    limits = Limits(int(args.memory_cap_gib * 2**30), args.step_limit_seconds)
     if args.measure is not None:
         _, plan = workspace_plan(args.measure)
         print(f"{len(plan.runs)} runs in {args.measure}:", flush=True)
-        measure_workspace(args.measure, len(plan.runs), steps, memory_cap)
+        measure_workspace(args.measure, len(plan.runs), steps, limits)
         return
     root = args.workdir or Path(tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
@@ -854,9 +905,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     results: list[StepResult] = []
     for runs in sizes:
         print(f"{runs} runs:", flush=True)
-        results += measure_size(
-            runs, images_per_class, steps, root, args.full, args.keep, memory_cap
-        )
+        results += measure_size(runs, images_per_class, steps, root, args.full, args.keep, limits)
     rows = growth_rows(results)
     if rows:
         print_growth(rows)

@@ -120,13 +120,22 @@ def test_each_child_reports_its_own_peak_rss(growth, tmp_path):
 def test_a_child_past_the_memory_cap_is_stopped(growth, tmp_path):
     grows = "import numpy as np, time; a = np.ones(600 * 2**20, np.uint8); time.sleep(30)"
     started = time.perf_counter()
-    with pytest.raises(growth.OverMemoryCap, match="over the cap of 0.2 GiB"):
+    with pytest.raises(growth.StepStopped, match="over the cap of 0.2 GiB"):
         growth.run_measured([sys.executable, "-c", grows], tmp_path, memory_cap=200 * 2**20)
     assert time.perf_counter() - started < 20  # stopped, not waited for
     # Under the cap the same child's figures come back.
     fits = "import numpy as np; a = np.ones(100 * 2**20, np.uint8); a.sum()"
     child = growth.run_measured([sys.executable, "-c", fits], tmp_path, memory_cap=2**30)
     assert 100 * 2**20 < child.peak_rss_bytes < 2**30
+
+
+def test_a_child_past_the_time_limit_is_stopped(growth, tmp_path):
+    started = time.perf_counter()
+    with pytest.raises(growth.StepStopped, match="past the limit of 1 s"):
+        growth.run_measured(
+            [sys.executable, "-c", "import time; time.sleep(30)"], tmp_path, time_limit=1
+        )
+    assert time.perf_counter() - started < 10
 
 
 def test_a_failing_child_is_reported_with_its_error(growth, tmp_path):
