@@ -796,13 +796,34 @@ def free_bytes(path: Path) -> int:
     return shutil.disk_usage(path).free
 
 
-def disk_needed(runs: int, images_per_class: int) -> int:
-    """The logits files of ``runs`` runs with the package's codec, which stores float32 as is
-    (records/parquet_rows.py); a codec that compresses needs less."""
-    return runs * 10 * images_per_class * LOGITS_BYTES_PER_IMAGE
+def run_file_bytes(images_per_class: int, coarse: bool, root: Path) -> int:
+    """What one run's logits file takes on disk, written here with the package's writer and
+    codec (records/parquet_rows.py) from the logits this mode writes."""
+    labels = np.arange(10 * images_per_class, dtype=np.int64) % 10
+    groups = [np.array([10 * k]) for k in range(10)]
+    sample = {
+        "model": "sample",
+        "weights": "none",
+        "variant": "fp32",
+        "dataset": "synthetic",
+        "limit": None,
+        "weights_sha256": None,
+    }
+    facts = run_facts(sample, len(labels), "0" * 64, 0)
+    with tempfile.TemporaryDirectory(dir=root) as folder:
+        logits = Path(folder) / "logits.parquet"
+        timing = Path(folder) / "timing.parquet"
+        write_synthetic_run(logits, timing, facts, labels, groups, 0, coarse)
+        return logits.stat().st_size
 
 
-def print_plan(sizes: Sequence[int], images_per_class: int, full: bool, root: Path) -> None:
+def disk_needed(runs: int, bytes_per_run: int) -> int:
+    return runs * bytes_per_run
+
+
+def print_plan(
+    sizes: Sequence[int], images_per_class: int, full: bool, root: Path, bytes_per_run: int
+) -> None:
     mode = "full size" if full else "growth"
     print(
         f"bench/growth.py, {mode} mode: {', '.join(map(str, sizes))} runs of "
@@ -815,9 +836,14 @@ def print_plan(sizes: Sequence[int], images_per_class: int, full: bool, root: Pa
             "them; the metrics job decodes every file to float32 [N, 1000], so its memory does "
             "not depend on how they are stored"
         )
+    raw = 10 * images_per_class * LOGITS_BYTES_PER_IMAGE
+    print(
+        f"  one run's logits file takes {bytes_per_run / 2**20:.1f} MiB with the package's codec "
+        f"({bytes_per_run / raw:.0%} of the float32 values' {raw / 2**20:.1f} MiB)"
+    )
     for runs in sizes:
         print(
-            f"  {runs} runs: up to {disk_needed(runs, images_per_class) / 2**30:.1f} GiB of "
+            f"  {runs} runs: {disk_needed(runs, bytes_per_run) / 2**30:.1f} GiB of "
             f"logits files under {root} ({free_bytes(root) / 2**30:.1f} GiB free)"
         )
     print(
@@ -825,9 +851,9 @@ def print_plan(sizes: Sequence[int], images_per_class: int, full: bool, root: Pa
     )
 
 
-def refuse_what_does_not_fit(sizes: Sequence[int], images_per_class: int, root: Path) -> None:
+def refuse_what_does_not_fit(sizes: Sequence[int], bytes_per_run: int, root: Path) -> None:
     free = free_bytes(root)
-    too_big = [runs for runs in sizes if disk_needed(runs, images_per_class) > 0.8 * free]
+    too_big = [runs for runs in sizes if disk_needed(runs, bytes_per_run) > 0.8 * free]
     if too_big:
         raise SystemExit(
             f"{', '.join(map(str, too_big))} runs would need more than 80 % of the "
@@ -898,10 +924,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         return
     root = args.workdir or Path(tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
-    print_plan(sizes, images_per_class, args.full, root)
+    bytes_per_run = run_file_bytes(images_per_class, args.full, root)
+    print_plan(sizes, images_per_class, args.full, root, bytes_per_run)
     if args.estimate_only:
         return
-    refuse_what_does_not_fit(sizes, images_per_class, root)
+    refuse_what_does_not_fit(sizes, bytes_per_run, root)
     results: list[StepResult] = []
     for runs in sizes:
         print(f"{runs} runs:", flush=True)

@@ -163,6 +163,14 @@ def test_growth_rows_hold_each_step_against_the_runs_and_the_pairs(growth):
 
 def test_a_size_that_does_not_fit_the_free_space_is_refused(growth, tmp_path, monkeypatch):
     monkeypatch.setattr(growth, "free_bytes", lambda path: 10 * 2**30)
-    growth.refuse_what_does_not_fit([20], 1000, tmp_path)  # 0.8 GB
+    growth.refuse_what_does_not_fit([20], 40 * 10**6, tmp_path)  # 0.8 GB
     with pytest.raises(SystemExit, match="1000 runs would need more than 80 %"):
-        growth.refuse_what_does_not_fit([20, 1000], 1000, tmp_path)  # 40 GB
+        growth.refuse_what_does_not_fit([20, 1000], 40 * 10**6, tmp_path)  # 40 GB
+
+
+def test_a_run_file_takes_what_the_package_writer_stores(growth, tmp_path):
+    """1,000 images' logits: 4 MB as float32, no more than that and the file's framing with any
+    lossless codec (less where it compresses the coarse values)."""
+    size = growth.run_file_bytes(100, coarse=True, root=tmp_path)
+    assert 0 < size < 1.1 * 1000 * 4000
+    assert list(tmp_path.iterdir()) == []  # the sample is removed
