@@ -89,15 +89,29 @@ BATCH = 1000  # rows per write, as inference streams them
 LOGITS_BYTES_PER_IMAGE = 1000 * 4
 STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "reliability_plot", "report")
 FULL_STEPS = ("metrics", "paired")
-# Seconds per run and step on two shared cores, from a run of this script (1,000 images a run);
-# only for the estimate printed before starting.
-ESTIMATE_SECONDS_PER_RUN = {"write": 0.1, "metrics": 0.5, "plots": 0.4, "report": 0.02}
-# Full size: writing a 40 MB file, and the metrics job reading and scoring it (ten times the
-# images of the growth mode's runs).
-FULL_ESTIMATE_SECONDS_PER_RUN = {"write": 0.8, "metrics": 4.0}
+# Seconds per run and per pair of each step, measured by this script on two shared cores
+# (1,000 images a run; full size: 10,000) on the code of its first version: only for the
+# estimate printed before starting. Pairs: the three class-mapping methods' results of every run,
+# each pair once (the default configuration).
+METHODS_PER_RUN = 3
+STEP_COSTS: dict[str, tuple[float, float]] = {
+    "write": (0.15, 0.0),
+    "planning": (0.02, 0.0),
+    "metrics": (0.25, 1e-4),
+    "paired": (0.0, 0.0),  # inside the metrics job
+    "plots": (2.4, 0.0),
+    "paired_plot": (0.0, 0.01),
+    "reliability_plot": (3.0, 0.0),
+    "report": (0.03, 0.0),
+}
+FULL_STEP_COSTS: dict[str, tuple[float, float]] = {
+    "write": (0.5, 0.0),
+    "metrics": (2.4, 5e-4),
+    "paired": (0.0, 0.0),
+}
+FIXED_SECONDS = 20.0  # per size: the workflow copied, the test set and the mapping built
 
-# The rules whose files the plots and report steps ask Snakemake for (workflow/rules/plots.smk,
-# stats.smk, report.smk).
+
 # Each figure rule is a step of its own: the plots rule draws a confusion matrix per run, the
 # paired plot a cell per pair, the reliability diagram a panel per model and method.
 SNAKEMAKE_TARGETS: dict[str, tuple[str, ...]] = {
@@ -786,10 +800,23 @@ def print_growth(rows: Sequence[dict[str, Any]]) -> None:
     )
 
 
-def estimate_seconds(sizes: Sequence[int], full: bool) -> float:
-    per_run = FULL_ESTIMATE_SECONDS_PER_RUN if full else ESTIMATE_SECONDS_PER_RUN
-    fixed = 15.0  # copying the workflow and building the test set and mapping, per size
-    return sum(fixed + runs * sum(per_run.values()) for runs in sizes)
+def pairs_of(runs: int) -> int:
+    return math.comb(METHODS_PER_RUN * runs, 2)
+
+
+def estimate_seconds(
+    sizes: Sequence[int], steps: Sequence[str], full: bool, step_limit: float
+) -> float:
+    """The wall time the sizes and steps should take (each step at most ``step_limit``)."""
+    costs = FULL_STEP_COSTS if full else STEP_COSTS
+    total = 0.0
+    for runs in sizes:
+        total += FIXED_SECONDS
+        for step in ("write", *steps):
+            per_run, per_pair = costs.get(step, STEP_COSTS.get(step, (0.0, 0.0)))
+            seconds = per_run * runs + per_pair * pairs_of(runs)
+            total += min(seconds, step_limit) if step_limit and step != "write" else seconds
+    return total
 
 
 def free_bytes(path: Path) -> int:
@@ -822,7 +849,13 @@ def disk_needed(runs: int, bytes_per_run: int) -> int:
 
 
 def print_plan(
-    sizes: Sequence[int], images_per_class: int, full: bool, root: Path, bytes_per_run: int
+    sizes: Sequence[int],
+    images_per_class: int,
+    full: bool,
+    root: Path,
+    bytes_per_run: int,
+    steps: Sequence[str],
+    step_limit: float,
 ) -> None:
     mode = "full size" if full else "growth"
     print(
@@ -846,8 +879,11 @@ def print_plan(
             f"  {runs} runs: {disk_needed(runs, bytes_per_run) / 2**30:.1f} GiB of "
             f"logits files under {root} ({free_bytes(root) / 2**30:.1f} GiB free)"
         )
+    minutes = estimate_seconds(sizes, steps, full, step_limit) / 60
     print(
-        f"  estimate: about {estimate_seconds(sizes, full) / 60:.0f} min on two cores", flush=True
+        f"  steps: {', '.join(steps)}; estimate: about {minutes:.0f} min on two cores "
+        "(from this script's first measurements; each step at most the step limit)",
+        flush=True,
     )
 
 
@@ -925,7 +961,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     root = args.workdir or Path(tempfile.gettempdir())
     root.mkdir(parents=True, exist_ok=True)
     bytes_per_run = run_file_bytes(images_per_class, args.full, root)
-    print_plan(sizes, images_per_class, args.full, root, bytes_per_run)
+    print_plan(
+        sizes, images_per_class, args.full, root, bytes_per_run, steps, args.step_limit_seconds
+    )
     if args.estimate_only:
         return
     refuse_what_does_not_fit(sizes, bytes_per_run, root)

@@ -174,3 +174,16 @@ def test_a_run_file_takes_what_the_package_writer_stores(growth, tmp_path):
     size = growth.run_file_bytes(100, coarse=True, root=tmp_path)
     assert 0 < size < 1.1 * 1000 * 4000
     assert list(tmp_path.iterdir()) == []  # the sample is removed
+
+
+def test_the_estimate_counts_runs_and_pairs_and_stops_at_the_step_limit(growth):
+    pairs = math.comb(3 * 10, 2)
+    per_run, per_pair = growth.STEP_COSTS["metrics"]
+    write = growth.STEP_COSTS["write"][0]
+    estimate = growth.estimate_seconds([10], ["metrics"], full=False, step_limit=0)
+    assert estimate == pytest.approx(
+        growth.FIXED_SECONDS + 10 * (write + per_run) + pairs * per_pair
+    )
+    # One step past the limit counts as the limit: the script stops it there.
+    capped = growth.estimate_seconds([1000], ["paired_plot"], full=False, step_limit=60)
+    assert capped == pytest.approx(growth.FIXED_SECONDS + 1000 * write + 60)
