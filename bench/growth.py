@@ -731,10 +731,10 @@ def mib(value: int | None) -> str:
 
 def row_text(result: StepResult) -> str:
     if result.seconds is None:
-        return f"{result.step:<11} {result.runs:>5} runs: {result.failed}"
+        return f"{result.step:<16} {result.runs:>5} runs: {result.failed}"
     pairs = "" if result.pairs is None else f", {result.pairs:,} pairs"
     return (
-        f"{result.step:<11} {result.runs:>5} runs: {result.seconds:8.2f} s, "
+        f"{result.step:<16} {result.runs:>5} runs: {result.seconds:8.2f} s, "
         f"peak RSS {mib(result.peak_rss_bytes)}{pairs}"
     )
 
@@ -783,12 +783,12 @@ def ratio_text(value: float | None) -> str:
 
 def print_growth(rows: Sequence[dict[str, Any]]) -> None:
     print("\nGrowth between sizes (time and peak RSS ratios against runs and pairs):")
-    print(f"  {'step':<9} {'sizes':>11} {'runs':>7} {'pairs':>9} {'time':>9} {'peak RSS':>9}  ")
+    print(f"  {'step':<16} {'sizes':>11} {'runs':>7} {'pairs':>9} {'time':>9} {'peak RSS':>9}  ")
     for row in rows:
         verdict = "grows FASTER than the pairs" if row["faster_than_pairs"] else ""
         sizes = f"{row['from']}->{row['to']}"
         print(
-            f"  {row['step']:<9} {sizes:>11} {ratio_text(row['runs_ratio']):>7} "
+            f"  {row['step']:<16} {sizes:>11} {ratio_text(row['runs_ratio']):>7} "
             f"{ratio_text(row['pairs_ratio']):>9} {ratio_text(row['time_ratio']):>9} "
             f"{ratio_text(row['rss_ratio']):>9}  {verdict}"
         )
