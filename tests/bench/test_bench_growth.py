@@ -161,6 +161,18 @@ def test_growth_rows_hold_each_step_against_the_runs_and_the_pairs(growth):
     assert rows["plots"]["faster_than_pairs"]  # 40x against 27.2x
 
 
+def test_a_step_too_short_to_time_is_not_held_against_the_pairs(growth):
+    result = growth.StepResult
+    results = [
+        result("paired", 10, 0.02, 100, pairs=45),
+        result("paired", 50, 0.9, 100, pairs=1225),
+    ]
+    (row,) = growth.growth_rows(results)
+    assert row["time_ratio"] == pytest.approx(45.0)  # over the pairs' 27.2x, yet
+    assert row["too_short"]
+    assert not row["faster_than_pairs"]
+
+
 def test_a_size_that_does_not_fit_the_free_space_is_refused(growth, tmp_path, monkeypatch):
     monkeypatch.setattr(growth, "free_bytes", lambda path: 10 * 2**30)
     growth.refuse_what_does_not_fit([20], 40 * 10**6, tmp_path)  # 0.8 GB
