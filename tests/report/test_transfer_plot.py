@@ -6,14 +6,9 @@ import pytest
 from figure_checks import overlapping_texts
 from scipy import stats
 
+from cifar_zeroshot.analysis.transfer import TransferFit, one_per_model, transfer_fit
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.report.transfer_plot import (
-    TransferFit,
-    imagenet_vs_transfer_figure,
-    one_per_model,
-    read_transfer_table,
-    transfer_fit,
-)
+from cifar_zeroshot.report.transfer_plot import imagenet_vs_transfer_figure, read_transfer_table
 
 # model -> (published ImageNet top-1 or None, CIFAR-10 top-1 of the class mapping)
 MODELS = {

@@ -15,6 +15,7 @@ from cifar_zeroshot.report.paired_section import paired_summary_lines
 from cifar_zeroshot.report.provenance import provenance_note
 from cifar_zeroshot.report.robustness_section import robustness_section_lines
 from cifar_zeroshot.report.summary import write_summary_markdown
+from cifar_zeroshot.report.transfer_section import transfer_summary_lines
 
 
 def write_metrics_outputs(results: MetricsResults, out: Any) -> None:
@@ -32,6 +33,9 @@ def write_metrics_outputs(results: MetricsResults, out: Any) -> None:
         sections.append(unbalanced_sets_lines(results.unbalanced_sets))
     if results.few_shot is not None:
         sections.append(few_shot_summary_lines(results.few_shot, results.reference))
+    transfer = transfer_summary_lines(results.leaderboard)
+    if transfer:
+        sections.append(transfer)
     note = provenance_note(tables.metrics)
     # With shifted test sets: the robustness table after CIFAR-10's summary and its note.
     robustness = robustness_section_lines(results.robustness, note)

@@ -6,60 +6,27 @@ Pearson's r and Spearman's rho written on the panel. A model counts once per met
 reference variant (fp32, eager) where it has one. Models without a published ImageNet figure
 are left out, and each panel says how many.
 
-The table read has the columns ``model``, ``method``, ``top1`` and ``published_imagenet_top1`` (both
-fractions; ``published_imagenet_top1`` empty where no figure is published), and optionally ``variant`` and
-``test_set`` (results/leaderboard.csv has all of them).
+The table read has the columns ``model``, ``method``, ``top1`` and
+``published_imagenet_top1`` (both fractions; the latter empty where no figure is published), and
+optionally ``variant`` and ``test_set`` (results/leaderboard.csv has all of them). The fit and
+the one row per model are analysis/transfer.py's.
 """
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from scipy import stats
 
-from cifar_zeroshot.analysis.metrics_tables import reference_rows
+from cifar_zeroshot.analysis.transfer import TransferFit, one_per_model, transfer_fit
 from cifar_zeroshot.core.errors import UserError
-from cifar_zeroshot.core.variants import Variant
 from cifar_zeroshot.report.plot_parts import COLOURS
 from cifar_zeroshot.report.point_labels import place_labels
 
 TRANSFER_COLUMNS = ("model", "method", "top1", "published_imagenet_top1")
-# Fewer models than this: no line and no correlation (two points always lie on a line).
-FEWEST_MODELS = 3
 # Up to this many models per panel each point is named; beyond, none is.
 MOST_NAMED = 12
-
-
-@dataclass(frozen=True)
-class TransferFit:
-    """The least-squares line of CIFAR-10 top-1 on ImageNet top-1 (both in %) and the two
-    correlations, over ``models`` models."""
-
-    slope: float
-    intercept: float
-    pearson: float
-    spearman: float
-    models: int
-
-
-def transfer_fit(imagenet: np.ndarray, cifar10: np.ndarray) -> TransferFit | str:
-    """The fit of ``cifar10`` on ``imagenet``, or why there is none (too few models, or one of
-    the two the same for every model, where no correlation is defined)."""
-    if len(imagenet) < FEWEST_MODELS:
-        return f"fewer than {FEWEST_MODELS} models with a published figure: no fit"
-    if np.ptp(imagenet) == 0 or np.ptp(cifar10) == 0:
-        return "every model has the same accuracy on one of the two: no correlation"
-    slope, intercept = np.polyfit(imagenet, cifar10, 1)
-    return TransferFit(
-        slope=float(slope),
-        intercept=float(intercept),
-        pearson=float(stats.pearsonr(imagenet, cifar10).statistic),
-        spearman=float(stats.spearmanr(imagenet, cifar10).statistic),
-        models=len(imagenet),
-    )
 
 
 def read_transfer_table(path: str | Path) -> pd.DataFrame:
@@ -74,18 +41,6 @@ def read_transfer_table(path: str | Path) -> pd.DataFrame:
             "written again with them."
         )
     return table
-
-
-def one_per_model(table: pd.DataFrame) -> pd.DataFrame:
-    """One row per model and method, on CIFAR-10 (or the reference test set): the model's
-    reference variant where the table has it, else its first."""
-    rows = reference_rows(table) if "test_set" in table.columns else table
-    if "variant" not in rows.columns:
-        return rows.drop_duplicates(["model", "method"]).reset_index(drop=True)
-    reference = rows["variant"].map(lambda v: Variant.parse(str(v)).reference.name == str(v))
-    ordered = rows.assign(_reference=~reference).sort_values("_reference", kind="stable")
-    kept = ordered.drop_duplicates(["model", "method"]).sort_index()
-    return kept.drop(columns="_reference").reset_index(drop=True)
 
 
 def _fit_text(fit: TransferFit) -> str:
