@@ -579,6 +579,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         clip_prompts_sha256="",
         test_set_titles=plan.test_sets.titles(dataset),
         weights_titles=plan.weights_titles,
+        published_top1=plan.published_top1,
+        model_families=plan.model_families,
     )
     output = RuleFiles(
         metrics="results/metrics.csv",
@@ -587,6 +589,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         top_confusions="results/top_confusions.csv",
         summary="results/summary.md",
         paired_tests="results/paired_tests.csv",
+        leaderboard="results/leaderboard.csv",
+        leaderboard_page="results/tables/leaderboard.html",
         reliability="results/reliability.csv",
         balancing="results/balancing.csv",
         per_class_poolings="results/per_class_poolings.csv",
