@@ -44,6 +44,7 @@ prints what it measured and asserts nothing.
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -53,6 +54,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,10 +71,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from cifar_zeroshot.config.schema import check_against_schema, load_config_file  # noqa: E402
-from cifar_zeroshot.core.paths import timing_path  # noqa: E402
-from cifar_zeroshot.data.archive import CIFAR10_ARCHIVE_NAME  # noqa: E402
+from cifar_zeroshot.core.atomic import atomic_path  # noqa: E402
+from cifar_zeroshot.core.choices import (  # noqa: E402
+    BENCHMARK_CORRUPTIONS,
+    CIFAR10_C,
+    REFERENCE_TEST_SET,
+    SEVERITIES,
+    SYNTHETIC_CORRUPTIONS,
+)
+from cifar_zeroshot.core.paths import blocks_table_path, test_images_path, timing_path  # noqa: E402
+from cifar_zeroshot.data.archive import CHANNELS, CIFAR10_ARCHIVE_NAME, IMAGE_SIZE  # noqa: E402
 from cifar_zeroshot.data.checksums import md5_sidecar_path, read_md5_sidecar  # noqa: E402
-from cifar_zeroshot.data.test_set_checks import load_configured_test_set  # noqa: E402
+from cifar_zeroshot.data.shifted_selection import BLOCK_COLUMNS  # noqa: E402
+from cifar_zeroshot.data.test_set import chunked_images_digest  # noqa: E402
+from cifar_zeroshot.data.test_set_checks import (  # noqa: E402
+    ConfiguredTestSet,
+    load_configured_test_set,
+)
 from cifar_zeroshot.mapping.tables import read_mapping_csv  # noqa: E402
 from cifar_zeroshot.models.timm.catalog import timm_catalog  # noqa: E402
 from cifar_zeroshot.records.logits import LogitsWriter, write_timing  # noqa: E402
@@ -110,6 +125,9 @@ FULL_STEP_COSTS: dict[str, tuple[float, float]] = {
     "paired": (0.0, 0.0),
 }
 MIN_COMPARABLE_SECONDS = 0.1
+# What the synthetic CIFAR-10-C selection records as its archive's MD5: none was read (the
+# metrics job holds a selection against the blocks it records, not against an archive).
+SYNTHETIC_SELECTION_MD5 = hashlib.md5(b"bench/growth.py synthetic CIFAR-10-C").hexdigest()
 FIXED_SECONDS = 20.0  # per size: the workflow copied, the test set and the mapping built
 
 
@@ -491,25 +509,46 @@ def requested_runs(plan: Any, config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def prepare_workspace(workdir: Path, runs: int, images_per_class: int, coarse: bool) -> int:
+def prepare_workspace(
+    workdir: Path,
+    runs: int,
+    images_per_class: int,
+    coarse: bool,
+    blocks: Sequence[tuple[str, int]] = (),
+) -> int:
     """The workflow, its test set and class mapping (built by its rules) and N synthetic runs;
-    returns the bytes the run files take."""
-    copy_workflow(workdir, growth_config(runs, images_per_class))
+    returns the bytes the run files take. ``blocks``: CIFAR-10-C's (corruption, severity)
+    blocks, each of the CIFAR-10 set's size, scored as well (write_blocked_selection writes
+    their image set); every model then has a run of each set."""
+    config = growth_config(runs, images_per_class)
+    if blocks:
+        config |= blocked_settings(blocks)
+    copy_workflow(workdir, config)
     targets = ("data/synthetic/test_set.npz", "results/class_mapping.csv")
     run_measured(snakemake_command(*targets), workdir, snakemake_env(workdir))
     config, plan = workspace_plan(workdir)
-    test_set = load_configured_test_set(
-        workdir / "data/synthetic/test_set.npz",
-        "synthetic",
-        10 * images_per_class,
-        read_md5_sidecar(workdir / synthetic_md5_path()),
-        None,
-    )
+    configured = {
+        REFERENCE_TEST_SET: load_configured_test_set(
+            workdir / "data/synthetic/test_set.npz",
+            "synthetic",
+            10 * images_per_class,
+            read_md5_sidecar(workdir / synthetic_md5_path()),
+            None,
+        )
+    }
+    if blocks:
+        configured[CIFAR10_C] = write_blocked_selection(
+            workdir / test_images_path("synthetic", CIFAR10_C),
+            workdir / blocks_table_path("synthetic", CIFAR10_C),
+            blocks,
+            10 * images_per_class,
+        )
     groups, _ = read_mapping_csv(workdir / "results/class_mapping.csv")
     size = 0
     for seed, (run, requested) in enumerate(
         zip(plan.runs, requested_runs(plan, config), strict=True)
     ):
+        test_set = configured[run[0]]
         logits_path = workdir / plan.run_output_path(*run)
         facts = run_facts(requested, test_set.image_count, test_set.sha256, seed)
         write_synthetic_run(
@@ -523,6 +562,86 @@ def prepare_workspace(workdir: Path, runs: int, images_per_class: int, coarse: b
         )
         size += logits_path.stat().st_size
     return size
+
+
+# --- a synthetic CIFAR-10-C selection, written without the data rules ----------------------
+# The workflow's rules would extract each block from a 2.3 GB archive first; the metrics job
+# reads only the selection (its image set and blocks.csv), so that is what is written here.
+
+
+def blocked_settings(blocks: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """The configuration keys that ask for CIFAR-10-C beside CIFAR-10: a run of it per model,
+    and its blocks table among the metrics rule's inputs. Which blocks are scored is what the
+    selection's blocks.csv says (the metrics job reads them from there, not from the
+    configuration); the configuration names the synthetic stand-in's corruptions, the only
+    ones the plan accepts with dataset 'synthetic'."""
+    return {
+        "test_sets": [REFERENCE_TEST_SET, CIFAR10_C],
+        "corruptions": list(SYNTHETIC_CORRUPTIONS),
+        "severities": sorted({severity for _, severity in blocks}),
+    }
+
+
+def selection_blocks(corruptions: int, severities: int) -> list[tuple[str, int]]:
+    """The first ``corruptions`` of the benchmark's, each at the first ``severities``, in the
+    order the plan selects them (corruption by corruption)."""
+    return [
+        (corruption, severity)
+        for corruption in BENCHMARK_CORRUPTIONS[:corruptions]
+        for severity in SEVERITIES[:severities]
+    ]
+
+
+def _write_npy(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def write_blocked_selection(
+    images_path: Path,
+    table_path: Path,
+    blocks: Sequence[tuple[str, int]],
+    images_per_block: int,
+) -> Any:
+    """A CIFAR-10-C selection of random images in the format save_image_set writes (an
+    uncompressed .npz, the blocks recorded in it) and its blocks.csv, written a block at a
+    time (750,000 images are 2.3 GB); returns the ConfiguredTestSet read_test_set gives for it,
+    its digest computed from the same bytes as they are written."""
+    count = len(blocks) * images_per_block
+    shape = (count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
+    labels = np.tile(np.arange(images_per_block) % 10, len(blocks)).astype(np.uint8)
+    rng = np.random.default_rng(len(blocks))
+    images_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(images_path) as temp, zipfile.ZipFile(temp, "w", allowZip64=True) as out:
+        with out.open("images.npy", "w", force_zip64=True) as member:
+            header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_2_0(member, header)
+
+            def block_bytes() -> Iterator[bytes]:
+                for _ in blocks:
+                    data = rng.integers(
+                        0, 256, (images_per_block, *shape[1:]), dtype=np.uint8
+                    ).tobytes()
+                    member.write(data)
+                    yield data
+
+            sha256 = chunked_images_digest(np.dtype(np.uint8), shape, block_bytes(), labels)
+        _write_npy(out, "labels", labels)
+        _write_npy(out, "archive_md5", np.array(SYNTHETIC_SELECTION_MD5))
+        _write_npy(out, "archive_images", np.array(count, dtype=np.int64))
+        _write_npy(out, "block_corruption", np.array([c for c, _ in blocks], dtype=str))
+        _write_npy(out, "block_severity", np.array([s for _, s in blocks], dtype=np.int64))
+        _write_npy(out, "block_images", np.full(len(blocks), images_per_block, dtype=np.int64))
+    table = pd.DataFrame(
+        [
+            (corruption, severity, number * images_per_block, images_per_block)
+            for number, (corruption, severity) in enumerate(blocks)
+        ],
+        columns=list(BLOCK_COLUMNS),
+    )
+    with atomic_path(table_path) as temp:
+        table.to_csv(temp, index=False)
+    return ConfiguredTestSet(images_path, labels, sha256)
 
 
 def synthetic_md5_path() -> Path:
@@ -542,8 +661,8 @@ class RuleFiles(SimpleNamespace):
 
 def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
     """The metrics rule's input, params and output for this workspace (workflow/rules/metrics.smk),
-    for CIFAR-10 alone, without the probe, CLIP or few-shot files. The one place that restates
-    the rule: update it with the rule."""
+    for CIFAR-10 and CIFAR-10-C's selection, without the probe, CLIP or few-shot files. The one
+    place that restates the rule: update it with the rule."""
     config, plan = workspace_plan(workdir)
     dataset = config["dataset"]
     names = list(plan.test_sets.test_sets)
@@ -552,8 +671,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         archive_md5=str(synthetic_md5_path()),
         outputs=[plan.run_output_path(*run) for run in plan.runs],
         timing=[timing_path(*run) for run in plan.runs],
-        images=[f"data/{dataset}/test_set.npz"],
-        blocks=[],
+        images=[test_images_path(dataset, name) for name in names],
+        blocks=[blocks_table_path(dataset, name) for name in plan.test_sets.blocked],
         mapping="results/class_mapping.csv",
         mapping_yaml=config["class_mapping"],
         probes=[],
@@ -579,6 +698,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         clip_prompts_sha256="",
         test_set_titles=plan.test_sets.titles(dataset),
         weights_titles=plan.weights_titles,
+        published_top1=plan.published_top1,
+        model_families=plan.model_families,
     )
     output = RuleFiles(
         metrics="results/metrics.csv",
@@ -587,6 +708,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         top_confusions="results/top_confusions.csv",
         summary="results/summary.md",
         paired_tests="results/paired_tests.csv",
+        leaderboard="results/leaderboard.csv",
+        leaderboard_page="results/tables/leaderboard.html",
         reliability="results/reliability.csv",
         balancing="results/balancing.csv",
         per_class_poolings="results/per_class_poolings.csv",
