@@ -104,6 +104,12 @@ BATCH = 1000  # rows per write, as inference streams them
 LOGITS_BYTES_PER_IMAGE = 1000 * 4
 STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "reliability_plot", "report")
 FULL_STEPS = ("metrics", "paired")
+# CIFAR-10-C mode: three models, the benchmark's 15 corruptions at 5 severities, each block of
+# CIFAR-10's test set's size (750,000 images a run), scored by the metrics job alone.
+CIFAR10_C_MODELS = 3
+CIFAR10_C_CORRUPTIONS = 15
+CIFAR10_C_TARGET_BYTES = 3 * 10**9  # the metrics job's peak RSS on three such runs
+IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * CHANNELS
 # Seconds per run and per pair of each step, measured by this script on two shared cores
 # (1,000 images a run; full size: 10,000) on the code of its first version: only for the
 # estimate printed before starting. Pairs: the three class-mapping methods' results of every run,
@@ -846,6 +852,112 @@ def measure_size(
             shutil.rmtree(workdir, ignore_errors=True)
 
 
+def workspace_bytes(workdir: Path) -> int:
+    """What the files under ``workdir`` take on disk."""
+    return sum(path.stat().st_blocks * 512 for path in workdir.rglob("*") if path.is_file())
+
+
+def measure_cifar10_c(
+    models: int,
+    images_per_class: int,
+    blocks: Sequence[tuple[str, int]],
+    root: Path,
+    keep: bool,
+    limits: Limits,
+) -> list[StepResult]:
+    """``models`` runs of CIFAR-10 and of a CIFAR-10-C selection of ``blocks`` (coarse logits),
+    written and then scored by the metrics job in a fresh process; prints what writing took."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"growth-cifar10-c-{models}-", dir=root))
+    try:
+        started = time.perf_counter()
+        logits = prepare_workspace(workdir, models, images_per_class, True, blocks)
+        seconds = time.perf_counter() - started
+        print(
+            f"  written in {seconds:.1f} s: {workspace_bytes(workdir) / 2**30:.2f} GiB on disk "
+            f"({logits / 2**30:.2f} GiB of logits files, CIFAR-10's runs among them)",
+            flush=True,
+        )
+        return measure_workspace(workdir, models, FULL_STEPS, limits)
+    finally:
+        if keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cifar10_c_verdict(results: Sequence[StepResult], models: int, blocks: int, images: int) -> str:
+    """The metrics job's peak RSS against CIFAR10_C_TARGET_BYTES, in a sentence."""
+    metrics = next((r for r in results if r.step == "metrics"), None)
+    scope = f"{models} CIFAR-10-C runs of {blocks} blocks x {images:,} images"
+    if metrics is None or metrics.peak_rss_bytes is None:
+        failed = "not measured" if metrics is None else metrics.failed
+        return f"metrics job on {scope}: {failed}"
+    peak = metrics.peak_rss_bytes
+    verdict = "below" if peak < CIFAR10_C_TARGET_BYTES else "ABOVE"
+    return (
+        f"metrics job on {scope}: {metrics.seconds:.1f} s, peak RSS {peak / 10**9:.2f} GB "
+        f"({mib(peak)}), {verdict} the {CIFAR10_C_TARGET_BYTES / 10**9:.0f} GB target "
+        f"({peak / CIFAR10_C_TARGET_BYTES:.0%} of it)"
+    )
+
+
+def run_cifar10_c(args: argparse.Namespace, limits: Limits) -> None:
+    """The --cifar10-c mode: its plan, the disk check, the measurement and the verdict."""
+    wrong = sorted(set(args.steps or ()) - set(FULL_STEPS))
+    if wrong:
+        raise SystemExit(
+            f"--cifar10-c measures the metrics job alone, not {', '.join(wrong)}: its "
+            "selection is written by this script, not by the workflow's rules. Fix: leave out "
+            "--steps or pass --steps metrics paired."
+        )
+    models = args.sizes[0] if args.sizes else CIFAR10_C_MODELS
+    images_per_class = args.images_per_class or FULL_IMAGES_PER_CLASS
+    blocks = selection_blocks(args.corruptions, args.severities)
+    images = 10 * images_per_class
+    root = args.workdir or Path(tempfile.gettempdir())
+    root.mkdir(parents=True, exist_ok=True)
+    logits_bytes = run_file_bytes(images_per_class, True, root) * (len(blocks) + 1) * models
+    images_bytes = len(blocks) * images * IMAGE_BYTES
+    per_block_run = models * len(blocks)
+    minutes = (
+        FIXED_SECONDS
+        + (FULL_STEP_COSTS["write"][0] + FULL_STEP_COSTS["metrics"][0]) * (per_block_run + models)
+    ) / 60
+    print(
+        f"bench/growth.py, CIFAR-10-C mode: {models} models (untrained timm models by name, "
+        f"fp32; no model is loaded), each with a run of CIFAR-10 ({images:,} synthetic images) "
+        f"and of a synthetic CIFAR-10-C selection of {args.corruptions} corruptions x "
+        f"{args.severities} severities x {images:,} images = {len(blocks) * images:,} images, "
+        "x 1000 coarse logits (multiples of 0.5)\n"
+        f"  disk: {images_bytes / 2**30:.2f} GiB of images and about "
+        f"{logits_bytes / 2**30:.2f} GiB of logits files under {root} "
+        f"({free_bytes(root) / 2**30:.1f} GiB free); estimate: about {minutes:.0f} min on two "
+        "cores",
+        flush=True,
+    )
+    if args.estimate_only:
+        return
+    if images_bytes + logits_bytes > 0.8 * free_bytes(root):
+        raise SystemExit(
+            f"The workspace would take more than 80 % of the {free_bytes(root) / 2**30:.1f} GiB "
+            f"free under {root}. Fix: pass --workdir on a disk with room, or fewer "
+            "--corruptions or --severities."
+        )
+    results = measure_cifar10_c(models, images_per_class, blocks, root, args.keep, limits)
+    print(cifar10_c_verdict(results, models, len(blocks), images), flush=True)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cifar10_c_blocks": [list(block) for block in blocks],
+                    "images_per_block": images,
+                    "steps": [dataclasses.asdict(r) for r in results],
+                },
+                indent=2,
+            )
+        )
+
+
 # --- what it prints --------------------------------------------------------------------------
 
 
@@ -1070,6 +1182,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="WORKSPACE",
         help="measure the steps again on a workspace kept by --keep (its files as they are)",
     )
+    parser.add_argument(
+        "--cifar10-c",
+        action="store_true",
+        help=f"{CIFAR10_C_MODELS} models (or --sizes N) with full-size synthetic CIFAR-10-C runs "
+        f"({CIFAR10_C_CORRUPTIONS} corruptions x 5 severities x 10,000 images), metrics only",
+    )
+    parser.add_argument(
+        "--corruptions",
+        type=int,
+        default=CIFAR10_C_CORRUPTIONS,
+        choices=range(1, len(BENCHMARK_CORRUPTIONS) + 1),
+        metavar="N",
+        help=f"--cifar10-c: the benchmark's first N corruptions (default {CIFAR10_C_CORRUPTIONS})",
+    )
+    parser.add_argument(
+        "--severities",
+        type=int,
+        default=len(SEVERITIES),
+        choices=range(1, len(SEVERITIES) + 1),
+        metavar="N",
+        help="--cifar10-c: severities 1 to N of each (default 5)",
+    )
     parser.add_argument("--metrics-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-report", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -1086,6 +1220,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     steps = args.steps or (FULL_STEPS if args.full else STEPS)
     limits = Limits(int(args.memory_cap_gib * 2**30), args.step_limit_seconds)
+    if args.cifar10_c:
+        run_cifar10_c(args, limits)
+        return
     if args.measure is not None:
         _, plan = workspace_plan(args.measure)
         print(f"{len(plan.runs)} runs in {args.measure}:", flush=True)
