@@ -6,6 +6,7 @@ wall time and peak RSS.
     python bench/growth.py --sizes 10 50 200 1000 --images-per-class 100
     python bench/growth.py --full --sizes 20      # full-size runs (10,000 images), scoring only
     python bench/growth.py --estimate-only --full # what a mode would take, nothing run
+    python bench/growth.py --cifar10-c            # 3 models on full-size CIFAR-10-C, scoring only
 
 Growth mode (the default): for each size N it copies the workflow into a fresh folder, builds the
 synthetic test set and the class mapping with the workflow's own rules, and writes N synthetic
@@ -35,6 +36,13 @@ the size one file takes on disk with the codec the package uses (records/parquet
 metrics job's memory does not depend on the codec: it decodes each file to float32 [N, 1000]
 whatever it was stored as. Before it starts, it prints the disk a size needs and refuses a size
 that does not fit in the free space.
+
+CIFAR-10-C mode (--cifar10-c): three models (--sizes N: N), each with a run of CIFAR-10 and of
+a synthetic CIFAR-10-C selection of the benchmark's 15 corruptions x 5 severities x 10,000
+images (750,000 images a run), coarse logits, scored by the metrics job alone; its peak RSS is
+printed against the 3 GB target. The selection (its image set and blocks.csv) is written by
+this script a block at a time, not by the workflow's data rules, which would extract every
+block from the 2.3 GB archive first.
 
 Peak RSS is the child's own (os.wait4's rusage, which covers the child and the processes it
 waited for, e.g. Snakemake's jobs), read by a small process that starts the child, so neither
