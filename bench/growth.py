@@ -6,6 +6,7 @@ wall time and peak RSS.
     python bench/growth.py --sizes 10 50 200 1000 --images-per-class 100
     python bench/growth.py --full --sizes 20      # full-size runs (10,000 images), scoring only
     python bench/growth.py --estimate-only --full # what a mode would take, nothing run
+    python bench/growth.py --cifar10-c            # 3 models on full-size CIFAR-10-C, scoring only
 
 Growth mode (the default): for each size N it copies the workflow into a fresh folder, builds the
 synthetic test set and the class mapping with the workflow's own rules, and writes N synthetic
@@ -36,6 +37,13 @@ metrics job's memory does not depend on the codec: it decodes each file to float
 whatever it was stored as. Before it starts, it prints the disk a size needs and refuses a size
 that does not fit in the free space.
 
+CIFAR-10-C mode (--cifar10-c): three models (--sizes N: N), each with a run of CIFAR-10 and of
+a synthetic CIFAR-10-C selection of the benchmark's 15 corruptions x 5 severities x 10,000
+images (750,000 images a run), coarse logits, scored by the metrics job alone; its peak RSS is
+printed against the 3 GB target. The selection (its image set and blocks.csv) is written by
+this script a block at a time, not by the workflow's data rules, which would extract every
+block from the 2.3 GB archive first.
+
 Peak RSS is the child's own (os.wait4's rusage, which covers the child and the processes it
 waited for, e.g. Snakemake's jobs), read by a small process that starts the child, so neither
 this script's memory nor one step's peak carries over into another step's figure. It
@@ -44,6 +52,7 @@ prints what it measured and asserts nothing.
 
 import argparse
 import dataclasses
+import hashlib
 import itertools
 import json
 import math
@@ -53,6 +62,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -69,10 +79,23 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "workflow"))
 
 from cifar_zeroshot.config.schema import check_against_schema, load_config_file  # noqa: E402
-from cifar_zeroshot.core.paths import timing_path  # noqa: E402
-from cifar_zeroshot.data.archive import CIFAR10_ARCHIVE_NAME  # noqa: E402
+from cifar_zeroshot.core.atomic import atomic_path  # noqa: E402
+from cifar_zeroshot.core.choices import (  # noqa: E402
+    BENCHMARK_CORRUPTIONS,
+    CIFAR10_C,
+    REFERENCE_TEST_SET,
+    SEVERITIES,
+    SYNTHETIC_CORRUPTIONS,
+)
+from cifar_zeroshot.core.paths import blocks_table_path, test_images_path, timing_path  # noqa: E402
+from cifar_zeroshot.data.archive import CHANNELS, CIFAR10_ARCHIVE_NAME, IMAGE_SIZE  # noqa: E402
 from cifar_zeroshot.data.checksums import md5_sidecar_path, read_md5_sidecar  # noqa: E402
-from cifar_zeroshot.data.test_set_checks import load_configured_test_set  # noqa: E402
+from cifar_zeroshot.data.shifted_selection import BLOCK_COLUMNS  # noqa: E402
+from cifar_zeroshot.data.test_set import chunked_images_digest  # noqa: E402
+from cifar_zeroshot.data.test_set_checks import (  # noqa: E402
+    ConfiguredTestSet,
+    load_configured_test_set,
+)
 from cifar_zeroshot.mapping.tables import read_mapping_csv  # noqa: E402
 from cifar_zeroshot.models.timm.catalog import timm_catalog  # noqa: E402
 from cifar_zeroshot.records.logits import LogitsWriter, write_timing  # noqa: E402
@@ -89,6 +112,15 @@ BATCH = 1000  # rows per write, as inference streams them
 LOGITS_BYTES_PER_IMAGE = 1000 * 4
 STEPS = ("planning", "metrics", "paired", "plots", "paired_plot", "reliability_plot", "report")
 FULL_STEPS = ("metrics", "paired")
+# CIFAR-10-C mode: three models, the benchmark's 15 corruptions at 5 severities, each block of
+# CIFAR-10's test set's size (750,000 images a run), scored by the metrics job alone.
+CIFAR10_C_MODELS = 3
+CIFAR10_C_CORRUPTIONS = 15
+CIFAR10_C_TARGET_BYTES = 3 * 10**9  # the metrics job's peak RSS on three such runs
+IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * CHANNELS
+# Seconds to write and to score a run's 10,000 images (a block of a CIFAR-10-C run), measured by
+# this mode on two shared cores (78 s and 115 s for 3 models x 76 such blocks): the estimate.
+CIFAR10_C_BLOCK_COSTS = {"write": 0.34, "metrics": 0.5}
 # Seconds per run and per pair of each step, measured by this script on two shared cores
 # (1,000 images a run; full size: 10,000) on the code of its first version: only for the
 # estimate printed before starting. Pairs: the three class-mapping methods' results of every run,
@@ -110,6 +142,9 @@ FULL_STEP_COSTS: dict[str, tuple[float, float]] = {
     "paired": (0.0, 0.0),
 }
 MIN_COMPARABLE_SECONDS = 0.1
+# What the synthetic CIFAR-10-C selection records as its archive's MD5: none was read (the
+# metrics job holds a selection against the blocks it records, not against an archive).
+SYNTHETIC_SELECTION_MD5 = hashlib.md5(b"bench/growth.py synthetic CIFAR-10-C").hexdigest()
 FIXED_SECONDS = 20.0  # per size: the workflow copied, the test set and the mapping built
 
 
@@ -491,25 +526,46 @@ def requested_runs(plan: Any, config: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def prepare_workspace(workdir: Path, runs: int, images_per_class: int, coarse: bool) -> int:
+def prepare_workspace(
+    workdir: Path,
+    runs: int,
+    images_per_class: int,
+    coarse: bool,
+    blocks: Sequence[tuple[str, int]] = (),
+) -> int:
     """The workflow, its test set and class mapping (built by its rules) and N synthetic runs;
-    returns the bytes the run files take."""
-    copy_workflow(workdir, growth_config(runs, images_per_class))
+    returns the bytes the run files take. ``blocks``: CIFAR-10-C's (corruption, severity)
+    blocks, each of the CIFAR-10 set's size, scored as well (write_blocked_selection writes
+    their image set); every model then has a run of each set."""
+    config = growth_config(runs, images_per_class)
+    if blocks:
+        config |= blocked_settings(blocks)
+    copy_workflow(workdir, config)
     targets = ("data/synthetic/test_set.npz", "results/class_mapping.csv")
     run_measured(snakemake_command(*targets), workdir, snakemake_env(workdir))
     config, plan = workspace_plan(workdir)
-    test_set = load_configured_test_set(
-        workdir / "data/synthetic/test_set.npz",
-        "synthetic",
-        10 * images_per_class,
-        read_md5_sidecar(workdir / synthetic_md5_path()),
-        None,
-    )
+    configured = {
+        REFERENCE_TEST_SET: load_configured_test_set(
+            workdir / "data/synthetic/test_set.npz",
+            "synthetic",
+            10 * images_per_class,
+            read_md5_sidecar(workdir / synthetic_md5_path()),
+            None,
+        )
+    }
+    if blocks:
+        configured[CIFAR10_C] = write_blocked_selection(
+            workdir / test_images_path("synthetic", CIFAR10_C),
+            workdir / blocks_table_path("synthetic", CIFAR10_C),
+            blocks,
+            10 * images_per_class,
+        )
     groups, _ = read_mapping_csv(workdir / "results/class_mapping.csv")
     size = 0
     for seed, (run, requested) in enumerate(
         zip(plan.runs, requested_runs(plan, config), strict=True)
     ):
+        test_set = configured[run[0]]
         logits_path = workdir / plan.run_output_path(*run)
         facts = run_facts(requested, test_set.image_count, test_set.sha256, seed)
         write_synthetic_run(
@@ -523,6 +579,86 @@ def prepare_workspace(workdir: Path, runs: int, images_per_class: int, coarse: b
         )
         size += logits_path.stat().st_size
     return size
+
+
+# --- a synthetic CIFAR-10-C selection, written without the data rules ----------------------
+# The workflow's rules would extract each block from a 2.3 GB archive first; the metrics job
+# reads only the selection (its image set and blocks.csv), so that is what is written here.
+
+
+def blocked_settings(blocks: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """The configuration keys that ask for CIFAR-10-C beside CIFAR-10: a run of it per model,
+    and its blocks table among the metrics rule's inputs. Which blocks are scored is what the
+    selection's blocks.csv says (the metrics job reads them from there, not from the
+    configuration); the configuration names the synthetic stand-in's corruptions, the only
+    ones the plan accepts with dataset 'synthetic'."""
+    return {
+        "test_sets": [REFERENCE_TEST_SET, CIFAR10_C],
+        "corruptions": list(SYNTHETIC_CORRUPTIONS),
+        "severities": sorted({severity for _, severity in blocks}),
+    }
+
+
+def selection_blocks(corruptions: int, severities: int) -> list[tuple[str, int]]:
+    """The first ``corruptions`` of the benchmark's, each at the first ``severities``, in the
+    order the plan selects them (corruption by corruption)."""
+    return [
+        (corruption, severity)
+        for corruption in BENCHMARK_CORRUPTIONS[:corruptions]
+        for severity in SEVERITIES[:severities]
+    ]
+
+
+def _write_npy(archive: zipfile.ZipFile, name: str, array: np.ndarray) -> None:
+    with archive.open(f"{name}.npy", "w", force_zip64=True) as member:
+        np.lib.format.write_array(member, np.asanyarray(array), allow_pickle=False)
+
+
+def write_blocked_selection(
+    images_path: Path,
+    table_path: Path,
+    blocks: Sequence[tuple[str, int]],
+    images_per_block: int,
+) -> Any:
+    """A CIFAR-10-C selection of random images in the format save_image_set writes (an
+    uncompressed .npz, the blocks recorded in it) and its blocks.csv, written a block at a
+    time (750,000 images are 2.3 GB); returns the ConfiguredTestSet read_test_set gives for it,
+    its digest computed from the same bytes as they are written."""
+    count = len(blocks) * images_per_block
+    shape = (count, IMAGE_SIZE, IMAGE_SIZE, CHANNELS)
+    labels = np.tile(np.arange(images_per_block) % 10, len(blocks)).astype(np.uint8)
+    rng = np.random.default_rng(len(blocks))
+    images_path.parent.mkdir(parents=True, exist_ok=True)
+    with atomic_path(images_path) as temp, zipfile.ZipFile(temp, "w", allowZip64=True) as out:
+        with out.open("images.npy", "w", force_zip64=True) as member:
+            header = {"descr": "|u1", "fortran_order": False, "shape": shape}
+            np.lib.format.write_array_header_2_0(member, header)
+
+            def block_bytes() -> Iterator[bytes]:
+                for _ in blocks:
+                    data = rng.integers(
+                        0, 256, (images_per_block, *shape[1:]), dtype=np.uint8
+                    ).tobytes()
+                    member.write(data)
+                    yield data
+
+            sha256 = chunked_images_digest(np.dtype(np.uint8), shape, block_bytes(), labels)
+        _write_npy(out, "labels", labels)
+        _write_npy(out, "archive_md5", np.array(SYNTHETIC_SELECTION_MD5))
+        _write_npy(out, "archive_images", np.array(count, dtype=np.int64))
+        _write_npy(out, "block_corruption", np.array([c for c, _ in blocks], dtype=str))
+        _write_npy(out, "block_severity", np.array([s for _, s in blocks], dtype=np.int64))
+        _write_npy(out, "block_images", np.full(len(blocks), images_per_block, dtype=np.int64))
+    table = pd.DataFrame(
+        [
+            (corruption, severity, number * images_per_block, images_per_block)
+            for number, (corruption, severity) in enumerate(blocks)
+        ],
+        columns=list(BLOCK_COLUMNS),
+    )
+    with atomic_path(table_path) as temp:
+        table.to_csv(temp, index=False)
+    return ConfiguredTestSet(images_path, labels, sha256)
 
 
 def synthetic_md5_path() -> Path:
@@ -542,8 +678,8 @@ class RuleFiles(SimpleNamespace):
 
 def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
     """The metrics rule's input, params and output for this workspace (workflow/rules/metrics.smk),
-    for CIFAR-10 alone, without the probe, CLIP or few-shot files. The one place that restates
-    the rule: update it with the rule."""
+    for CIFAR-10 and CIFAR-10-C's selection, without the probe, CLIP or few-shot files. The one
+    place that restates the rule: update it with the rule."""
     config, plan = workspace_plan(workdir)
     dataset = config["dataset"]
     names = list(plan.test_sets.test_sets)
@@ -552,8 +688,8 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         archive_md5=str(synthetic_md5_path()),
         outputs=[plan.run_output_path(*run) for run in plan.runs],
         timing=[timing_path(*run) for run in plan.runs],
-        images=[f"data/{dataset}/test_set.npz"],
-        blocks=[],
+        images=[test_images_path(dataset, name) for name in names],
+        blocks=[blocks_table_path(dataset, name) for name in plan.test_sets.blocked],
         mapping="results/class_mapping.csv",
         mapping_yaml=config["class_mapping"],
         probes=[],
@@ -725,6 +861,109 @@ def measure_size(
             print(f"  kept {workdir}")
         else:
             shutil.rmtree(workdir, ignore_errors=True)
+
+
+def workspace_bytes(workdir: Path) -> int:
+    """What the files under ``workdir`` take on disk."""
+    return sum(path.stat().st_blocks * 512 for path in workdir.rglob("*") if path.is_file())
+
+
+def measure_cifar10_c(
+    models: int,
+    images_per_class: int,
+    blocks: Sequence[tuple[str, int]],
+    root: Path,
+    keep: bool,
+    limits: Limits,
+) -> list[StepResult]:
+    """``models`` runs of CIFAR-10 and of a CIFAR-10-C selection of ``blocks`` (coarse logits),
+    written and then scored by the metrics job in a fresh process; prints what writing took."""
+    workdir = Path(tempfile.mkdtemp(prefix=f"growth-cifar10-c-{models}-", dir=root))
+    try:
+        started = time.perf_counter()
+        logits = prepare_workspace(workdir, models, images_per_class, True, blocks)
+        seconds = time.perf_counter() - started
+        print(
+            f"  written in {seconds:.1f} s: {workspace_bytes(workdir) / 2**30:.2f} GiB on disk "
+            f"({logits / 2**30:.2f} GiB of logits files, CIFAR-10's runs among them)",
+            flush=True,
+        )
+        return measure_workspace(workdir, models, FULL_STEPS, limits)
+    finally:
+        if keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def cifar10_c_verdict(results: Sequence[StepResult], models: int, blocks: int, images: int) -> str:
+    """The metrics job's peak RSS against CIFAR10_C_TARGET_BYTES, in a sentence."""
+    metrics = next((r for r in results if r.step == "metrics"), None)
+    scope = f"{models} CIFAR-10-C runs of {blocks} blocks x {images:,} images"
+    if metrics is None or metrics.peak_rss_bytes is None:
+        failed = "not measured" if metrics is None else metrics.failed
+        return f"metrics job on {scope}: {failed}"
+    peak = metrics.peak_rss_bytes
+    verdict = "below" if peak < CIFAR10_C_TARGET_BYTES else "ABOVE"
+    return (
+        f"metrics job on {scope}: {metrics.seconds:.1f} s, peak RSS {peak / 10**9:.2f} GB "
+        f"({mib(peak)}), {verdict} the {CIFAR10_C_TARGET_BYTES / 10**9:.0f} GB target "
+        f"({peak / CIFAR10_C_TARGET_BYTES:.0%} of it)"
+    )
+
+
+def run_cifar10_c(args: argparse.Namespace, limits: Limits) -> None:
+    """The --cifar10-c mode: its plan, the disk check, the measurement and the verdict."""
+    wrong = sorted(set(args.steps or ()) - set(FULL_STEPS))
+    if wrong:
+        raise SystemExit(
+            f"--cifar10-c measures the metrics job alone, not {', '.join(wrong)}: its "
+            "selection is written by this script, not by the workflow's rules. Fix: leave out "
+            "--steps or pass --steps metrics paired."
+        )
+    models = args.sizes[0] if args.sizes else CIFAR10_C_MODELS
+    images_per_class = args.images_per_class or FULL_IMAGES_PER_CLASS
+    blocks = selection_blocks(args.corruptions, args.severities)
+    images = 10 * images_per_class
+    root = args.workdir or Path(tempfile.gettempdir())
+    root.mkdir(parents=True, exist_ok=True)
+    logits_bytes = run_file_bytes(images_per_class, True, root) * (len(blocks) + 1) * models
+    images_bytes = len(blocks) * images * IMAGE_BYTES
+    block_runs = models * (len(blocks) + 1)  # CIFAR-10's run is one block's size
+    minutes = (FIXED_SECONDS + sum(CIFAR10_C_BLOCK_COSTS.values()) * block_runs) / 60
+    print(
+        f"bench/growth.py, CIFAR-10-C mode: {models} models (untrained timm models by name, "
+        f"fp32; no model is loaded), each with a run of CIFAR-10 ({images:,} synthetic images) "
+        f"and of a synthetic CIFAR-10-C selection of {args.corruptions} corruptions x "
+        f"{args.severities} severities x {images:,} images = {len(blocks) * images:,} images, "
+        "x 1000 coarse logits (multiples of 0.5)\n"
+        f"  disk: {images_bytes / 2**30:.2f} GiB of images and about "
+        f"{logits_bytes / 2**30:.2f} GiB of logits files under {root} "
+        f"({free_bytes(root) / 2**30:.1f} GiB free); estimate: about {minutes:.0f} min on two "
+        "cores",
+        flush=True,
+    )
+    if args.estimate_only:
+        return
+    if images_bytes + logits_bytes > 0.8 * free_bytes(root):
+        raise SystemExit(
+            f"The workspace would take more than 80 % of the {free_bytes(root) / 2**30:.1f} GiB "
+            f"free under {root}. Fix: pass --workdir on a disk with room, or fewer "
+            "--corruptions or --severities."
+        )
+    results = measure_cifar10_c(models, images_per_class, blocks, root, args.keep, limits)
+    print(cifar10_c_verdict(results, models, len(blocks), images), flush=True)
+    if args.json:
+        args.json.write_text(
+            json.dumps(
+                {
+                    "cifar10_c_blocks": [list(block) for block in blocks],
+                    "images_per_block": images,
+                    "steps": [dataclasses.asdict(r) for r in results],
+                },
+                indent=2,
+            )
+        )
 
 
 # --- what it prints --------------------------------------------------------------------------
@@ -951,6 +1190,28 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         metavar="WORKSPACE",
         help="measure the steps again on a workspace kept by --keep (its files as they are)",
     )
+    parser.add_argument(
+        "--cifar10-c",
+        action="store_true",
+        help=f"{CIFAR10_C_MODELS} models (or --sizes N) with full-size synthetic CIFAR-10-C runs "
+        f"({CIFAR10_C_CORRUPTIONS} corruptions x 5 severities x 10,000 images), metrics only",
+    )
+    parser.add_argument(
+        "--corruptions",
+        type=int,
+        default=CIFAR10_C_CORRUPTIONS,
+        choices=range(1, len(BENCHMARK_CORRUPTIONS) + 1),
+        metavar="N",
+        help=f"--cifar10-c: the benchmark's first N corruptions (default {CIFAR10_C_CORRUPTIONS})",
+    )
+    parser.add_argument(
+        "--severities",
+        type=int,
+        default=len(SEVERITIES),
+        choices=range(1, len(SEVERITIES) + 1),
+        metavar="N",
+        help="--cifar10-c: severities 1 to N of each (default 5)",
+    )
     parser.add_argument("--metrics-child", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--child-report", type=Path, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
@@ -967,6 +1228,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     steps = args.steps or (FULL_STEPS if args.full else STEPS)
     limits = Limits(int(args.memory_cap_gib * 2**30), args.step_limit_seconds)
+    if args.cifar10_c:
+        run_cifar10_c(args, limits)
+        return
     if args.measure is not None:
         _, plan = workspace_plan(args.measure)
         print(f"{len(plan.runs)} runs in {args.measure}:", flush=True)

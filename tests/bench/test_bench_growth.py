@@ -199,3 +199,63 @@ def test_the_estimate_counts_runs_and_pairs_and_stops_at_the_step_limit(growth):
     # One step past the limit counts as the limit: the script stops it there.
     capped = growth.estimate_seconds([1000], ["paired_plot"], full=False, step_limit=60)
     assert capped == pytest.approx(growth.FIXED_SECONDS + 1000 * write + 60)
+
+
+@pytest.fixture(scope="module")
+def blocked_workspace(growth, tmp_path_factory):
+    """Two models with runs of CIFAR-10 and of a CIFAR-10-C selection of 2 corruptions x 2
+    severities x 20 images, as --cifar10-c prepares them (at full size: 15 x 5 x 10,000)."""
+    workdir = tmp_path_factory.mktemp("growth-cifar10-c")
+    blocks = growth.selection_blocks(2, 2)
+    growth.prepare_workspace(workdir, runs=2, images_per_class=2, coarse=True, blocks=blocks)
+    return workdir, blocks
+
+
+def test_the_selection_is_read_as_the_metrics_job_reads_one(growth, blocked_workspace):
+    from cifar_zeroshot.data.image_set import ImageSet, load_image_set
+    from cifar_zeroshot.data.shifted_selection import read_selection_table
+    from cifar_zeroshot.data.test_set import images_digest
+    from cifar_zeroshot.data.test_set_checks import read_test_set
+
+    workdir, blocks = blocked_workspace
+    images_path = workdir / "data/synthetic/cifar10-c/test_set.npz"
+    table = read_selection_table(workdir / "data/synthetic/cifar10-c/blocks.csv", images_path)
+    assert list(zip(table["corruption"], table["severity"], strict=True)) == blocks
+    assert table["first_image"].tolist() == [0, 20, 40, 60]
+    images, labels = load_image_set(images_path, ImageSet.TEST)
+    assert images.shape == (80, 32, 32, 3)
+    assert len(np.unique(images.reshape(80, -1), axis=0)) == 80  # not one image repeated
+    configured = read_test_set(images_path, None)
+    assert configured.sha256 == images_digest(images, labels)
+    _, plan = growth.workspace_plan(workdir)
+    shifted_runs = [run for run in plan.runs if run[0] == "cifar10-c"]
+    assert len(shifted_runs) == 2
+    for run in shifted_runs:
+        facts = read_logits(workdir / plan.run_output_path(*run)).facts
+        assert (facts.image_count, facts.test_set_sha256) == (80, configured.sha256)
+
+
+def test_the_metrics_job_scores_every_block_of_the_selection(growth, blocked_workspace):
+    workdir, blocks = blocked_workspace
+    growth.run_metrics_job(workdir)
+    metrics = pd.read_csv(workdir / "results" / "metrics.csv")
+    shifted = metrics[metrics["test_set"] == "cifar10-c"]
+    scored = set(zip(shifted["corruption"], shifted["severity"].astype(int), strict=True))
+    assert scored == set(blocks)
+    assert (shifted["images"] == 20).all()
+    assert set(shifted["model"]) == set(metrics.loc[metrics["test_set"] == "cifar10", "model"])
+    assert len(set(shifted["model"])) == 2
+
+
+def test_the_cifar10_c_verdict_holds_the_peak_against_the_target(growth):
+    below = growth.StepResult("metrics", 3, 100.0, 2 * 10**9, 10)
+    above = growth.StepResult("metrics", 3, 100.0, 4 * 10**9, 10)
+    stopped = growth.StepResult("metrics", 3, None, None, failed="stopped at 12 GiB")
+    assert "below the 3 GB target" in growth.cifar10_c_verdict([below], 3, 75, 10_000)
+    assert "ABOVE the 3 GB target" in growth.cifar10_c_verdict([above], 3, 75, 10_000)
+    assert "stopped at 12 GiB" in growth.cifar10_c_verdict([stopped], 3, 75, 10_000)
+
+
+def test_cifar10_c_mode_refuses_the_steps_that_need_the_workflows_rules(growth):
+    with pytest.raises(SystemExit, match="--steps metrics paired"):
+        growth.main(["--cifar10-c", "--steps", "plots"])
