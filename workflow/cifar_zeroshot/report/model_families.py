@@ -11,7 +11,8 @@ import re
 from collections import Counter
 from collections.abc import Iterable
 
-from cifar_zeroshot.models.family_registry import FAMILIES
+from cifar_zeroshot.core.errors import UserError
+from cifar_zeroshot.models.family_registry import family_of_config_name, family_of_slug
 
 OTHER = "other"
 CLIP = "clip"
@@ -28,13 +29,15 @@ _ALIASES: dict[str, str] = {
 
 
 def _without_prefix(name: str) -> tuple[str, str]:
-    """(the model family's registry name or "", the name without its prefix)."""
-    lowered = name.lower()
-    for family in FAMILIES:
-        for prefix in (family.config_prefix, family.slug_prefix):
-            if prefix and lowered.startswith(prefix):
-                return family.name, lowered[len(prefix) :]
-    return "", lowered
+    """(the model family's registry name or "", the name without its prefix), the family as the
+    registry reads a config name ('timm:...') or a results folder name ('timm-...')."""
+    config_name = ":" in name
+    try:
+        family = family_of_config_name(name) if config_name else family_of_slug(name)
+    except UserError:  # no family's folder name (a user's label): its letters as they are
+        return "", name.lower()
+    prefix = family.config_prefix if config_name else family.slug_prefix
+    return family.name, name[len(prefix) :].lower()
 
 
 def architecture_family(model: str) -> str:
