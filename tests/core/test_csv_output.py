@@ -1,5 +1,6 @@
 """cifar_zeroshot.core.csv_output: CSV files that record their rows' digest."""
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -28,3 +29,20 @@ def test_a_recorded_csv_reads_back_and_an_edited_one_is_refused_naming_the_file(
     write_csv(frame, path)  # a file without the record is refused too
     with pytest.raises(UserError, match="is not the file its job wrote"):
         read_recorded_csv(path, "Fix: delete it.")
+
+
+def test_a_table_streamed_in_blocks_is_the_text_written_whole(tmp_path, monkeypatch):
+    import cifar_zeroshot.core.csv_output as csv_output
+
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame(
+        {
+            "name": [f"model{n % 7}" for n in range(1_003)],
+            "value": rng.normal(size=1_003),
+            "missing": np.where(np.arange(1_003) % 5 == 0, np.nan, 1.5),
+            "flag": np.arange(1_003) % 2 == 0,
+        }
+    )
+    monkeypatch.setattr(csv_output, "CSV_ROWS_PER_BLOCK", 100)
+    csv_output.write_csv(frame, tmp_path / "blocks.csv")
+    assert (tmp_path / "blocks.csv").read_text() == csv_output._csv_text(frame)
