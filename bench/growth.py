@@ -716,7 +716,6 @@ def metrics_rule_files(workdir: Path) -> tuple[RuleFiles, RuleFiles, RuleFiles]:
         test_set_titles=plan.test_sets.titles(dataset),
         weights_titles=plan.weights_titles,
         published_top1=plan.published_top1,
-        model_families=plan.model_families,
     )
     output = RuleFiles(
         metrics="results/metrics.csv",

@@ -153,9 +153,8 @@ rule metrics:
         # test_set_title and weights_title: what every figure says it was made from).
         test_set_titles=PLAN.test_sets.titles(config["dataset"]),
         weights_titles=PLAN.weights_titles,
-        # Each model's published ImageNet-1k top-1 (a fraction, None where unknown) and its
-        # architecture family, by model: the leaderboard's reference column and colours.
+        # Each model's published ImageNet-1k top-1 (a fraction, None where unknown), by model:
+        # the leaderboard's reference column.
         published_top1=PLAN.published_top1,
-        model_families=PLAN.model_families,
     script:
         "../scripts/metrics.py"

@@ -30,7 +30,6 @@ from cifar_zeroshot.core.variants import Variant, variants_from_config
 from cifar_zeroshot.data.test_sets import TEST_SETS
 from cifar_zeroshot.methods.probe.few_shot_settings import FewShotSettings
 from cifar_zeroshot.methods.probe.settings import ProbeRequest, ProbeSettings
-from cifar_zeroshot.models.architecture_family import architecture_family
 from cifar_zeroshot.models.collection import Expansion, collection_request, expand_collection
 from cifar_zeroshot.models.family import ModelFamily
 from cifar_zeroshot.models.family_registry import family_of_config_name
@@ -104,11 +103,6 @@ class WorkflowPlan:
     def collection_notes(self) -> list[str]:
         """The dry run's lines: each collection with its count, what it left out, its models."""
         return [expansion.summary() for expansion in self.collections]
-
-    @property
-    def model_families(self) -> dict[str, str]:
-        """Each model's architecture family by slug ('resnet', 'vgg'), to colour figures."""
-        return {m.name: architecture_family(m.config_name or m.name) for m in self.models}
 
     @property
     def calibrates_on_training(self) -> bool:

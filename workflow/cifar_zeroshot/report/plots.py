@@ -335,7 +335,7 @@ def accuracy_scatter(
     x_higher_is_better: bool = True,
 ) -> Figure:
     """Top-1 accuracy against ``x_values`` (log scale), one point per run and method: colour
-    tells the architecture family (model_families; the commonest nine named, the rest grey),
+    tells the architecture family (report.model_families; the commonest nine named, the rest grey),
     the marker the variant, the fill the method (filled: zero-shot; hollow: the linear probe).
     Each method's Pareto front (no run of the method is both more accurate and better on x) is a
     stepped line, and only its runs are named, where their labels overlap no other text. Rows
