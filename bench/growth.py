@@ -370,6 +370,20 @@ def copy_workflow(workdir: Path, config: dict[str, Any]) -> None:
 
 
 @contextmanager
+def workspace(prefix: str, root: Path, keep: bool) -> Iterator[Path]:
+    """A fresh folder under ``root`` for one measured size: kept (and named) with ``keep``,
+    otherwise deleted however the measuring ends."""
+    workdir = Path(tempfile.mkdtemp(prefix=prefix, dir=root))
+    try:
+        yield workdir
+    finally:
+        if keep:
+            print(f"  kept {workdir}")
+        else:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+@contextmanager
 def working_directory(path: Path) -> Iterator[None]:
     previous = Path.cwd()
     os.chdir(path)
@@ -845,8 +859,7 @@ def measure_size(
     keep: bool,
     limits: Limits,
 ) -> list[StepResult]:
-    workdir = Path(tempfile.mkdtemp(prefix=f"growth-{runs}-", dir=root))
-    try:
+    with workspace(f"growth-{runs}-", root, keep) as workdir:
         started = time.perf_counter()
         size = prepare_workspace(workdir, runs, images_per_class, coarse)
         print(
@@ -855,11 +868,6 @@ def measure_size(
             flush=True,
         )
         return measure_workspace(workdir, runs, steps, limits)
-    finally:
-        if keep:
-            print(f"  kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def workspace_bytes(workdir: Path) -> int:
@@ -877,8 +885,7 @@ def measure_cifar10_c(
 ) -> list[StepResult]:
     """``models`` runs of CIFAR-10 and of a CIFAR-10-C selection of ``blocks`` (coarse logits),
     written and then scored by the metrics job in a fresh process; prints what writing took."""
-    workdir = Path(tempfile.mkdtemp(prefix=f"growth-cifar10-c-{models}-", dir=root))
-    try:
+    with workspace(f"growth-cifar10-c-{models}-", root, keep) as workdir:
         started = time.perf_counter()
         logits = prepare_workspace(workdir, models, images_per_class, True, blocks)
         seconds = time.perf_counter() - started
@@ -888,11 +895,6 @@ def measure_cifar10_c(
             flush=True,
         )
         return measure_workspace(workdir, models, FULL_STEPS, limits)
-    finally:
-        if keep:
-            print(f"  kept {workdir}")
-        else:
-            shutil.rmtree(workdir, ignore_errors=True)
 
 
 def cifar10_c_verdict(results: Sequence[StepResult], models: int, blocks: int, images: int) -> str:
