@@ -12,7 +12,7 @@ mean gets none: its pairs are tested block by block, and no test pools blocks of
 (scored on other images) count as not shown to differ.
 """
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -116,19 +116,23 @@ def ranking_pairs(paired: pd.DataFrame, test_set: str, method: str) -> pd.DataFr
     return paired[within]
 
 
-def significance_matrix(ranked: pd.DataFrame, pairs: pd.DataFrame) -> np.ndarray:
-    """[results, results] bool in ``ranked``'s order: which pairs differ significantly."""
-    index = pd.MultiIndex.from_frame(ranked[RESULT_KEY].astype(str))
+def significance_matrix(
+    ranked: pd.DataFrame, pairs: pd.DataFrame, key: Sequence[str] = RESULT_KEY
+) -> np.ndarray:
+    """[results, results] bool in ``ranked``'s order: which pairs differ significantly. A result
+    is its ``key`` columns (model and variant within one ranking; with the method where several
+    methods are ranked together); pairs of results not in ``ranked`` are ignored."""
+    index = pd.MultiIndex.from_frame(ranked[list(key)].astype(str))
     significant = np.zeros((len(ranked), len(ranked)), dtype=bool)
     if pairs.empty:
         return significant
     rows = pairs[pairs["significant"].astype(bool)]
-    first = index.get_indexer(
-        pd.MultiIndex.from_arrays([rows["model_a"].astype(str), rows["variant_a"].astype(str)])
-    )
-    second = index.get_indexer(
-        pd.MultiIndex.from_arrays([rows["model_b"].astype(str), rows["variant_b"].astype(str)])
-    )
+
+    def side(suffix: str) -> np.ndarray:
+        columns = [rows[f"{column}_{suffix}"].astype(str) for column in key]
+        return index.get_indexer(pd.MultiIndex.from_arrays(columns))
+
+    first, second = side("a"), side("b")
     known = (first >= 0) & (second >= 0)
     significant[first[known], second[known]] = True
     significant[second[known], first[known]] = True

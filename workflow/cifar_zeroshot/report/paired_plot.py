@@ -18,6 +18,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from cifar_zeroshot.analysis.leaderboard import RESULT_KEY, significance_matrix
 from cifar_zeroshot.analysis.letters import compact_letters
 from cifar_zeroshot.analysis.metrics_tables import reference_rows
 from cifar_zeroshot.analysis.paired_tests import result_label
@@ -100,21 +101,6 @@ def _significant_against(table: pd.DataFrame, best: str) -> dict[str, bool]:
     return against
 
 
-def significant_matrix(table: pd.DataFrame, labels: list[str]) -> np.ndarray:
-    """[labels, labels] bool: which results differ significantly (Holm) in ``table``'s pairs;
-    two results never paired (other images) count as not shown to differ, as in the
-    leaderboard."""
-    where = {label: i for i, label in enumerate(labels)}
-    significant = np.zeros((len(labels), len(labels)), dtype=bool)
-    pairs = zip(
-        _side_labels(table, "a"), _side_labels(table, "b"), table["significant"], strict=True
-    )
-    for a, b, differs in pairs:
-        if bool(differs) and a in where and b in where:
-            significant[where[a], where[b]] = significant[where[b], where[a]] = True
-    return significant
-
-
 def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     """Each result's top-1 with its 95 % Wilson interval, best first (at most MOST_RANKED):
     filled where its paired difference from the best is significant after Holm's correction,
@@ -130,8 +116,10 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
     # ranked together are no ranking of the leaderboard's: only the results shown are lettered,
     # which keeps the letters of 3,000 results (1,000 runs, 3 methods) from taking hours.
     one_method = rows["method"].nunique() == 1
-    lettered = every_label if one_method else every_label[:MOST_RANKED]
-    letters = compact_letters(significant_matrix(table, lettered))
+    lettered = rows if one_method else rows.head(MOST_RANKED)
+    # Two results never paired (other images) count as not shown to differ, as in the
+    # leaderboard, whose matrix this is with the method in each result's key.
+    letters = compact_letters(significance_matrix(lettered, table, (*RESULT_KEY, "method")))
     shown = rows.head(MOST_RANKED)
     labels = every_label[: len(shown)]
     figure = Figure(figsize=(10, 2.2 + 0.19 * len(shown)), layout="constrained")
