@@ -23,6 +23,7 @@ from cifar_zeroshot.analysis.paired_tests import (
     PairedResult,
     paired_tests_of,
 )
+from cifar_zeroshot.core.csv_output import write_csv
 
 SIDES = ("model", "variant", "method")
 
@@ -101,19 +102,27 @@ def random_groups(seed: int) -> list[list[PairedResult]]:
 
 
 @pytest.mark.parametrize("seed", range(6))
-def test_the_table_on_arrays_is_the_per_pair_table(seed):
+def test_the_table_on_arrays_is_the_per_pair_table(seed, tmp_path):
     groups = random_groups(seed)
     results = [result for group in groups for result in group]
     vectorised = paired_tests_of(results, 0.05).table
     expected = reference_table(groups, 0.05)
     assert len(vectorised) == len(expected) > 0
+    names = [f"{side}_{end}" for side in SIDES for end in ("a", "b")]
+    # The names are categoricals (a code per pair); their values are the per-pair table's.
+    assert all(isinstance(vectorised[c].dtype, pd.CategoricalDtype) for c in names)
+    as_text = vectorised.astype({c: expected[c].dtype for c in names})
     exact = [c for c in PAIRED_COLUMNS if c not in ("mcnemar_p", "holm_p")]
-    # Counts, accuracies, intervals, flags and names: the same values and types.
-    pd.testing.assert_frame_equal(vectorised[exact], expected[exact], check_exact=True)
+    # Counts, accuracies, intervals, flags, names and image columns: the same values and types.
+    pd.testing.assert_frame_equal(as_text[exact], expected[exact], check_exact=True)
     # p-values: SciPy's binomial CDF against exact integers, equal to the last digits.
     for column in ("mcnemar_p", "holm_p"):
         np.testing.assert_allclose(vectorised[column], expected[column], rtol=1e-12, atol=0)
     assert vectorised["significant"].tolist() == expected["significant"].tolist()
+    # The file: byte for byte what the per-pair table writes.
+    write_csv(vectorised, tmp_path / "vectorised.csv")
+    write_csv(expected, tmp_path / "expected.csv")
+    assert (tmp_path / "vectorised.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
 
 
 def test_an_empty_table_has_the_per_pair_tables_columns():
