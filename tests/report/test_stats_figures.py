@@ -14,8 +14,9 @@ from cifar_zeroshot.analysis.evaluation import read_runs, score_runs
 from cifar_zeroshot.analysis.few_shot import worth
 from cifar_zeroshot.analysis.leaderboard import leaderboard_table
 from cifar_zeroshot.analysis.metrics_tables import tables_from_results
-from cifar_zeroshot.analysis.paired_tests import paired_tests
+from cifar_zeroshot.analysis.paired_tests import paired_tests, read_paired_tests_csv
 from cifar_zeroshot.analysis.reliability import reliability_table
+from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines
 from cifar_zeroshot.report.paired_plot import (
@@ -75,6 +76,30 @@ def test_beyond_25_results_a_ranked_list_marks_what_differs_from_the_best(count)
         assert filled == (best - top1 > 0.03)
     assert f"ranked; the best {MOST_RANKED} of" in ax.get_title() or len(metrics) <= MOST_RANKED
     assert overlapping_texts(figure) == []
+
+
+def _drawn_ranking(figure) -> list[tuple[str, str, str]]:
+    ax = figure.axes[0]
+    markers = [line for line in ax.lines if line.get_marker() in ("o", "D")]
+    labels = [t.get_text() for t in ax.get_yticklabels()]
+    faces = [(str(m.get_color()), str(m.get_markerfacecolor())) for m in markers]
+    return [(label, *face) for label, face in zip(labels, faces, strict=True)]
+
+
+def test_the_ranked_list_from_the_csv_is_the_one_from_the_metrics_jobs_table(tmp_path):
+    """The figure's rule reads paired_tests.csv with the names as categoricals: the same
+    ranking, markers and letters as from the table the metrics job holds."""
+    metrics = many_metrics(50)
+    paired = many_paired(metrics)
+    write_csv(paired, tmp_path / "paired_tests.csv")
+    read_back = read_paired_tests_csv(tmp_path / "paired_tests.csv")
+    assert isinstance(read_back["model_b"].dtype, pd.CategoricalDtype)
+    from_memory = paired_differences_figure(paired, metrics)
+    from_file = paired_differences_figure(read_back, metrics)
+    assert _drawn_ranking(from_file) == _drawn_ranking(from_memory)
+    # Not a vacuous match: some results are significantly below the best and some are not.
+    assert {face for _, _, face in _drawn_ranking(from_file)} >= {"C0", "white"}
+    assert _letters_column(from_file) == _letters_column(from_memory)
 
 
 LETTER = r"[a-zA-Z][0-9]*"  # analysis.letters.letter_names: a-z, A-Z, then a1 ...

@@ -1,8 +1,7 @@
 """Snakemake adapter: results/paired_tests.csv -> results/plots/paired_differences.png."""
 
-import pandas as pd
-
 from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
+from cifar_zeroshot.analysis.paired_tests import read_paired_tests_csv
 from cifar_zeroshot.core.job_log import job_log
 from cifar_zeroshot.report.paired_plot import paired_differences_figure
 from cifar_zeroshot.report.plot_parts import save_figure
@@ -10,6 +9,6 @@ from cifar_zeroshot.report.provenance import provenance_note
 
 with job_log(snakemake.log[0], snakemake.output):
     metrics = read_metrics_csv(snakemake.input.metrics)
-    paired = pd.read_csv(snakemake.input.paired, dtype={"variant_a": str, "variant_b": str})
+    paired = read_paired_tests_csv(snakemake.input.paired)
     figure = paired_differences_figure(paired, metrics)
     save_figure(figure, snakemake.output[0], provenance_note(metrics))

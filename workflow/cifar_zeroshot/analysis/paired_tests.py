@@ -10,6 +10,7 @@ Runs on other images are never paired: they get no row, and the summary says why
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,6 +48,13 @@ PAIRED_COLUMNS: tuple[str, ...] = (
     "significant",
     "significance_level",
 )
+
+
+def read_paired_tests_csv(path: str | Path) -> pd.DataFrame:
+    """results/paired_tests.csv with each pair's model, variant and method as categoricals (a
+    code per pair; 1,000 runs make 4.5 million pairs), their values read as text."""
+    names = [f"{column}_{side}" for side in "ab" for column in _SIDE_COLUMNS]
+    return pd.read_csv(path, dtype=dict.fromkeys(names, "category"))
 
 
 def images_key(row: Mapping[str, Any]) -> tuple[Any, ...]:

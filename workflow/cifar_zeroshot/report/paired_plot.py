@@ -30,13 +30,20 @@ MOST_IN_MATRIX = 25
 MOST_RANKED = 100
 
 
+_SIDES = ("model", "variant", "method")
+
+
 def _side_labels(table: pd.DataFrame, side: str) -> list[str]:
-    columns = (table[f"{name}_{side}"] for name in ("model", "variant", "method"))
+    columns = (table[f"{name}_{side}"] for name in _SIDES)
     return [result_label(*key) for key in zip(*columns, strict=True)]
 
 
 def _labels(table: pd.DataFrame) -> list[str]:
-    return sorted(set(_side_labels(table, "a")) | set(_side_labels(table, "b")))
+    """Every result in the pairs, labelled once: from the distinct (model, variant, method)
+    of either side, not a label per pair (4.5 million pairs of 1,000 runs)."""
+    sides = [table[[f"{name}_{side}" for name in _SIDES]] for side in "ab"]
+    keys = pd.concat([side.set_axis(list(_SIDES), axis=1) for side in sides]).drop_duplicates()
+    return sorted({result_label(*key) for key in keys.itertuples(index=False)})
 
 
 def paired_differences_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
@@ -88,16 +95,21 @@ def paired_differences_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Fig
     return figure
 
 
-def _significant_against(table: pd.DataFrame, best: str) -> dict[str, bool]:
-    """Result label -> whether its paired difference from ``best`` is significant (Holm);
-    results never paired with ``best`` are absent."""
+def _significant_against(table: pd.DataFrame, best: tuple[str, ...]) -> dict[str, bool]:
+    """Result label -> whether its paired difference from the result ``best`` (model, variant,
+    method) is significant (Holm); results never paired with ``best`` are absent."""
     against = {}
-    pairs = zip(
-        _side_labels(table, "a"), _side_labels(table, "b"), table["significant"], strict=True
-    )
-    for a, b, significant in pairs:
-        if best in (a, b):
-            against[b if a == best else a] = bool(significant)
+    for side, other in (("a", "b"), ("b", "a")):
+        is_best = np.logical_and.reduce(
+            [
+                (table[f"{name}_{side}"] == value).to_numpy(bool)
+                for name, value in zip(_SIDES, best, strict=True)
+            ]
+        )
+        pairs = table[is_best]
+        against |= dict(
+            zip(_side_labels(pairs, other), pairs["significant"].astype(bool).tolist(), strict=True)
+        )
     return against
 
 
@@ -136,7 +148,8 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         elinewidth=1,
         capsize=2,
     )
-    against = _significant_against(table, labels[0]) if labels else {}
+    best = tuple(str(shown[column].iloc[0]) for column in _SIDES) if len(shown) else ()
+    against = _significant_against(table, best) if best else {}
     for position, (label, value) in enumerate(zip(labels, top1, strict=True)):
         best = position == 0
         paired = best or label in against
