@@ -22,6 +22,7 @@ from cifar_zeroshot.analysis.paired_tests import (
     PAIRED_COLUMNS,
     PairedResult,
     paired_tests_of,
+    read_paired_tests_csv,
 )
 from cifar_zeroshot.core.csv_output import write_csv
 
@@ -123,6 +124,12 @@ def test_the_table_on_arrays_is_the_per_pair_table(seed, tmp_path):
     write_csv(vectorised, tmp_path / "vectorised.csv")
     write_csv(expected, tmp_path / "expected.csv")
     assert (tmp_path / "vectorised.csv").read_bytes() == (tmp_path / "expected.csv").read_bytes()
+    # Read back: every column, the names as categoricals holding the names written.
+    read_back = read_paired_tests_csv(tmp_path / "vectorised.csv")
+    assert list(read_back.columns) == list(PAIRED_COLUMNS)
+    for column in names:
+        assert isinstance(read_back[column].dtype, pd.CategoricalDtype)
+        assert read_back[column].astype(str).tolist() == expected[column].tolist()
 
 
 def test_an_empty_table_has_the_per_pair_tables_columns():

@@ -20,6 +20,7 @@ from cifar_zeroshot.core.csv_output import write_csv
 from cifar_zeroshot.methods.class_mapping import ClassMappingMethod
 from cifar_zeroshot.report.few_shot import few_shot_figure, few_shot_summary_lines
 from cifar_zeroshot.report.paired_plot import (
+    FIGURE_COLUMNS,
     MOST_IN_MATRIX,
     MOST_RANKED,
     paired_differences_figure,
@@ -87,12 +88,13 @@ def _drawn_ranking(figure) -> list[tuple[str, str, str]]:
 
 
 def test_the_ranked_list_from_the_csv_is_the_one_from_the_metrics_jobs_table(tmp_path):
-    """The figure's rule reads paired_tests.csv with the names as categoricals: the same
-    ranking, markers and letters as from the table the metrics job holds."""
+    """The figure's rule reads FIGURE_COLUMNS of paired_tests.csv, the names as categoricals:
+    the same ranking, markers and letters as from the table the metrics job holds."""
     metrics = many_metrics(50)
     paired = many_paired(metrics)
     write_csv(paired, tmp_path / "paired_tests.csv")
-    read_back = read_paired_tests_csv(tmp_path / "paired_tests.csv")
+    read_back = read_paired_tests_csv(tmp_path / "paired_tests.csv", FIGURE_COLUMNS)
+    assert list(read_back.columns) == list(FIGURE_COLUMNS)
     assert isinstance(read_back["model_b"].dtype, pd.CategoricalDtype)
     from_memory = paired_differences_figure(paired, metrics)
     from_file = paired_differences_figure(read_back, metrics)

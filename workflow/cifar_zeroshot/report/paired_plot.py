@@ -31,6 +31,14 @@ MOST_RANKED = 100
 
 
 _SIDES = ("model", "variant", "method")
+# The columns of paired_tests.csv the figure reads (the rule reads no others).
+FIGURE_COLUMNS: tuple[str, ...] = (
+    *(f"{name}_{side}" for side in "ab" for name in _SIDES),
+    "test_set",
+    "difference",
+    "significant",
+    "significance_level",
+)
 
 
 def _side_labels(table: pd.DataFrame, side: str) -> list[str]:
