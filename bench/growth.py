@@ -121,24 +121,24 @@ IMAGE_BYTES = IMAGE_SIZE * IMAGE_SIZE * CHANNELS
 # Seconds to write and to score a run's 10,000 images (a block of a CIFAR-10-C run), measured by
 # this mode on two shared cores (78 s and 115 s for 3 models x 76 such blocks): the estimate.
 CIFAR10_C_BLOCK_COSTS = {"write": 0.34, "metrics": 0.5}
-# Seconds per run and per pair of each step, measured by this script on two shared cores
-# (1,000 images a run; full size: 10,000) on the code of its first version: only for the
-# estimate printed before starting. Pairs: the three class-mapping methods' results of every run,
-# each pair once (the default configuration).
+# Seconds per run and per pair of each step, fitted to this script's measurements on two shared
+# cores (1,000 images a run at 200 and 1,000 runs; full size: 10,000 images at 200 and 1,000
+# runs; docs/performance.md): only for the estimate printed before starting. Pairs: the three
+# class-mapping methods' results of every run, each pair once (the default configuration).
 METHODS_PER_RUN = 3
 STEP_COSTS: dict[str, tuple[float, float]] = {
-    "write": (0.15, 0.0),
-    "planning": (0.02, 0.0),
-    "metrics": (0.25, 1e-4),
+    "write": (0.04, 0.0),
+    "planning": (0.01, 0.0),
+    "metrics": (0.2, 1e-5),
     "paired": (0.0, 0.0),  # inside the metrics job
-    "plots": (2.4, 0.0),
-    "paired_plot": (0.0, 0.01),
-    "reliability_plot": (3.0, 0.0),
-    "report": (0.03, 0.0),
+    "plots": (0.6, 0.0),
+    "paired_plot": (0.02, 0.0),
+    "reliability_plot": (0.02, 0.0),
+    "report": (0.015, 0.0),
 }
 FULL_STEP_COSTS: dict[str, tuple[float, float]] = {
-    "write": (0.5, 0.0),
-    "metrics": (2.4, 5e-4),
+    "write": (0.12, 0.0),
+    "metrics": (0.6, 0.0),
     "paired": (0.0, 0.0),
 }
 MIN_COMPARABLE_SECONDS = 0.1
@@ -1136,7 +1136,7 @@ def print_plan(
     minutes = estimate_seconds(sizes, steps, full, step_limit) / 60
     print(
         f"  steps: {', '.join(steps)}; estimate: about {minutes:.0f} min on two cores "
-        "(from this script's first measurements; each step at most the step limit)",
+        "(fitted to this script's measurements; each step at most the step limit)",
         flush=True,
     )
 

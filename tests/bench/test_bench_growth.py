@@ -197,7 +197,7 @@ def test_the_estimate_counts_runs_and_pairs_and_stops_at_the_step_limit(growth):
         growth.FIXED_SECONDS + 10 * (write + per_run) + pairs * per_pair
     )
     # One step past the limit counts as the limit: the script stops it there.
-    capped = growth.estimate_seconds([1000], ["paired_plot"], full=False, step_limit=60)
+    capped = growth.estimate_seconds([1000], ["plots"], full=False, step_limit=60)
     assert capped == pytest.approx(growth.FIXED_SECONDS + 1000 * write + 60)
 
 
