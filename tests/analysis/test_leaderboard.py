@@ -43,6 +43,7 @@ def test_a_ranking_of_the_three_runs_with_letters_from_their_pairs(tmp_path):
     assert set(board["peak_memory_source"]) == {"host RSS"}
     assert board["blocks"].tolist() == [0, 0, 0]
     assert board["parameters"].tolist() == [1_000_000] * 3
+    assert board["family"].tolist() == ["resnet", "resnet", "vit"]
 
 
 def test_letters_are_the_paired_tables_significance(tmp_path):
@@ -86,6 +87,19 @@ def test_letters_are_the_paired_tables_significance(tmp_path):
         assert shares != significant[frozenset((first, second))]
 
 
+def test_each_result_names_its_architecture_family_from_its_models_name(tmp_path):
+    results = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)
+    metrics = tables_from_results(results, NAMES).metrics
+    names = {"resnet": "timm-resnet50.a1_in1k", "vit": "clip-ViT-B-32.openai"}
+    metrics["model"] = metrics["model"].map(names)
+    board = leaderboard_table(metrics, pd.DataFrame())
+    assert board[["model", "family"]].values.tolist() == [
+        ["timm-resnet50.a1_in1k", "resnet"],
+        ["timm-resnet50.a1_in1k", "resnet"],
+        ["clip-ViT-B-32.openai", "clip"],
+    ]
+
+
 def test_cifar10_c_ranks_the_mean_over_blocks_without_letters(tmp_path):
     results = score_runs(read_runs(write_three_runs(tmp_path)), MAX_LOGIT)
     blocks = [
@@ -99,6 +113,7 @@ def test_cifar10_c_ranks_the_mean_over_blocks_without_letters(tmp_path):
     shifted = board[board["test_set"] == "cifar10-c"]
     assert len(shifted) == 3 and shifted["blocks"].tolist() == [2, 2, 2]
     assert shifted["model"].tolist() == ["resnet", "resnet", "vit"]
+    assert shifted["family"].tolist() == ["resnet", "resnet", "vit"]
     assert shifted["top1"].tolist() == pytest.approx([1.0, 0.9, 0.0])
     assert shifted["letters"].tolist() == ["", "", ""]
     # The interval counts one block's images (30), as the robustness table's does.

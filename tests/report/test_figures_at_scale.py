@@ -10,11 +10,11 @@ from many_runs import many_metrics, many_runs
 
 from cifar_zeroshot.analysis.robustness import robustness_table
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
+from cifar_zeroshot.models.architecture_family import architecture_family
 from cifar_zeroshot.report import plots
 from cifar_zeroshot.report.balanced_plot import MOST_MODELS, SERIES, per_class_balanced_figure
 from cifar_zeroshot.report.complexity_plot import accuracy_vs_gflops_figure
 from cifar_zeroshot.report.few_shot import COLOURED, few_shot_figure
-from cifar_zeroshot.report.model_families import architecture_family
 from cifar_zeroshot.report.plot_parts import (
     MOST_ROWS,
     best_rows,

@@ -4,12 +4,8 @@ legend groups, the Pareto front."""
 import numpy as np
 import pytest
 
-from cifar_zeroshot.report.model_families import (
-    OTHER,
-    architecture_family,
-    bounded_groups,
-    group_order,
-)
+from cifar_zeroshot.models.architecture_family import architecture_family
+from cifar_zeroshot.report.model_families import OTHER, bounded_groups, group_order
 from cifar_zeroshot.report.point_labels import pareto_front
 
 

@@ -19,6 +19,7 @@ import pandas as pd
 
 from cifar_zeroshot.analysis.letters import compact_letters
 from cifar_zeroshot.analysis.robustness import shifted_accuracy
+from cifar_zeroshot.models.architecture_family import architecture_family
 
 RESULT_KEY = ["model", "variant"]  # one result of a ranking (its test set and method fixed)
 
@@ -37,6 +38,7 @@ LEADERBOARD_COLUMNS: tuple[str, ...] = (
     "method",
     "rank",  # 1 is the best top-1; equal top-1, equal rank
     "model",
+    "family",  # the architecture family read from the model's name (models/architecture_family)
     "variant",
     "weights",
     "images",  # per block on a set scored in blocks
@@ -151,6 +153,7 @@ def _ranking(
     memory = [peak_memory(row) for _, row in ranked.iterrows()]
     ranked["peak_memory_mb"] = [np.nan if m is None else m[0] for m in memory]
     ranked["peak_memory_source"] = ["" if m is None else m[1] for m in memory]
+    ranked["family"] = [architecture_family(model) for model in ranked["model"]]
     ranked["published_imagenet_top1"] = [
         np.nan if published_top1.get(model) is None else float(published_top1[model])  # type: ignore[arg-type]
         for model in ranked["model"]

@@ -19,12 +19,8 @@ from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 from cifar_zeroshot.analysis.leaderboard import peak_memory
 from cifar_zeroshot.core.labels import CIFAR10_CLASSES
 from cifar_zeroshot.methods.registry import ZERO_SHOT_METHODS
-from cifar_zeroshot.report.model_families import (
-    OTHER,
-    architecture_family,
-    bounded_groups,
-    group_order,
-)
+from cifar_zeroshot.models.architecture_family import architecture_family
+from cifar_zeroshot.report.model_families import OTHER, bounded_groups, group_order
 from cifar_zeroshot.report.plot_parts import (
     COLOURS,
     MOST_ROWS,
