@@ -172,7 +172,7 @@ def test_an_edited_few_shot_file_is_refused_and_its_fix_works(probe_run, tmp_pat
 def test_a_probe_fitted_under_other_settings_is_refused_and_its_fix_works(probe_run, tmp_path):
     # Issue 24: a probe fitted with [1000.0], put back into a default run, was reported.
     other = copy_finished_run(probe_run[0], tmp_path / "other")
-    snakemake(other, "--config", "linear_probe_regularisations=[1000.0]")
+    snakemake(other, PROBE, "--config", "linear_probe_regularisations=[1000.0]")  # the probe alone
     workdir = copy_finished_run(probe_run[0], tmp_path / "copy")
     shutil.copyfile(other / PROBE, workdir / PROBE)
     stderr = _refused(workdir)
