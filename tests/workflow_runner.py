@@ -24,6 +24,15 @@ TEST_CONFIG = {
 }
 # One small model: enough for most end-to-end checks (tests/conftest.py runs it once).
 SMALL_CONFIG = {**TEST_CONFIG, "models": ["mobilenet_v3_small"]}
+# The small run with both shifted sets (CIFAR-10.1 and CIFAR-10-C stand-ins) added: two
+# corruptions at two severities, 30 images a block (tests/conftest.py runs it once).
+SHIFTED_SETS_CONFIG = {
+    **SMALL_CONFIG,
+    "test_sets": ["cifar10", "cifar10.1", "cifar10-c"],
+    "corruptions": ["contrast", "pixelate"],
+    "severities": [1, 5],
+    "shift_limit": 30,
+}
 
 
 def copy_workflow(destination: Path, config: dict | None = None) -> Path:

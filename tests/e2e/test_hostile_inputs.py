@@ -1,32 +1,23 @@
 """Files a user edited, deleted or put in another's place, on one finished run with both
-shifted sets (the small run plus CIFAR-10.1 and CIFAR-10-C stand-ins): each is rebuilt by a plain
-rerun or refused by name, never believed."""
+shifted sets (a private copy of the session's run with SHIFTED_SETS_CONFIG: the small run plus
+CIFAR-10.1 and CIFAR-10-C stand-ins): each is rebuilt by a plain rerun or refused by name, never
+believed."""
 
 import os
 import shutil
 
 import pandas as pd
 import pytest
-from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
+from workflow_runner import copy_finished_run, planned_jobs, snakemake
 
 pytestmark = pytest.mark.e2e
 
-SHIFT_CONFIG = {
-    **SMALL_CONFIG,
-    "test_sets": ["cifar10", "cifar10.1", "cifar10-c"],
-    "corruptions": ["contrast"],
-    "severities": [1, 5],
-    "shift_limit": 20,
-}
 C_DIR = "data/synthetic/cifar10-c"
 
 
 @pytest.fixture(scope="module")
-def shifted_run(tmp_path_factory, _pristine_small_run):
-    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("hostile") / "run")
-    write_config(workdir, SHIFT_CONFIG)
-    snakemake(workdir)
-    return workdir
+def shifted_run(tmp_path_factory, _pristine_shifted_run):
+    return copy_finished_run(_pristine_shifted_run, tmp_path_factory.mktemp("hostile") / "run")
 
 
 @pytest.fixture
@@ -77,6 +68,7 @@ def test_swapped_severities_in_blocks_csv_stop_the_metrics_naming_the_file(shift
     put_back(table_path)
     put_back("results")  # the failed metrics job's outputs are removed
     table = pd.read_csv(shifted_run / table_path)
+    # Severities 1, 5, 1, 5 (two corruptions, 30 images a block) read 5, 1, 5, 1.
     table.assign(severity=table["severity"][::-1].to_numpy()).to_csv(
         shifted_run / table_path, index=False
     )
@@ -84,7 +76,7 @@ def test_swapped_severities_in_blocks_csv_stop_the_metrics_naming_the_file(shift
     assert result.returncode != 0
     assert (
         f"{table_path} does not describe the blocks of {C_DIR}/test_set.npz: its row 1 says "
-        "('contrast', 5, 0, 20)"
+        "('contrast', 5, 0, 30)"
     ) in result.stdout + result.stderr
 
 
@@ -93,7 +85,8 @@ def test_another_sets_image_file_in_the_selections_place_is_named(shifted_run, p
     put_back(selection)
     put_back("results")
     shutil.copyfile(shifted_run / "data/synthetic/cifar10.1/test_set.npz", shifted_run / selection)
-    result = snakemake(shifted_run, check=False)
+    # As far as the metrics job, which writes both tables read below.
+    result = snakemake(shifted_run, "results/metrics.csv", check=False)
     output = result.stdout + result.stderr
     # The inference job names it and the fix before any model runs on it: the run is listed as
     # failed with that line, and nothing is scored on the wrong images.

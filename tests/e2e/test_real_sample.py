@@ -61,35 +61,47 @@ def real_run(tmp_path_factory) -> Path:
     return workdir
 
 
+# The images held against torchvision: the first 20 of each class, 200 of the 1,000. The faults
+# this comparison catches (decoding, resizing, cropping, normalisation, channel order, the
+# weights, the class mapping, the pooling) act on every image, and on all 1,000 the workflow's
+# predictions equal torchvision's (its logits within 2.1e-5), so on these 200 they must be
+# equal image by image; the workflow's tables are held against its stored logits on all 1,000.
+COMPARED_PER_CLASS = 20
+
+
 def test_the_workflow_agrees_with_torchvision_image_by_image(real_run):
     images = np.load(SAMPLE / "cifar10_test_0-999_images.npy", allow_pickle=False)
     labels = np.load(SAMPLE / "cifar10_test_0-999_labels.npy", allow_pickle=False)
-    expected = _max_logit_predictions(
-        _independent_logits(images), REPO / "config/class_mapping.yaml"
+    compared = np.sort(
+        np.concatenate([np.flatnonzero(labels == k)[:COMPARED_PER_CLASS] for k in range(10)])
     )
+    assert len(compared) == 10 * COMPARED_PER_CLASS  # every class, equally
+    independent = _independent_logits(images[compared])
+    expected = _max_logit_predictions(independent, REPO / "config/class_mapping.yaml")
 
     [logits_file] = real_run.glob("results/logits/real-sample/squeezenet1_0.file-*/fp32.parquet")
     stored = read_logits(logits_file)
     order = np.argsort(stored.image_index)
     assert np.array_equal(stored.labels[order], labels)
-    ours = _max_logit_predictions(
-        stored.logits[order].astype(np.float64), REPO / "config/class_mapping.yaml"
-    )
-    agreement = (ours == expected).mean()
-    assert agreement >= 0.99, f"{agreement:.1%} of the per-image predictions agree"
+    logits = stored.logits[order].astype(np.float64)
+    np.testing.assert_allclose(logits[compared], independent, rtol=0, atol=1e-3)
+    ours = _max_logit_predictions(logits, REPO / "config/class_mapping.yaml")
+    disagree = np.flatnonzero(ours[compared] != expected)
+    assert disagree.size == 0, f"images {compared[disagree]} are predicted otherwise"
 
     metrics = pd.read_csv(real_run / "results/metrics.csv")
     row = metrics[metrics["method"] == "class_mapping"].iloc[0]
     # The package's scoring gives the top-1 of the pooling written out here...
     assert row["top1"] == pytest.approx((ours == labels).mean(), abs=1e-9)
-    # ...and the independent computation the same within half a point (five images).
-    assert abs(row["top1"] - (expected == labels).mean()) <= 0.005
+    # ...and the independent computation the same on the compared images.
+    assert (ours[compared] == labels[compared]).mean() == (expected == labels[compared]).mean()
     per_class = pd.read_csv(real_run / "results/per_class.csv")
     per_class = per_class[per_class["method"] == "class_mapping"].set_index("cifar_class")
     for k, name in enumerate(CLASSES):
         members = labels == k
         assert per_class.loc[name, "images"] == members.sum()
-        assert abs(per_class.loc[name, "correct"] - (expected[members] == k).sum()) <= 2, name
+        # Counted from the stored logits, which agree with torchvision's image by image above.
+        assert per_class.loc[name, "correct"] == (ours[members] == k).sum(), name
 
 
 def test_figures_and_summary_say_what_they_were_made_from(real_run):

@@ -1,10 +1,16 @@
 """The shifted test sets end to end, offline: CIFAR-10.1 and CIFAR-10-C stand-ins added to the
-finished small run (its CIFAR-10 job is not rerun)."""
+finished small run (its CIFAR-10 job is not rerun): the session's run with SHIFTED_SETS_CONFIG."""
 
 import numpy as np
 import pandas as pd
 import pytest
-from workflow_runner import SMALL_CONFIG, copy_finished_run, planned_jobs, snakemake, write_config
+from workflow_runner import (
+    SHIFTED_SETS_CONFIG,
+    SMALL_CONFIG,
+    copy_finished_run,
+    planned_jobs,
+    write_config,
+)
 
 from cifar_zeroshot.analysis.metrics_tables import read_metrics_csv
 from cifar_zeroshot.data.image_set import ImageSet, load_image_set
@@ -16,26 +22,24 @@ from cifar_zeroshot.records.logits import read_logits, read_timing
 pytestmark = pytest.mark.e2e
 
 MODEL = SMALL_CONFIG["models"][0]
-SHIFT_CONFIG = {
-    **SMALL_CONFIG,
-    "test_sets": ["cifar10", "cifar10.1", "cifar10-c"],
-    "corruptions": ["contrast", "pixelate"],
-    "severities": [1, 5],
-    "shift_limit": 30,
-}
 
 
 @pytest.fixture(scope="module")
-def shift_run(tmp_path_factory, _pristine_small_run):
-    workdir = copy_finished_run(_pristine_small_run, tmp_path_factory.mktemp("shift") / "run")
-    write_config(workdir, SHIFT_CONFIG)
-    jobs = planned_jobs(workdir)
+def shift_run(tmp_path_factory, _pristine_shifted_run):
+    """A private copy of the session's shifted run (tests/conftest.py), made from the small run
+    with SHIFTED_SETS_CONFIG: the jobs that made it are the ones planned below."""
+    return copy_finished_run(_pristine_shifted_run, tmp_path_factory.mktemp("shift") / "run")
+
+
+def test_the_shifted_sets_add_one_inference_job_each_to_the_finished_small_run(
+    finished_small_run,
+):
+    write_config(finished_small_run, SHIFTED_SETS_CONFIG)
+    jobs = planned_jobs(finished_small_run)
     # One job per shifted set (the same rule as CIFAR-10's, the set a wildcard); CIFAR-10's
     # finished job is left as it is.
     assert jobs.get("inference") == 2
     assert jobs.get("cifar10_c_blocks") == 2  # only the selected corruptions are extracted
-    snakemake(workdir)
-    return workdir
 
 
 def test_each_shifted_set_is_scored_in_one_job_with_rows_naming_their_block(shift_run):
@@ -91,7 +95,7 @@ def test_metrics_rows_per_test_set_and_block_recomputed_from_the_stored_files(sh
         shift_run / "data/synthetic/cifar10-c/pixelate/severity5.npz", ImageSet.TEST
     )
     groups, _ = read_mapping_csv(shift_run / "results/class_mapping.csv")
-    predicted = pool(block, groups, SHIFT_CONFIG.get("pooling", "max_logit")).argmax(axis=1)
+    predicted = pool(block, groups, SHIFTED_SETS_CONFIG.get("pooling", "max_logit")).argmax(axis=1)
     assert row["top1"] == pytest.approx(np.mean(predicted == labels[:30]), abs=1e-6)
     # No probe in this run (tests/e2e/test_linear_probe_workflow.py scores it on shifted sets).
     assert "linear_probe" not in set(metrics.loc[metrics["test_set"] != "cifar10", "method"])
