@@ -44,12 +44,16 @@ def _independent_logits(images: np.ndarray) -> np.ndarray:
     return np.concatenate(batches)
 
 
-def _max_logit_predictions(logits: np.ndarray, mapping_yaml: Path) -> np.ndarray:
-    """Each image's CIFAR-10 class: the largest logit among each class's mapped ImageNet ones."""
+def _max_logit_scores(logits: np.ndarray, mapping_yaml: Path) -> np.ndarray:
+    """[images, 10]: each CIFAR-10 class's largest logit among its mapped ImageNet ones."""
     classes = yaml.safe_load(mapping_yaml.read_text())["classes"]
     groups = [[member["index"] for member in classes[name]["imagenet"]] for name in CLASSES]
-    pooled = np.stack([logits[:, group].max(axis=1) for group in groups], axis=1)
-    return pooled.argmax(axis=1)
+    return np.stack([logits[:, group].max(axis=1) for group in groups], axis=1)
+
+
+def _max_logit_predictions(logits: np.ndarray, mapping_yaml: Path) -> np.ndarray:
+    """Each image's CIFAR-10 class: the largest logit among each class's mapped ImageNet ones."""
+    return _max_logit_scores(logits, mapping_yaml).argmax(axis=1)
 
 
 @pytest.fixture(scope="module")
@@ -67,6 +71,9 @@ def real_run(tmp_path_factory) -> Path:
 # predictions equal torchvision's (its logits within 2.1e-5), so on these 200 they must be
 # equal image by image; the workflow's tables are held against its stored logits on all 1,000.
 COMPARED_PER_CLASS = 20
+# The logits must agree to this; two classes whose pooled scores are closer than twice it are a
+# tie that another CPU's kernels may break either way, so only there may the predictions differ.
+LOGIT_TOLERANCE = 1e-3
 
 
 def test_the_workflow_agrees_with_torchvision_image_by_image(real_run):
@@ -77,24 +84,28 @@ def test_the_workflow_agrees_with_torchvision_image_by_image(real_run):
     )
     assert len(compared) == 10 * COMPARED_PER_CLASS  # every class, equally
     independent = _independent_logits(images[compared])
-    expected = _max_logit_predictions(independent, REPO / "config/class_mapping.yaml")
+    scores = _max_logit_scores(independent, REPO / "config/class_mapping.yaml")
+    expected = scores.argmax(axis=1)
+    second, first = np.sort(scores, axis=1)[:, -2:].T
+    near_tie = first - second < 2 * LOGIT_TOLERANCE
 
     [logits_file] = real_run.glob("results/logits/real-sample/squeezenet1_0.file-*/fp32.parquet")
     stored = read_logits(logits_file)
     order = np.argsort(stored.image_index)
     assert np.array_equal(stored.labels[order], labels)
     logits = stored.logits[order].astype(np.float64)
-    np.testing.assert_allclose(logits[compared], independent, rtol=0, atol=1e-3)
+    np.testing.assert_allclose(logits[compared], independent, rtol=0, atol=LOGIT_TOLERANCE)
     ours = _max_logit_predictions(logits, REPO / "config/class_mapping.yaml")
-    disagree = np.flatnonzero(ours[compared] != expected)
+    disagree = np.flatnonzero((ours[compared] != expected) & ~near_tie)
     assert disagree.size == 0, f"images {compared[disagree]} are predicted otherwise"
 
     metrics = pd.read_csv(real_run / "results/metrics.csv")
     row = metrics[metrics["method"] == "class_mapping"].iloc[0]
     # The package's scoring gives the top-1 of the pooling written out here...
     assert row["top1"] == pytest.approx((ours == labels).mean(), abs=1e-9)
-    # ...and the independent computation the same on the compared images.
-    assert (ours[compared] == labels[compared]).mean() == (expected == labels[compared]).mean()
+    # ...and the independent computation the same on the compared images (but for near ties).
+    right_ours, right_expected = ours[compared] == labels[compared], expected == labels[compared]
+    assert np.array_equal(right_ours[~near_tie], right_expected[~near_tie])
     per_class = pd.read_csv(real_run / "results/per_class.csv")
     per_class = per_class[per_class["method"] == "class_mapping"].set_index("cifar_class")
     for k, name in enumerate(CLASSES):
