@@ -29,10 +29,11 @@ from cifar_zeroshot.analysis.paired_statistics import (
 IMAGE_COLUMNS: tuple[str, ...] = ("dataset", "test_set", "corruption", "severity", "images")
 _TEST_SET_COLUMNS = ("test_set", "corruption", "severity")
 
-_SIDE_COLUMNS = ("model", "variant", "method")
+# What names a result: each pair has them for its side a and its side b (NAME_COLUMNS).
+SIDE_COLUMNS: tuple[str, ...] = ("model", "variant", "method")
+NAME_COLUMNS: tuple[str, ...] = tuple(f"{c}_{side}" for side in "ab" for c in SIDE_COLUMNS)
 PAIRED_COLUMNS: tuple[str, ...] = (
-    *(f"{column}_a" for column in _SIDE_COLUMNS),
-    *(f"{column}_b" for column in _SIDE_COLUMNS),
+    *NAME_COLUMNS,
     *IMAGE_COLUMNS,
     "both_right",
     "only_a_right",
@@ -55,7 +56,7 @@ def read_paired_tests_csv(path: str | Path, columns: Sequence[str] | None = None
     method and test set as categoricals, their values read as text: a code per pair, not a
     string (1,000 runs make 4.5 million pairs; a reader that needs a few columns reads only
     those, which keeps the parser's memory to them)."""
-    text = [*(f"{column}_{side}" for side in "ab" for column in _SIDE_COLUMNS), "test_set"]
+    text = [*NAME_COLUMNS, "test_set"]
     wanted = list(PAIRED_COLUMNS if columns is None else columns)
     return pd.read_csv(
         path, usecols=wanted, dtype={column: "category" for column in text if column in wanted}
@@ -202,7 +203,7 @@ def _side_columns(parts: list[_GroupPairs]) -> dict[str, pd.Categorical]:
     results = [result for part in parts for result in part.group]
     offsets = np.cumsum([0] + [len(part.group) for part in parts[:-1]])
     columns: dict[str, pd.Categorical] = {}
-    for position, column in enumerate(_SIDE_COLUMNS):
+    for position, column in enumerate(SIDE_COLUMNS):
         codes, names = pd.factorize(pd.Series([result.key[position] for result in results]))
         for side, attribute in (("a", "first"), ("b", "second")):
             per_pair = np.concatenate(

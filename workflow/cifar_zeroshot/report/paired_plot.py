@@ -21,7 +21,7 @@ from matplotlib.lines import Line2D
 from cifar_zeroshot.analysis.leaderboard import RESULT_KEY, significance_matrix
 from cifar_zeroshot.analysis.letters import compact_letters
 from cifar_zeroshot.analysis.metrics_tables import reference_rows
-from cifar_zeroshot.analysis.paired_tests import result_label
+from cifar_zeroshot.analysis.paired_tests import NAME_COLUMNS, SIDE_COLUMNS, result_label
 from cifar_zeroshot.core.choices import REFERENCE_TEST_SET
 
 # The matrix up to this many results (25 x 25 cells stay legible); the ranked list beyond.
@@ -30,10 +30,9 @@ MOST_IN_MATRIX = 25
 MOST_RANKED = 100
 
 
-_SIDES = ("model", "variant", "method")
 # The columns of paired_tests.csv the figure reads (the rule reads no others).
 FIGURE_COLUMNS: tuple[str, ...] = (
-    *(f"{name}_{side}" for side in "ab" for name in _SIDES),
+    *NAME_COLUMNS,
     "test_set",
     "difference",
     "significant",
@@ -42,15 +41,17 @@ FIGURE_COLUMNS: tuple[str, ...] = (
 
 
 def _side_labels(table: pd.DataFrame, side: str) -> list[str]:
-    columns = (table[f"{name}_{side}"] for name in _SIDES)
+    columns = (table[f"{name}_{side}"] for name in SIDE_COLUMNS)
     return [result_label(*key) for key in zip(*columns, strict=True)]
 
 
 def _labels(table: pd.DataFrame) -> list[str]:
     """Every result in the pairs, labelled once: from the distinct (model, variant, method)
     of either side, not a label per pair (4.5 million pairs of 1,000 runs)."""
-    sides = [table[[f"{name}_{side}" for name in _SIDES]] for side in "ab"]
-    keys = pd.concat([side.set_axis(list(_SIDES), axis=1) for side in sides]).drop_duplicates()
+    sides = [table[[f"{name}_{side}" for name in SIDE_COLUMNS]] for side in "ab"]
+    keys = pd.concat(
+        [side.set_axis(list(SIDE_COLUMNS), axis=1) for side in sides]
+    ).drop_duplicates()
     return sorted({result_label(*key) for key in keys.itertuples(index=False)})
 
 
@@ -111,7 +112,7 @@ def _significant_against(table: pd.DataFrame, best: tuple[str, ...]) -> dict[str
         is_best = np.logical_and.reduce(
             [
                 (table[f"{name}_{side}"] == value).to_numpy(bool)
-                for name, value in zip(_SIDES, best, strict=True)
+                for name, value in zip(SIDE_COLUMNS, best, strict=True)
             ]
         )
         pairs = table[is_best]
@@ -156,7 +157,7 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         elinewidth=1,
         capsize=2,
     )
-    best = tuple(str(shown[column].iloc[0]) for column in _SIDES) if len(shown) else ()
+    best = tuple(str(shown[column].iloc[0]) for column in SIDE_COLUMNS) if len(shown) else ()
     against = _significant_against(table, best) if best else {}
     for position, (label, value) in enumerate(zip(labels, top1, strict=True)):
         best = position == 0
