@@ -231,9 +231,8 @@ def _image_columns(parts: list[_GroupPairs]) -> dict[str, pd.Series]:
 def _table(parts: list[_GroupPairs], significance: float) -> pd.DataFrame:
     """PAIRED_COLUMNS built column by column from every group's pairs; each column is one
     array, which the frame takes without a copy."""
-    if not any(len(part.first) for part in parts):
+    if not parts:  # every part has a pair: groups of one are not parts
         return pd.DataFrame([], columns=list(PAIRED_COLUMNS))
-    parts = [part for part in parts if len(part.first)]
     both = np.concatenate([part.both_right for part in parts])
     right_a = np.concatenate([part.right_first for part in parts])
     right_b = np.concatenate([part.right_second for part in parts])

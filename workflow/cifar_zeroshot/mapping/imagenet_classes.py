@@ -27,20 +27,21 @@ def _categories_from_source() -> tuple[str, ...] | None:
         tree = ast.parse(path.read_text(encoding="utf-8"))
     except (OSError, SyntaxError, ValueError):
         return None
-    for node in tree.body:
-        targets = node.targets if isinstance(node, ast.Assign) else []
-        if any(isinstance(target, ast.Name) and target.id == _SOURCE_NAME for target in targets):
+    assignments = (node for node in tree.body if isinstance(node, ast.Assign))
+    for node in assignments:
+        if any(
+            isinstance(target, ast.Name) and target.id == _SOURCE_NAME for target in node.targets
+        ):
             try:
-                names = ast.literal_eval(node.value)  # type: ignore[attr-defined]
+                names = ast.literal_eval(node.value)
             except ValueError:
                 return None
-            if (
+            well_formed = (
                 isinstance(names, list)
                 and len(names) == NUM_IMAGENET_CLASSES
                 and all(isinstance(name, str) for name in names)
-            ):
-                return tuple(names)
-            return None
+            )
+            return tuple(names) if well_formed else None
     return None
 
 

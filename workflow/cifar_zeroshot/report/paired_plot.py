@@ -157,8 +157,8 @@ def ranked_figure(table: pd.DataFrame, metrics: pd.DataFrame) -> Figure:
         elinewidth=1,
         capsize=2,
     )
-    best = tuple(str(shown[column].iloc[0]) for column in SIDE_COLUMNS) if len(shown) else ()
-    against = _significant_against(table, best) if best else {}
+    best_key = tuple(str(shown[column].iloc[0]) for column in SIDE_COLUMNS) if len(shown) else ()
+    against = _significant_against(table, best_key) if best_key else {}
     for position, (label, value) in enumerate(zip(labels, top1, strict=True)):
         best = position == 0
         paired = best or label in against
